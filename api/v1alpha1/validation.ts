@@ -1,0 +1,254 @@
+// Semantic validation: every rule Porch's controllers check at reconcile time (same order), plus
+// the safety rules for names, paths and URLs that reach git. Pure functions returning field errors.
+import { ADOPTION_POLICIES, DELETION_POLICIES, type KptFunction, type ObjectMeta } from './common.ts';
+import { child, forbidden, invalid, notSupported, required, type FieldError } from './field-errors.ts';
+import {
+  checkBranchName,
+  checkDirectory,
+  checkDnsLabel,
+  checkDnsSubdomain,
+  checkGitUrl,
+  checkPackagePath,
+  checkWorkspaceName,
+} from './names.ts';
+import type { PackageVariant, PackageVariantSpec, Upstream } from './packagevariant.ts';
+import type { MapExpr, PackageVariantSet, PackageVariantTemplate, Target } from './packagevariantset.ts';
+import type { Repository } from './repository.ts';
+
+/** Keys of the package context that kpt owns. */
+export const RESERVED_PACKAGE_CONTEXT_KEYS = ['name', 'package-path'] as const;
+
+function check(
+  errors: FieldError[],
+  field: string,
+  value: string | undefined,
+  rule: (v: string) => string | undefined,
+) {
+  if (value === undefined || value === '') return;
+  const reason = rule(value);
+  if (reason) errors.push(invalid(field, value, reason));
+}
+
+function validateMetadata(metadata: ObjectMeta | undefined, nameRule: (v: string) => string | undefined): FieldError[] {
+  const errors: FieldError[] = [];
+  if (!metadata?.name) errors.push(required('metadata.name'));
+  else check(errors, 'metadata.name', metadata.name, nameRule);
+  check(errors, 'metadata.namespace', metadata?.namespace, checkDnsLabel);
+  return errors;
+}
+
+/** Upstream of a PackageVariant: a registered Repository + package, or (beyond Porch) `git`. */
+function validateUpstream(upstream: Upstream | undefined, path: string): FieldError[] {
+  if (!upstream) return [required(path)];
+  const errors: FieldError[] = [];
+  if (upstream.git) {
+    for (const field of ['repo', 'package', 'workspaceName'] as const) {
+      if (upstream[field]) errors.push(forbidden(child(path, field), `may not be set together with ${path}.git`));
+    }
+    if (!upstream.git.repo) errors.push(required(`${path}.git.repo`));
+    check(errors, `${path}.git.repo`, upstream.git.repo, checkGitUrl);
+    check(errors, `${path}.git.ref`, upstream.git.ref, checkBranchName);
+    check(errors, `${path}.git.directory`, upstream.git.directory, checkDirectory);
+    check(errors, `${path}.git.secretRef.name`, upstream.git.secretRef?.name, checkDnsSubdomain);
+    return errors;
+  }
+  if (!upstream.repo) errors.push(required(`${path}.repo`));
+  if (!upstream.package) errors.push(required(`${path}.package`));
+  check(errors, `${path}.repo`, upstream.repo, checkDnsLabel);
+  check(errors, `${path}.package`, upstream.package, checkPackagePath);
+  check(errors, `${path}.workspaceName`, upstream.workspaceName, checkWorkspaceName);
+  if (upstream.revision !== undefined && upstream.revision < -1) {
+    errors.push(invalid(`${path}.revision`, upstream.revision, 'must be -1 (latest published) or a revision number'));
+  }
+  return errors;
+}
+
+function validatePolicies(spec: { adoptionPolicy?: string; deletionPolicy?: string }, path: string): FieldError[] {
+  const errors: FieldError[] = [];
+  if (spec.adoptionPolicy && !(ADOPTION_POLICIES as readonly string[]).includes(spec.adoptionPolicy)) {
+    errors.push(notSupported(`${path}.adoptionPolicy`, spec.adoptionPolicy, ADOPTION_POLICIES));
+  }
+  if (spec.deletionPolicy && !(DELETION_POLICIES as readonly string[]).includes(spec.deletionPolicy)) {
+    errors.push(notSupported(`${path}.deletionPolicy`, spec.deletionPolicy, DELETION_POLICIES));
+  }
+  return errors;
+}
+
+function validateFunctions(functions: KptFunction[] | undefined, path: string): FieldError[] {
+  const errors: FieldError[] = [];
+  (functions ?? []).forEach((fn, i) => {
+    const at = child(path, i);
+    if (!fn.image && !fn.exec) errors.push(required(`${at}.image`, 'a function needs an image or exec'));
+    if (fn.image && fn.exec) errors.push(forbidden(at, 'may specify only one of `image` and `exec`'));
+    if (fn.name?.includes('.')) errors.push(invalid(`${at}.name`, fn.name, "must not contain '.'"));
+  });
+  return errors;
+}
+
+export function validatePackageVariantSpec(spec: PackageVariantSpec | undefined, path = 'spec'): FieldError[] {
+  if (!spec) return [required(`${path}.upstream`), required(`${path}.downstream`)];
+  const errors = validateUpstream(spec.upstream, `${path}.upstream`);
+  if (!spec.downstream) {
+    errors.push(required(`${path}.downstream`));
+  } else {
+    if (!spec.downstream.repo) errors.push(required(`${path}.downstream.repo`));
+    if (!spec.downstream.package) errors.push(required(`${path}.downstream.package`));
+    check(errors, `${path}.downstream.repo`, spec.downstream.repo, checkDnsLabel);
+    check(errors, `${path}.downstream.package`, spec.downstream.package, checkPackagePath);
+  }
+  errors.push(...validatePolicies(spec, path));
+  const context = spec.packageContext;
+  for (const key of RESERVED_PACKAGE_CONTEXT_KEYS) {
+    if (context?.data && key in context.data) {
+      errors.push(invalid(`${path}.packageContext.data`, context.data, `must not contain the key "${key}"`));
+    }
+    if (context?.removeKeys?.includes(key)) {
+      errors.push(
+        invalid(`${path}.packageContext.removeKeys`, context.removeKeys, `must not contain the key "${key}"`),
+      );
+    }
+  }
+  (spec.injectors ?? []).forEach((injector, i) => {
+    if (!injector.name) errors.push(required(`${path}.injectors[${i}].name`, 'must not be empty'));
+  });
+  errors.push(...validateFunctions(spec.pipeline?.validators, `${path}.pipeline.validators`));
+  errors.push(...validateFunctions(spec.pipeline?.mutators, `${path}.pipeline.mutators`));
+  return errors;
+}
+
+export function validatePackageVariant(pv: PackageVariant): FieldError[] {
+  return [...validateMetadata(pv.metadata, checkDnsSubdomain), ...validatePackageVariantSpec(pv.spec)];
+}
+
+function validateMapExprs(exprs: MapExpr[] | undefined, path: string): FieldError[] {
+  const errors: FieldError[] = [];
+  (exprs ?? []).forEach((expr, i) => {
+    const at = child(path, i);
+    if (expr.key && expr.keyExpr) errors.push(forbidden(at, 'may specify only one of `key` and `keyExpr`'));
+    if (expr.value && expr.valueExpr) errors.push(forbidden(at, 'may specify only one of `value` and `valueExpr`'));
+    if (!expr.key && !expr.keyExpr) errors.push(required(`${at}.key`, 'must specify either `key` or `keyExpr`'));
+  });
+  return errors;
+}
+
+function validateTemplate(template: PackageVariantTemplate, path: string): FieldError[] {
+  const errors = validatePolicies(template, path);
+  const downstream = template.downstream;
+  if (downstream?.repo && downstream.repoExpr) {
+    errors.push(forbidden(`${path}.downstream`, 'may specify only one of `downstream.repo` and `downstream.repoExpr`'));
+  }
+  if (downstream?.package && downstream.packageExpr) {
+    errors.push(
+      forbidden(`${path}.downstream`, 'may specify only one of `downstream.package` and `downstream.packageExpr`'),
+    );
+  }
+  check(errors, `${path}.downstream.repo`, downstream?.repo, checkDnsLabel);
+  check(errors, `${path}.downstream.package`, downstream?.package, checkPackagePath);
+  errors.push(...validateMapExprs(template.labelExprs, `${path}.labelExprs`));
+  errors.push(...validateMapExprs(template.annotationExprs, `${path}.annotationExprs`));
+  errors.push(...validateMapExprs(template.packageContext?.dataExprs, `${path}.packageContext.dataExprs`));
+  for (const key of RESERVED_PACKAGE_CONTEXT_KEYS) {
+    if (template.packageContext?.data && key in template.packageContext.data) {
+      errors.push(
+        invalid(`${path}.packageContext.data`, template.packageContext.data, `must not contain the key "${key}"`),
+      );
+    }
+    if (template.packageContext?.removeKeys?.includes(key)) {
+      const keys = template.packageContext.removeKeys;
+      errors.push(invalid(`${path}.packageContext.removeKeys`, keys, `must not contain the key "${key}"`));
+    }
+  }
+  (template.injectors ?? []).forEach((injector, i) => {
+    const at = child(`${path}.injectors`, i);
+    if (injector.name && injector.nameExpr) errors.push(forbidden(at, 'may specify only one of `name` and `nameExpr`'));
+    if (!injector.name && !injector.nameExpr)
+      errors.push(required(`${at}.name`, 'must specify either `name` or `nameExpr`'));
+  });
+  for (const kind of ['validators', 'mutators'] as const) {
+    const functions = template.pipeline?.[kind];
+    errors.push(...validateFunctions(functions, `${path}.pipeline.${kind}`));
+    functions?.forEach((fn, i) =>
+      errors.push(...validateMapExprs(fn.configMapExprs, `${path}.pipeline.${kind}[${i}].configMapExprs`)),
+    );
+  }
+  return errors;
+}
+
+function validateTarget(target: Target, path: string): FieldError[] {
+  const errors: FieldError[] = [];
+  const chosen = [target.repositories, target.repositorySelector, target.objectSelector].filter((t) => t !== undefined);
+  if (chosen.length !== 1) {
+    errors.push(
+      invalid(
+        path,
+        Object.keys(target).filter((k) => k !== 'template'),
+        'must specify one of `repositories`, `repositorySelector`, or `objectSelector`',
+      ),
+    );
+  }
+  if (target.repositories) {
+    if (target.repositories.length === 0) {
+      errors.push(required(`${path}.repositories`, 'must not be an empty list if specified'));
+    }
+    target.repositories.forEach((repo, j) => {
+      const at = `${path}.repositories[${j}]`;
+      if (!repo.name) errors.push(required(`${at}.name`, 'cannot be empty'));
+      check(errors, `${at}.name`, repo.name, checkDnsLabel);
+      (repo.packageNames ?? []).forEach((name, k) => {
+        if (!name) errors.push(required(`${at}.packageNames[${k}]`, 'cannot be empty'));
+        check(errors, `${at}.packageNames[${k}]`, name, checkPackagePath);
+      });
+    });
+  }
+  if (target.objectSelector) {
+    if (!target.objectSelector.apiVersion)
+      errors.push(required(`${path}.objectSelector.apiVersion`, 'cannot be empty'));
+    if (!target.objectSelector.kind) errors.push(required(`${path}.objectSelector.kind`, 'cannot be empty'));
+  }
+  if (target.template) errors.push(...validateTemplate(target.template, `${path}.template`));
+  return errors;
+}
+
+export function validatePackageVariantSet(pvs: PackageVariantSet): FieldError[] {
+  const errors = validateMetadata(pvs.metadata, checkDnsSubdomain);
+  const spec = pvs.spec;
+  const upstream = spec?.upstream;
+  if (!upstream) {
+    errors.push(required('spec.upstream'));
+  } else {
+    if (!upstream.package) errors.push(required('spec.upstream.package'));
+    if (!upstream.repo) errors.push(required('spec.upstream.repo'));
+    check(errors, 'spec.upstream.repo', upstream.repo, checkDnsLabel);
+    check(errors, 'spec.upstream.package', upstream.package, checkPackagePath);
+    check(errors, 'spec.upstream.workspaceName', upstream.workspaceName, checkWorkspaceName);
+    if (!upstream.revision && !upstream.workspaceName) {
+      errors.push(
+        required(
+          'spec.upstream.revision',
+          'either spec.upstream.revision or spec.upstream.workspaceName must be specified (revision -1 follows the latest published revision)',
+        ),
+      );
+    }
+    if (upstream.git) errors.push(forbidden('spec.upstream.git', 'is supported on PackageVariant only'));
+  }
+  if (!spec?.targets?.length) errors.push(required('spec.targets', 'must specify at least one item'));
+  spec?.targets?.forEach((target, i) => errors.push(...validateTarget(target, `spec.targets[${i}]`)));
+  return errors;
+}
+
+export function validateRepository(repo: Repository): FieldError[] {
+  const errors = validateMetadata(repo.metadata, checkDnsLabel);
+  const spec = repo.spec;
+  if (spec?.type === 'oci') {
+    errors.push(forbidden('spec.type', 'only git repositories are supported'));
+    return errors;
+  }
+  const git = spec?.git;
+  if (!git) return [...errors, required('spec.git')];
+  if (!git.repo) errors.push(required('spec.git.repo'));
+  check(errors, 'spec.git.repo', git.repo, checkGitUrl);
+  check(errors, 'spec.git.branch', git.branch, checkBranchName);
+  check(errors, 'spec.git.directory', git.directory, checkDirectory);
+  check(errors, 'spec.git.secretRef.name', git.secretRef?.name, checkDnsSubdomain);
+  return errors;
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// pvctl: the command line of packagevariant-controller.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { registerValidate } from './commands/validate.ts';
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+export function buildProgram(): Command {
+  const program = new Command('pvctl')
+    .description('Keeps downstream variants of kpt packages in step with their upstream blueprints.')
+    .version(version, '--version', 'print the version')
+    .showHelpAfterError()
+    .exitOverride();
+  program
+    .command('version')
+    .description('print the version')
+    .action(() => console.log(`pvctl ${version} (node ${process.version})`));
+  registerValidate(program);
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode;
+      return;
+    }
+    console.error(`pvctl: ${(e as Error).message}`);
+    process.exitCode = 1;
+  }
+}
+
+if (import.meta.main) await main();

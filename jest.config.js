@@ -1,0 +1,26 @@
+// Two projects: `unit` (tests next to the code) and `e2e` (real kube-apiserver + etcd, see e2e/).
+// TypeScript is transformed by SWC; types are checked separately by `npm run typecheck`.
+const transform = {
+  '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2024' }, module: { type: 'es6' } }],
+};
+const common = {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform,
+  modulePathIgnorePatterns: ['<rootDir>/.toolchain/', '<rootDir>/dist/'],
+};
+
+export default {
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/{api,lib,controllers,cli,scripts,bench}/**/*.test.ts'],
+    },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/e2e/**/*.e2e.test.ts'],
+    },
+  ],
+};
