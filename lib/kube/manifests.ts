@@ -56,10 +56,8 @@ export function loadManifestFile(file: string): { objects: LoadedObject[]; error
       .filter((d) => d.object !== null && d.object !== undefined);
     return { objects, errors: [] };
   } catch (e) {
-    const message =
-      e instanceof YAMLException
-        ? `not valid YAML: ${e.reason} (line ${e.mark.line + 1}, column ${e.mark.column + 1})`
-        : String(e);
+    const where = e instanceof YAMLException && e.mark ? ` (line ${e.mark.line + 1}, column ${e.mark.column + 1})` : '';
+    const message = `not valid YAML: ${e instanceof YAMLException ? e.reason : String(e)}${where}`;
     return { objects: [], errors: [{ file, index: -1, message }] };
   }
 }
