@@ -1,12 +1,10 @@
 #!/usr/bin/env node
 // pvctl: the command line of packagevariant-controller.
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerValidate } from './commands/validate.ts';
+import { packageVersion } from './version.ts';
 
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
+const version = packageVersion();
 
 export function buildProgram(): Command {
   const program = new Command('pvctl')

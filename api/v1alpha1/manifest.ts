@@ -58,8 +58,16 @@ export function validateManifest(obj: unknown): FieldError[] {
   }
   const kind = KINDS[o.kind as keyof typeof KINDS];
   const schemaErrors = validateSchema(obj, kind.schema, '');
-  // Semantic rules assume the schema's types hold; report them only for a well-typed object.
-  return schemaErrors.length ? schemaErrors : kind.validate(o);
+  // The semantic rules assume the schema's types; on a mistyped object they may throw. Report what
+  // they find, except on fields the schema check already named.
+  let semanticErrors: FieldError[];
+  try {
+    semanticErrors = kind.validate(o);
+  } catch {
+    return schemaErrors;
+  }
+  const reported = new Set(schemaErrors.map((e) => e.field));
+  return [...schemaErrors, ...semanticErrors.filter((e) => !reported.has(e.field))];
 }
 
 export function describeFieldErrors(errors: FieldError[]): string {

@@ -97,3 +97,8 @@ export function checkBranchName(branch: string): string | undefined {
   if (branch.split('/').some((part) => part.startsWith('.'))) return "no component may start with '.'";
   return undefined;
 }
+
+/** The URL with any password replaced, for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^/@:]*):[^/@]*@/, '$1:***@');
+}

@@ -10,6 +10,7 @@ import {
   checkGitUrl,
   checkPackagePath,
   checkWorkspaceName,
+  redactUrl,
 } from './names.ts';
 import type { PackageVariant, PackageVariantSpec, Upstream } from './packagevariant.ts';
 import type { MapExpr, PackageVariantSet, PackageVariantTemplate, Target } from './packagevariantset.ts';
@@ -26,7 +27,7 @@ function check(
 ) {
   if (value === undefined || value === '') return;
   const reason = rule(value);
-  if (reason) errors.push(invalid(field, value, reason));
+  if (reason) errors.push(invalid(field, rule === checkGitUrl ? redactUrl(value) : value, reason));
 }
 
 function validateMetadata(metadata: ObjectMeta | undefined, nameRule: (v: string) => string | undefined): FieldError[] {
