@@ -3,7 +3,7 @@ NODE_BIN := $(shell scripts/toolchain.sh)
 export PATH := $(NODE_BIN):$(PATH)
 JEST := node --experimental-vm-modules --disable-warning=ExperimentalWarning node_modules/jest/bin/jest.js
 
-.PHONY: install test unit e2e typecheck lint format crds check-crds demo validate-samples build clean
+.PHONY: install test unit e2e typecheck lint format crds check-crds demo validate-samples build clean sync-conformance bench-merge
 
 install: node_modules/.installed
 
@@ -51,3 +51,15 @@ build: install
 
 clean:
 	rm -rf dist coverage .test-results.json
+
+## sync-conformance: re-copy the shared merge conformance cases into the project (needs ../shared)
+CONFORMANCE_SRC ?= ../shared/conformance
+sync-conformance:
+	@test -d $(CONFORMANCE_SRC) || { echo "no $(CONFORMANCE_SRC) here; nothing to sync"; exit 1; }
+	rm -rf lib/merge/testdata/conformance
+	mkdir -p lib/merge/testdata
+	cp -R $(CONFORMANCE_SRC) lib/merge/testdata/conformance
+
+## bench-merge: merge benchmark (per-package time, throughput, peak RSS)
+bench-merge: install
+	node --expose-gc bench/merge.ts
