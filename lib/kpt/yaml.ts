@@ -2,7 +2,7 @@
 // Document API). Multi-document files keep the exact source text of every document, so a file whose
 // documents are not changed can be written back byte for byte.
 import { Composer, Document, isMap, isPair, isScalar, isSeq, Pair, Parser, Scalar, YAMLMap, YAMLSeq } from 'yaml';
-import type { Node as YNode, ToStringOptions } from 'yaml';
+import type { Node as YNode, ScalarTag, Tags, ToStringOptions } from 'yaml';
 
 export type { YNode };
 
@@ -45,7 +45,7 @@ export function parseDocuments(text: string): SourceDocument[] {
   const tokens = Array.from(new Parser().parse(text));
   const starts: number[] = [];
   for (const token of tokens) if (token.type === 'document') starts.push(token.offset);
-  const docs = Array.from(new Composer({ keepSourceTokens: false }).compose(tokens));
+  const docs = Array.from(new Composer({ customTags: keepNumberSource }).compose(tokens));
   const result: SourceDocument[] = [];
   docs.forEach((doc, index) => {
     const error = doc.errors[0];
@@ -56,9 +56,41 @@ export function parseDocuments(text: string): SourceDocument[] {
     const end = starts[index + 1] ?? text.length;
     const raw = text.slice(start, end);
     attachKeyLineComments(doc.contents, text);
-    result.push({ index, doc, raw, style: { ...BASE_STYLE, indentSeq: detectIndentSeq(raw) } });
+    result.push({
+      index,
+      doc,
+      raw,
+      style: { ...BASE_STYLE, indent: detectIndent(raw), indentSeq: detectIndentSeq(raw) },
+    });
   });
   return result;
+}
+
+const NUMBER_TAGS = new Set(['tag:yaml.org,2002:int', 'tag:yaml.org,2002:float']);
+
+/**
+ * Numbers are written back as they were written (`0755`, `1.10`, a 40-digit SHA that does not fit a
+ * double), as long as the source still denotes the node's value.
+ */
+function keepNumberSource(tags: Tags): Tags {
+  return tags.map((tag) => {
+    const scalarTag = tag as ScalarTag;
+    if (!NUMBER_TAGS.has(scalarTag.tag) || !scalarTag.stringify) return tag;
+    const stringify = scalarTag.stringify.bind(scalarTag);
+    const wrapped: ScalarTag = {
+      ...scalarTag,
+      stringify(item, ctx, onComment, onChompKeep) {
+        const source = (item as Scalar).source;
+        const value = item.value;
+        if (typeof source === 'string' && (typeof value === 'number' || typeof value === 'bigint')) {
+          const parsed = Number(source.replace(/_/g, ''));
+          if (parsed === Number(value)) return source;
+        }
+        return stringify(item, ctx, onComment, onChompKeep);
+      },
+    };
+    return wrapped;
+  });
 }
 
 /** Renders a document with the layout options detected when it was parsed. */
@@ -85,6 +117,15 @@ function detectIndentSeq(raw: string): boolean {
   const match = re.exec(raw);
   if (!match) return false;
   return (match[2] ?? '').length > (match[1] ?? '').length;
+}
+
+/** Indentation width of nested maps (2 unless the document uses another width). */
+function detectIndent(raw: string): number {
+  const re = /^( *)[^\s#-][^\n]*:[ \t]*(?:#[^\n]*)?\n( +)[^\s#-]/gm;
+  const match = re.exec(raw);
+  if (!match) return 2;
+  const width = (match[2] ?? '').length - (match[1] ?? '').length;
+  return width >= 1 && width <= 8 ? width : 2;
 }
 
 function attachKeyLineComments(node: unknown, text: string): void {

@@ -179,7 +179,7 @@ function mergeOtherFiles(input: MergeInput, out: PackageFiles, conflicts: Confli
 }
 
 function fileConflict(path: string, winner: 'upstream' | 'local'): Conflict {
-  return { file: path, resource: '(file)', field: '(content)', winner };
+  return { file: path, resource: '(file)', field: '(content)', updated: 'modified', local: 'modified', winner };
 }
 
 /** Files whose content differs between O and L; the root Kptfile only for more than upstream/lock/render status. */
