@@ -2,10 +2,11 @@
 // in-memory packages in, the upgraded local package and a conflict report out.
 import { Kptfile } from '../kpt/kptfile.ts';
 import { KPTFILE, type PackageFiles } from '../kpt/package.ts';
-import { isKrmFile, PackageError, parsePackageResources, type ResourceFile } from '../kpt/resources.ts';
+import { isKrmFile, isResourceFile, PackageError, parseResourceFile, type ResourceFile } from '../kpt/resources.ts';
 import { fingerprint, getField, getIn, isMap, isSeq, scalarString, toPlain, type YNode } from '../kpt/yaml.ts';
 import { mergeKptfiles } from './kptfile.ts';
-import { mergeResources } from './resources.ts';
+import { markValid, parseUpstreamFile, validateLocalFile, validateLocalKptfile } from './cache.ts';
+import { assertNoDuplicates, mergeResources } from './resources.ts';
 import { SchemaRegistry } from './schema.ts';
 import {
   MergeConflictError,
@@ -59,7 +60,7 @@ const STRATEGY_IMPLEMENTATIONS: Record<Strategy, (input: MergeInput, options: Re
 // Strategies
 
 function resourceMerge(input: MergeInput, options: Resolved): MergeResult {
-  const { original, updated, local } = input;
+  const { local } = input;
   const conflicts: Conflict[] = [];
   const out: PackageFiles = new Map(local);
 
@@ -67,18 +68,18 @@ function resourceMerge(input: MergeInput, options: Resolved): MergeResult {
   setOrDelete(out, KPTFILE, kptfile);
 
   const registry = SchemaRegistry.kubernetes();
-  const originalResources = parsePackageResources(original, { requireKind: false });
-  const updatedResources = parsePackageResources(updated);
-  const localResources = parsePackageResources(local);
   for (const crd of options.crds ?? []) registry.registerCrd(crd);
+  const files = selectResourceFiles(input);
   if (options.crdsFromPackages ?? true) {
-    for (const files of [originalResources, updatedResources, localResources]) registerCrds(registry, files);
+    for (const file of files.crdSources) registerCrds(registry, file);
   }
-  const resources = mergeResources(originalResources, updatedResources, localResources, {
+  const resources = mergeResources(files.original, files.updated, files.local, {
     generation: options.generation,
     conflicts: options.conflicts,
     registry,
   });
+  resources.stats.unchanged += files.unchangedResources;
+  for (const file of files.local) markValid(file.path, local.get(file.path)!, file.resources.length);
   conflicts.push(...resources.conflicts);
   for (const [path, text] of resources.changed) setOrDelete(out, path, text);
 
@@ -140,6 +141,12 @@ function mergeRootKptfile(
   conflicts: Conflict[],
 ): string | undefined {
   const text = (files: PackageFiles) => files.get(KPTFILE)?.toString('utf8');
+  const [o, u, l] = [input.original, input.updated, input.local].map((files) => files.get(KPTFILE));
+  if (!copyUpstream && l && (o && u ? o.equals(u) : !o && !u)) {
+    // Upstream's Kptfile did not change: the merge keeps L's; only check that L's is valid.
+    validateLocalKptfile(l);
+    return l.toString('utf8');
+  }
   const local = text(input.local);
   const localName = local === undefined ? undefined : safeName(local);
   return mergeKptfiles(text(input.original), text(input.updated), local, {
@@ -217,19 +224,61 @@ function stripRenderStatus(contents: YNode): boolean {
   return changed;
 }
 
-function registerCrds(registry: SchemaRegistry, files: ResourceFile[]): void {
-  for (const file of files) {
-    for (const resource of file.resources) {
-      const contents = resource.doc.contents;
-      const apiVersion = scalarString(getField(contents, 'apiVersion')) ?? '';
-      if (
-        scalarString(getField(contents, 'kind')) === 'CustomResourceDefinition' &&
-        apiVersion.startsWith('apiextensions.k8s.io/')
-      ) {
-        registry.registerCrd(toPlain(contents));
-      }
+function registerCrds(registry: SchemaRegistry, file: ResourceFile): void {
+  for (const resource of file.resources) {
+    const contents = resource.doc.contents;
+    const apiVersion = scalarString(getField(contents, 'apiVersion')) ?? '';
+    if (
+      scalarString(getField(contents, 'kind')) === 'CustomResourceDefinition' &&
+      apiVersion.startsWith('apiextensions.k8s.io/')
+    ) {
+      registry.registerCrd(toPlain(contents));
     }
   }
+}
+
+interface SelectedFiles {
+  original: ResourceFile[];
+  updated: ResourceFile[];
+  local: ResourceFile[];
+  /** Parsed files that may hold CustomResourceDefinitions. */
+  crdSources: ResourceFile[];
+  /** Resources of local files the merge leaves alone. */
+  unchangedResources: number;
+}
+
+/**
+ * Resource identity includes the file path, so each path merges on its own. A path whose upstream
+ * file did not change (O and U byte-identical), or whose local file equals the upstream one, keeps
+ * the local file as it is: only its validity is checked (cached by content), nothing else is parsed.
+ */
+function selectResourceFiles({ original, updated, local }: MergeInput): SelectedFiles {
+  const selected: SelectedFiles = { original: [], updated: [], local: [], crdSources: [], unchangedResources: 0 };
+  const paths = new Set([...original.keys(), ...updated.keys(), ...local.keys()].filter(isResourceFile));
+  const mayHoldCrd = (content: Buffer) => content.includes('CustomResourceDefinition');
+  for (const path of [...paths].sort()) {
+    const o = original.get(path);
+    const u = updated.get(path);
+    const l = local.get(path);
+    const upstreamUnchanged = o && u ? o.equals(u) : !o && !u;
+    if (upstreamUnchanged || (l && u && l.equals(u))) {
+      if (l) selected.unchangedResources += validateLocalFile(path, l, (file) => assertNoDuplicates(file));
+      for (const content of [u ?? o, l]) {
+        if (content && mayHoldCrd(content)) selected.crdSources.push(parseUpstreamFile(path, content, false));
+      }
+      continue;
+    }
+    const add = (list: ResourceFile[], content: Buffer | undefined, parse: (content: Buffer) => ResourceFile) => {
+      if (!content) return;
+      const file = parse(content);
+      list.push(file);
+      if (mayHoldCrd(content)) selected.crdSources.push(file);
+    };
+    add(selected.original, o, (c) => parseUpstreamFile(path, c, false));
+    add(selected.updated, u, (c) => parseUpstreamFile(path, c, true));
+    add(selected.local, l, (c) => parseResourceFile(path, c.toString('utf8')));
+  }
+  return selected;
 }
 
 function setOrDelete(files: PackageFiles, path: string, text: string | null | undefined): void {

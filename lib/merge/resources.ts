@@ -51,7 +51,7 @@ interface Tuple {
   local?: ResourceDocument;
 }
 
-type SourceName = 'original' | 'updated' | 'local';
+export type SourceName = 'original' | 'updated' | 'local';
 const SOURCE_LABEL: Record<SourceName, string> = { original: 'original', updated: 'updated', local: 'dest' };
 
 interface Entry {
@@ -134,7 +134,7 @@ export function mergeResources(
       conflicts: options.conflicts,
       onConflict: (c: FieldConflict) => conflicts.push({ file: l.path, resource: resourceName, ...c }),
     });
-    if (result !== lContents) l.doc.contents = (result ?? null) as typeof l.doc.contents;
+    if (result !== lContents) l.doc.contents = (result ? cloneNode(result) : null) as typeof l.doc.contents;
     if (fingerprint(l.doc.contents, true) === before) {
       stats.unchanged++;
       continue;
@@ -169,27 +169,44 @@ export function mergeResources(
   return { changed, conflicts, stats };
 }
 
+function identityKey(resource: ResourceDocument): { id: ResourceIdentity; key: string } {
+  const id = resourceIdentity(resource.doc.contents);
+  return { id, key: JSON.stringify([id.group, id.kind, id.namespace, id.name, resource.path]) };
+}
+
+function duplicateError(source: SourceName, id: ResourceIdentity, first: ResourceDocument, second: ResourceDocument) {
+  return new MergeError(
+    `found duplicate "${SOURCE_LABEL[source]}" resources in file "${second.path}", please refer to "update" ` +
+      `documentation for the fix (${formatIdentity(id)} in documents ${first.index} and ${second.index})`,
+    second.path,
+    second.index,
+  );
+}
+
+/** Throws when two resources of one file have the same identity (kpt's duplicate check). */
+export function assertNoDuplicates(file: ResourceFile, source: SourceName = 'local'): void {
+  const seen = new Map<string, ResourceDocument>();
+  for (const resource of file.resources) {
+    const { id, key } = identityKey(resource);
+    const first = seen.get(key);
+    if (first) throw duplicateError(source, id, first, resource);
+    seen.set(key, resource);
+  }
+}
+
 function buildTuples(original: ResourceFile[], updated: ResourceFile[], local: ResourceFile[]): Tuple[] {
   const byKey = new Map<string, Tuple>();
   const add = (files: ResourceFile[], source: SourceName) => {
     for (const file of files) {
       for (const resource of file.resources) {
-        const id = resourceIdentity(resource.doc.contents);
-        const key = JSON.stringify([id.group, id.kind, id.namespace, id.name, resource.path]);
+        const { id, key } = identityKey(resource);
         let tuple = byKey.get(key);
         if (!tuple) {
           tuple = { id, path: resource.path };
           byKey.set(key, tuple);
         }
         const existing = tuple[source];
-        if (existing) {
-          throw new MergeError(
-            `found duplicate "${SOURCE_LABEL[source]}" resources in file "${resource.path}", please refer to "update" ` +
-              `documentation for the fix (${formatIdentity(id)} in documents ${existing.index} and ${resource.index})`,
-            resource.path,
-            resource.index,
-          );
-        }
+        if (existing) throw duplicateError(source, id, existing, resource);
         tuple[source] = resource;
       }
     }
