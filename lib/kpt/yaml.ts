@@ -50,7 +50,9 @@ export function parseDocuments(text: string): SourceDocument[] {
   docs.forEach((doc, index) => {
     const error = doc.errors[0];
     if (error) {
-      throw new YamlSyntaxError(error.message.split('\n')[0] ?? error.message, index, error.linePos?.[0]?.line);
+      const offset = error.pos[0];
+      const line = text.slice(0, offset).split('\n').length;
+      throw new YamlSyntaxError(error.message.split('\n')[0] ?? error.message, index, line);
     }
     const start = index === 0 ? 0 : (starts[index] ?? text.length);
     const end = starts[index + 1] ?? text.length;

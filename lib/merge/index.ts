@@ -83,7 +83,7 @@ function resourceMerge(input: MergeInput, options: Resolved): MergeResult {
   conflicts.push(...resources.conflicts);
   for (const [path, text] of resources.changed) setOrDelete(out, path, text);
 
-  mergeOtherFiles(input, out, conflicts);
+  mergeOtherFiles(input, out, conflicts, options);
   return finish(local, out, conflicts, resources.stats);
 }
 
@@ -165,14 +165,26 @@ function safeName(text: string): string | undefined {
 }
 
 /** File-level three-way rules for files that are not KRM (kpt §2.8); local edits win. */
-function mergeOtherFiles(input: MergeInput, out: PackageFiles, conflicts: Conflict[]): void {
+function mergeOtherFiles(input: MergeInput, out: PackageFiles, conflicts: Conflict[], options: Resolved): void {
   const { original, updated, local } = input;
-  const isOther = (path: string) => !isKrmFile(path) || (path !== KPTFILE && path.endsWith(`/${KPTFILE}`));
+  const isNestedKptfile = (path: string) => path.endsWith(`/${KPTFILE}`);
+  const isOther = (path: string) => !isKrmFile(path) || isNestedKptfile(path);
   for (const [path, mine] of local) {
     if (!isOther(path)) continue;
     const base = original.get(path);
     if (!base) continue;
     const theirs = updated.get(path);
+    if (theirs && isNestedKptfile(path)) {
+      // A subpackage present on all three sides: its Kptfile is merged like kpt merges a non-root one.
+      const merged = mergeKptfiles(base.toString('utf8'), theirs.toString('utf8'), mine.toString('utf8'), {
+        copyUpstream: true,
+        conflicts: options.conflicts,
+        file: path,
+        onConflict: (c) => conflicts.push({ file: path, resource: 'Kptfile', ...c }),
+      });
+      setOrDelete(out, path, merged);
+      continue;
+    }
     if (!mine.equals(base)) {
       if (theirs && !theirs.equals(base) && !theirs.equals(mine)) conflicts.push(fileConflict(path, 'local'));
       continue;

@@ -343,3 +343,17 @@ describe('strategies', () => {
     expect(text(mergePackages(input, { isRoot: false }).files, 'Kptfile')).toContain('commit: bbbb');
   });
 });
+
+describe('subpackages', () => {
+  it('merges a nested Kptfile three-way (copying upstream/upstreamLock, as kpt does for non-root packages)', () => {
+    const kptfile = (extra: string) => `apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: sub\n${extra}`;
+    const result = merge3(
+      { 'sub/Kptfile': kptfile('info:\n  description: one\n') },
+      { 'sub/Kptfile': kptfile('info:\n  description: two\n  keywords: [a]\n') },
+      { 'sub/Kptfile': kptfile('# mine\ninfo:\n  description: one\n  site: https://example.com\n') },
+    );
+    expect(text(result.files, 'sub/Kptfile')).toBe(
+      kptfile('# mine\ninfo:\n  description: two\n  site: https://example.com\n  keywords: [a]\n'),
+    );
+  });
+});
