@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { Kptfile, KptfileError, parseKptfile } from './kptfile.ts';
+import { Kptfile, KptfileError, parseKptfile, setPackageVariantFunctions } from './kptfile.ts';
 
 const WITH_COMMENTS = `# The wordpress blueprint.
 apiVersion: kpt.dev/v1
@@ -136,5 +136,65 @@ upstreamLock: # managed by kpt
     expect(kptfile.toString()).toBe(
       'apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: my-pkg\n  annotations:\n    config.kubernetes.io/local-config: "true"\n',
     );
+  });
+});
+
+describe('PackageVariant pipeline functions', () => {
+  const base = `apiVersion: kpt.dev/v1
+kind: Kptfile
+metadata:
+  name: x
+pipeline:
+  mutators:
+    # the blueprint's own function
+    - image: set-labels:v0.1
+      configMap:
+        app: x
+`;
+  it('prepends named functions, replaces them on the next call and removes them when empty', () => {
+    const kptfile = parseKptfile(base);
+    const changed = setPackageVariantFunctions(kptfile, 'pv1', {
+      mutators: [{ name: 'ns', image: 'set-namespace:v0.4', configMap: { namespace: 'prod' } }],
+    });
+    expect(changed).toBe(true);
+    expect(kptfile.toString()).toBe(`apiVersion: kpt.dev/v1
+kind: Kptfile
+metadata:
+  name: x
+pipeline:
+  mutators:
+    - name: PackageVariant.pv1.ns.0
+      image: set-namespace:v0.4
+      configMap:
+        namespace: prod
+    # the blueprint's own function
+    - image: set-labels:v0.1
+      configMap:
+        app: x
+`);
+    expect(
+      setPackageVariantFunctions(kptfile, 'pv1', {
+        mutators: [{ name: 'ns', image: 'set-namespace:v0.4', configMap: { namespace: 'prod' } }],
+      }),
+    ).toBe(false);
+    setPackageVariantFunctions(kptfile, 'pv1', { mutators: [{ name: 'ns', image: 'set-namespace:v0.5' }] });
+    expect(kptfile.toString()).toContain(
+      '    - name: PackageVariant.pv1.ns.0\n      image: set-namespace:v0.5\n    # the',
+    );
+    setPackageVariantFunctions(kptfile, 'pv1', {});
+    expect(kptfile.toString()).toBe(base);
+  });
+
+  it('leaves other PackageVariants alone and creates the pipeline when missing', () => {
+    const kptfile = parseKptfile('apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: x\n');
+    setPackageVariantFunctions(kptfile, 'a', { validators: [{ name: 'v', image: 'kubeconform:v0.1' }] });
+    setPackageVariantFunctions(kptfile, 'b', { validators: [{ name: 'v', image: 'kubeconform:v0.2' }] });
+    expect(kptfile.toJSON().pipeline).toEqual({
+      validators: [
+        { name: 'PackageVariant.b.v.0', image: 'kubeconform:v0.2' },
+        { name: 'PackageVariant.a.v.0', image: 'kubeconform:v0.1' },
+      ],
+    });
+    expect(() => parseKptfile(kptfile.toString())).not.toThrow();
   });
 });

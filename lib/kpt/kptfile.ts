@@ -391,3 +391,89 @@ function writeGit(node: YAMLMap, value: GitRef): void {
   setField(node, 'directory', new Scalar(value.directory));
   setField(node, 'ref', new Scalar(value.ref));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Pipeline functions declared by a PackageVariant
+
+/** A pipeline function as declared in a Kptfile (or in a PackageVariant's `spec.pipeline`). */
+export interface KptFunction {
+  name?: string;
+  image?: string;
+  exec?: string;
+  tag?: string;
+  configPath?: string;
+  configMap?: Record<string, string>;
+  selectors?: Array<Record<string, unknown>>;
+  exclude?: Array<Record<string, unknown>>;
+}
+
+/** Name Porch gives a function injected by a PackageVariant: `PackageVariant.<pv>.<fn>.<index>`. */
+export function packageVariantFunctionName(packageVariant: string, functionName: string, index: number): string {
+  return `PackageVariant.${packageVariant}.${functionName}.${index}`;
+}
+
+function isFunctionOf(name: string | undefined, packageVariant: string): boolean {
+  if (!name) return false;
+  const parts = name.split('.');
+  return parts.length === 4 && parts[0] === 'PackageVariant' && parts[1] === packageVariant;
+}
+
+/**
+ * Makes the Kptfile's pipeline hold exactly `functions` for the PackageVariant `packageVariant`
+ * (as Porch's PackageVariant controller does): earlier functions of that PackageVariant (recognised by
+ * their four-part name) are removed, the new ones are named
+ * `PackageVariant.<pv>.<fn.name>.<index>` and placed before all other functions. Other functions
+ * keep their position, comments and formatting. Returns whether the Kptfile changed.
+ */
+export function setPackageVariantFunctions(
+  kptfile: Kptfile,
+  packageVariant: string,
+  functions: { mutators?: KptFunction[]; validators?: KptFunction[] },
+): boolean {
+  let changed = false;
+  for (const listName of ['mutators', 'validators'] as const) {
+    const wanted = (functions[listName] ?? []).map((fn, index) => ({
+      ...fn,
+      name: packageVariantFunctionName(packageVariant, fn.name ?? '', index),
+    }));
+    const pipeline = getField(kptfile.contents, 'pipeline');
+    const existing = getField(pipeline, listName);
+    const items = isSeq(existing) ? existing.items : [];
+    const kept = items.filter((item) => !isFunctionOf(scalarString(getField(item, 'name')), packageVariant));
+    const ours = items.filter((item) => isFunctionOf(scalarString(getField(item, 'name')), packageVariant));
+    const same =
+      ours.length === wanted.length &&
+      ours.every((item, i) => JSON.stringify(toPlainValue(item)) === JSON.stringify(wanted[i])) &&
+      items.slice(0, ours.length).every((item, i) => item === ours[i]);
+    if (same) continue;
+    changed = true;
+    const created = wanted.map((fn) => new Document(fn).contents as YNode);
+    if (isSeq(existing)) {
+      const firstKept = kept[0] as { commentBefore?: string | null } | undefined;
+      if (created.length && firstKept && existing.commentBefore && items[0] === kept[0]) {
+        // the comment above the list belongs to its first function, which no longer comes first
+        firstKept.commentBefore = existing.commentBefore;
+        existing.commentBefore = undefined;
+      }
+      existing.items = [...created, ...kept];
+      if (existing.items.length === 0) deleteList(kptfile, listName);
+    } else if (created.length) {
+      const list = new Document([]).contents as YNode & { items: unknown[] };
+      list.items = created;
+      setField(kptfile.section('pipeline'), listName, list);
+    }
+  }
+  return changed;
+}
+
+function deleteList(kptfile: Kptfile, listName: string): void {
+  const pipeline = getField(kptfile.contents, 'pipeline');
+  if (!isMap(pipeline)) return;
+  const i = pipeline.items.findIndex((p) => keyString(p.key) === listName);
+  if (i !== -1) pipeline.items.splice(i, 1);
+  if (pipeline.items.length === 0) removeSection(kptfile.contents, 'pipeline');
+}
+
+function toPlainValue(node: unknown): unknown {
+  return (node as { toJSON?: () => unknown }).toJSON?.() ?? node;
+}
