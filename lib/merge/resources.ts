@@ -139,7 +139,15 @@ export function mergeResources(
       stats.unchanged++;
       continue;
     }
-    localChanges.set(l, renderDocument(l));
+    try {
+      localChanges.set(l, renderDocument(l));
+    } catch (e) {
+      throw new MergeError(
+        `${l.path} (document ${l.index}): cannot write the merged ${resourceName}: ${(e as Error).message}`,
+        l.path,
+        l.index,
+      );
+    }
     stats.merged++;
   }
 
