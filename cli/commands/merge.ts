@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { readPackageDir, writePackageDir } from '../../lib/kpt/package.ts';
+import { readPackageDir, updatePackageDir, writePackageDir, type PackageFiles } from '../../lib/kpt/package.ts';
 import {
   MergeConflictError,
   mergePackages,
@@ -66,12 +66,14 @@ export function runMerge(
   }
   const target = options.out ?? options.local;
   let result: MergeResult;
+  let local: PackageFiles;
   try {
+    local = readPackageDir(options.local);
     result = mergePackages(
       {
         original: readPackageDir(options.original),
         updated: readPackageDir(options.updated),
-        local: readPackageDir(options.local),
+        local,
       },
       { strategy, conflicts: policy, generation: options.generation as Generation },
     );
@@ -84,7 +86,8 @@ export function runMerge(
     err(`merge failed: ${(e as Error).message}`);
     return 1;
   }
-  writePackageDir(target, result.files);
+  if (options.out) writePackageDir(target, result.files);
+  else updatePackageDir(target, local, result.files);
   printReport(options.output, result.conflicts, { result, target }, out);
   return 0;
 }

@@ -16,7 +16,6 @@ import {
   type MergeOptions,
   type MergeResult,
   type MergeStats,
-  type Strategy,
 } from './types.ts';
 
 export * from './types.ts';
@@ -38,9 +37,11 @@ export function mergePackages(input: MergeInput, options: MergeOptions = {}): Me
     generation: options.generation ?? 'B',
     isRoot: options.isRoot ?? true,
   };
+  const implementation = STRATEGY_IMPLEMENTATIONS[resolved.strategy];
+  if (!implementation) throw new MergeError(`unrecognized update strategy "${resolved.strategy}"`);
   let result: MergeResult;
   try {
-    result = STRATEGY_IMPLEMENTATIONS[resolved.strategy](input, resolved);
+    result = implementation(input, resolved);
   } catch (e) {
     if (e instanceof PackageError) throw new MergeError(e.message, e.file, e.index);
     throw e;
@@ -49,7 +50,7 @@ export function mergePackages(input: MergeInput, options: MergeOptions = {}): Me
   return result;
 }
 
-const STRATEGY_IMPLEMENTATIONS: Record<Strategy, (input: MergeInput, options: Resolved) => MergeResult> = {
+const STRATEGY_IMPLEMENTATIONS: Partial<Record<string, (input: MergeInput, options: Resolved) => MergeResult>> = {
   'resource-merge': resourceMerge,
   'fast-forward': fastForward,
   'force-delete-replace': forceDeleteReplace,
