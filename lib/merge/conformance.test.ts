@@ -4,7 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isMap, isScalar, isSeq, parseAllDocuments, parse as parseYaml, visit } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, parseAllDocuments, parse as parseYaml, visit } from 'yaml';
 import { readPackageDir } from '../kpt/package.ts';
 import { mergeKptfiles, mergePackages, type Generation } from './index.ts';
 
@@ -29,6 +29,7 @@ interface CaseSpec {
   compare?: { resourcesAsSet?: boolean; listsAsSets?: Record<string, string> };
   commentsExpected?: string[];
   commentsAbsent?: string[];
+  styles?: { keys?: Record<string, string>; values?: Record<string, string> };
   strategy?: string;
 }
 
@@ -92,6 +93,41 @@ function comments(text: string): string[] {
   return out;
 }
 
+const STYLE_TYPES: Record<string, string> = { plain: 'PLAIN', double: 'QUOTE_DOUBLE', single: 'QUOTE_SINGLE' };
+
+/** The key and value nodes at a `styles` path (`a.b[name=x].c`) in the first document. */
+function nodeAt(text: string, path: string): { key: unknown; value: unknown } | undefined {
+  let node: unknown = (parseAllDocuments(text)[0] as unknown as { contents: unknown }).contents;
+  let pair: { key: unknown; value: unknown } | undefined;
+  for (const part of path.match(/[^.[\]]+|\[[^\]]+\]/g) ?? []) {
+    if (part.startsWith('[')) {
+      const [k, v] = part.slice(1, -1).split('=');
+      node = isSeq(node)
+        ? node.items.find((item) => isMap(item) && String((item.get(k, true) as { value?: unknown })?.value) === v)
+        : undefined;
+      continue;
+    }
+    pair = isMap(node)
+      ? (node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === part) as typeof pair)
+      : undefined;
+    node = pair?.value;
+  }
+  return pair;
+}
+
+function checkStyles(text: string, styles: NonNullable<CaseSpec['styles']>): void {
+  for (const [side, entries] of [
+    ['key', styles.keys ?? {}],
+    ['value', styles.values ?? {}],
+  ] as const) {
+    for (const [path, style] of Object.entries(entries)) {
+      const node = nodeAt(text, path)?.[side];
+      if (style === 'flow') expect({ path, flow: (node as { flow?: boolean })?.flow }).toEqual({ path, flow: true });
+      else expect({ path, type: (node as { type?: string })?.type }).toEqual({ path, type: STYLE_TYPES[style] });
+    }
+  }
+}
+
 function runCase(dir: string, spec: CaseSpec): string {
   const generation = spec.generation ?? 'B';
   if (spec.merge === 'kptfile') {
@@ -129,6 +165,8 @@ describe('conformance: merge3 cases', () => {
       for (const text of spec.commentsExpected ?? []) expect(found).toContain(text.trim());
       for (const text of spec.commentsAbsent ?? []) expect(found).not.toContain(text.trim());
       for (const annotation of BOOKKEEPING) expect(output).not.toContain(annotation);
+      // optional in the conformance rules; this implementation aims at kpt's quoting
+      if (spec.styles) checkStyles(output, spec.styles);
     });
   }
 });
