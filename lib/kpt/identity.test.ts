@@ -91,4 +91,11 @@ metadata: # kpt-merge: /some-app
     const out = ensureMergeKeys(files);
     for (const [path, content] of files) expect(out.get(path)).toBe(content);
   });
+
+  it('marks Kptfiles too when asked (as Porch does after clone and upgrade)', () => {
+    const files = new Map([['Kptfile', Buffer.from('apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: x\n')]]);
+    expect(ensureMergeKeys(files, { includeKptfile: true }).get('Kptfile')?.toString()).toBe(
+      'apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata: # kpt-merge: /x\n  name: x\n  annotations:\n    internal.kpt.dev/upstream-identifier: kpt.dev|Kptfile|default|x\n',
+    );
+  });
 });

@@ -1,7 +1,7 @@
 // Resource identity as kpt's merge sees it: API group + kind + namespace/name, where a
 // `kpt-merge: <namespace>/<name>` line comment on `metadata:` overrides the name and namespace,
 // and the `internal.kpt.dev/upstream-identifier` annotation kpt/Porch write next to it.
-import type { PackageFiles } from './package.ts';
+import { KPTFILE, type PackageFiles } from './package.ts';
 import { parseResourceFile, isResourceFile } from './resources.ts';
 import {
   ensureMap,
@@ -106,14 +106,23 @@ export function ensureMergeKey(resource: YAMLMap): boolean {
   return changed;
 }
 
+export interface EnsureMergeKeysOptions {
+  /**
+   * Also mark Kptfiles (Porch's clone/upgrade do, through its resource list; `kpt pkg get/update`
+   * do not). Default false.
+   */
+  includeKptfile?: boolean;
+}
+
 /**
- * Adds merge keys to every resource of a package (`*.yaml`/`*.yml` files; the Kptfile is left alone).
+ * Adds merge keys to every resource of a package (`*.yaml`/`*.yml` files, and Kptfiles when asked).
  * Only files that change are re-rendered; the others keep their bytes. Returns a new file map.
  */
-export function ensureMergeKeys(files: PackageFiles): PackageFiles {
+export function ensureMergeKeys(files: PackageFiles, options: EnsureMergeKeysOptions = {}): PackageFiles {
   const out: PackageFiles = new Map();
   for (const [path, content] of files) {
-    if (!isResourceFile(path)) {
+    const isKptfile = path === KPTFILE || path.endsWith(`/${KPTFILE}`);
+    if (!isResourceFile(path) && !(isKptfile && options.includeKptfile)) {
       out.set(path, content);
       continue;
     }
