@@ -54,6 +54,14 @@ describe('golden package (byte for byte)', () => {
     expect(multi).toContain('color: green');
   });
 
+  it('gives the same result when the same upstream packages are merged again (parse caches stay clean)', () => {
+    const first = mergePackages(input);
+    const again = mergePackages({ ...input, local: new Map([...input.local].map(([p, b]) => [p, Buffer.from(b)])) });
+    expect([...again.files].map(([p, b]) => [p, b.toString()])).toEqual(
+      [...first.files].map(([p, b]) => [p, b.toString()]),
+    );
+  });
+
   it('does not modify its inputs', () => {
     const before = [...input.local].map(([p, b]) => [p, b.toString('utf8')]);
     mergePackages(input);
