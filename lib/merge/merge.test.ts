@@ -365,3 +365,16 @@ describe('subpackages', () => {
     );
   });
 });
+
+describe('resources deleted upstream', () => {
+  it('removes a local copy that differs from the original only by merge keys (kpt-merge comment, upstream-identifier)', () => {
+    const original = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: gone\ndata:\n  a: b\n';
+    const marked =
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: # kpt-merge: /gone\n  name: gone\n  annotations:\n    internal.kpt.dev/upstream-identifier: "|ConfigMap|default|gone"\ndata:\n  a: b\n';
+    const result = merge3({ 'c.yaml': original }, {}, { 'c.yaml': marked });
+    expect(result.files.has('c.yaml')).toBe(false);
+    expect(result.conflicts).toEqual([]);
+    const changed = merge3({ 'c.yaml': original }, {}, { 'c.yaml': marked.replace('a: b', 'a: local') });
+    expect(text(changed.files, 'c.yaml')).toBe(marked.replace('a: b', 'a: local'));
+  });
+});

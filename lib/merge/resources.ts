@@ -1,7 +1,13 @@
 // Resource-level three-way merge of a package's KRM files: pair resources by identity and path,
 // decide per resource (added, deleted, kept, merged field by field), and write each local file back,
 // byte for byte when none of its documents changed.
-import { formatIdentity, resourceIdentity, type ResourceIdentity } from '../kpt/identity.ts';
+import {
+  formatIdentity,
+  parseKptMergeComment,
+  resourceIdentity,
+  UPSTREAM_IDENTIFIER_ANNOTATION,
+  type ResourceIdentity,
+} from '../kpt/identity.ts';
 import type { ResourceDocument, ResourceFile } from '../kpt/resources.ts';
 import {
   cloneNode,
@@ -9,6 +15,7 @@ import {
   fingerprint,
   getField,
   getIn,
+  getPair,
   isMap,
   joinDocuments,
   renderDocument,
@@ -236,16 +243,31 @@ function resourceSchema(registry: SchemaRegistry, sources: Array<YNode | undefin
   return undefined;
 }
 
-/** Equal text (comments included) once the reader's bookkeeping annotations are ignored. */
+/**
+ * Equal text (comments included) once the reader's bookkeeping annotations are ignored, and the merge
+ * keys too (`kpt-merge` comment, upstream-identifier annotation): `kpt pkg update` adds those to all
+ * three packages before comparing, so a downstream that only carries them counts as unchanged.
+ */
 function sameContent(a: unknown, b: unknown): boolean {
   return fingerprint(stripBookkeeping(a), true) === fingerprint(stripBookkeeping(b), true);
 }
 
+const IGNORED_ANNOTATIONS = [...BOOKKEEPING_ANNOTATIONS, UPSTREAM_IDENTIFIER_ANNOTATION];
+
 function stripBookkeeping(node: unknown): unknown {
+  const metadataKey = getPair(node, 'metadata')?.key as { comment?: string | null } | undefined;
   const annotations = getIn(node, ['metadata', 'annotations']);
-  if (!isMap(annotations) || !BOOKKEEPING_ANNOTATIONS.some((k) => getField(annotations, k) !== undefined)) return node;
+  const hasAnnotation = isMap(annotations) && IGNORED_ANNOTATIONS.some((k) => getField(annotations, k) !== undefined);
+  const hasComment = parseKptMergeComment(metadataKey?.comment) !== undefined;
+  if (!hasAnnotation && !hasComment) return node;
   const copy = cloneNode(node as YNode);
+  const copiedKey = getPair(copy, 'metadata')?.key as { comment?: string | null } | undefined;
+  if (copiedKey && hasComment) copiedKey.comment = undefined;
   const copied = getIn(copy, ['metadata', 'annotations']);
-  if (isMap(copied)) for (const key of BOOKKEEPING_ANNOTATIONS) deleteField(copied, key);
+  if (isMap(copied)) {
+    for (const key of IGNORED_ANNOTATIONS) deleteField(copied, key);
+    const metadata = getIn(copy, ['metadata']);
+    if (copied.items.length === 0 && isMap(metadata)) deleteField(metadata, 'annotations');
+  }
   return copy;
 }
