@@ -132,6 +132,11 @@ function downstream(local: PackageFiles, n: number): PackageFiles {
   return out;
 }
 
+function memory(): string {
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+  return `[rss ${mib(process.memoryUsage().rss)}, peak ${mib(process.resourceUsage().maxRSS * 1024)}]`;
+}
+
 function time(label: string, input: MergeInput, iterations: number): number {
   const locals = Array.from({ length: iterations + 5 }, (_, n) => downstream(input.local, n));
   for (let i = 0; i < 5; i++) mergePackages({ ...input, local: locals[iterations + i]! });
@@ -145,11 +150,12 @@ function time(label: string, input: MergeInput, iterations: number): number {
   const mean = samples.reduce((a, b) => a + b, 0) / samples.length;
   const p = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
   console.log(
-    `${label.padEnd(28)} mean ${mean.toFixed(2)} ms  p50 ${p(0.5).toFixed(2)} ms  p95 ${p(0.95).toFixed(2)} ms  (${iterations} runs)`,
+    `${label.padEnd(28)} mean ${mean.toFixed(2)} ms  p50 ${p(0.5).toFixed(2)} ms  p95 ${p(0.95).toFixed(2)} ms  (${iterations} runs)  ${memory()}`,
   );
   return mean;
 }
 
+console.log(`start ${memory()}`);
 const small = makePackage(20, 1);
 const large = makePackage(500, 5);
 const check = mergePackages({ ...large, local: downstream(large.local, 0) });
@@ -159,15 +165,16 @@ console.log(
 );
 
 time('20 resources (20 files)', small, 200);
-time('500 resources (100 files)', large, 20);
 
 const fleet = Array.from({ length: 1000 }, (_, n) => downstream(small.local, 1000 + n));
 const start = performance.now();
 for (const local of fleet) mergePackages({ ...small, local });
 const seconds = (performance.now() - start) / 1000;
 console.log(
-  `1,000 merges of the 20-resource package (1,000 distinct downstreams): ${seconds.toFixed(2)} s (${(1000 / seconds).toFixed(0)} merges/s)`,
+  `1,000 merges of the 20-resource package (1,000 distinct downstreams): ${seconds.toFixed(2)} s (${(1000 / seconds).toFixed(0)} merges/s)  ${memory()}`,
 );
+
+time('500 resources (100 files)', large, 20);
 
 (globalThis as { gc?: () => void }).gc?.();
 const { maxRSS } = process.resourceUsage();
