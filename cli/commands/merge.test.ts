@@ -2,6 +2,10 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MergeConflictSchema, type MergeConflict } from '../../api/v1alpha1/index.ts';
+import { toOpenAPI } from '../../api/v1alpha1/schema.ts';
+import { validateSchema } from '../../api/v1alpha1/schema-validation.ts';
+import type { Conflict } from '../../lib/merge/index.ts';
 import { runMerge, type MergeCommandOptions } from './merge.ts';
 
 const deployment = (replicas: number) =>
@@ -58,6 +62,9 @@ describe('pvctl merge', () => {
     const report = JSON.parse(lines.join('\n')) as { conflicts: unknown[]; written: string };
     expect(report.written).toBe(join(dir, 'out'));
     expect(report.conflicts).toHaveLength(1);
+    // the report's conflicts are valid API MergeConflicts (the controller copies them into status)
+    const apiConflict: MergeConflict = report.conflicts[0] as Conflict;
+    expect(validateSchema(apiConflict, toOpenAPI(MergeConflictSchema), 'conflicts[0]')).toEqual([]);
   });
 
   it('exits 2 and writes nothing with --conflicts=fail', () => {
