@@ -1,5 +1,6 @@
 // Field-level rules not covered by the conformance cases.
 import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { mergePackages, type MergeOptions } from './index.ts';
 import { SchemaRegistry, schemaFromComment } from './schema.ts';
@@ -127,5 +128,17 @@ describe('schemas', () => {
     expect(own.registerCrd(crd)).toBe(1);
     expect(own.listStrategy(own.field(own.forResource('g.io/v1', 'K'), 'l'))).toEqual({ associative: true, keys: [] });
     expect(SchemaRegistry.kubernetes().forResource('g.io/v1', 'K')).toBeUndefined();
+  });
+});
+
+describe('N1 inputs under Gen B (the result the case notes derive for Porch)', () => {
+  it('removes every key that is null locally', () => {
+    const dir = new URL('./testdata/conformance/merge3/N1-keep-tagged-null/', import.meta.url);
+    const read = (name: string) => readFileSync(new URL(name, dir), 'utf8');
+    const { text } = mergeOne(read('original.yaml'), read('updated.yaml'), read('local.yaml'));
+    const expected = parse(read('expected.yaml'));
+    expected.data.deletedInOrigin = { emptyStringKey1: 'something', emptyStringKey2: 'something' };
+    expect(parse(text)).toEqual(expected);
+    expect(text).toContain(`    emptyStringKey1: "something"\n    emptyStringKey2: 'something'\n  deletedInDest:`);
   });
 });
