@@ -1,6 +1,6 @@
 // Package merge: the entry point the controller and `pvctl merge` call. Pure and synchronous: three
 // in-memory packages in, the upgraded local package and a conflict report out.
-import { Kptfile } from '../kpt/kptfile.ts';
+import { Kptfile, KptfileError } from '../kpt/kptfile.ts';
 import { KPTFILE, type PackageFiles } from '../kpt/package.ts';
 import { isKrmFile, isResourceFile, PackageError, parseResourceFile, type ResourceFile } from '../kpt/resources.ts';
 import { fingerprint, getField, getIn, isMap, isSeq, scalarString, toPlain, type YNode } from '../kpt/yaml.ts';
@@ -44,6 +44,7 @@ export function mergePackages(input: MergeInput, options: MergeOptions = {}): Me
     result = implementation(input, resolved);
   } catch (e) {
     if (e instanceof PackageError) throw new MergeError(e.message, e.file, e.index);
+    if (e instanceof KptfileError) throw new MergeError(e.message, e.file);
     throw e;
   }
   if (resolved.conflicts === 'fail' && result.conflicts.length) throw new MergeConflictError(result.conflicts);

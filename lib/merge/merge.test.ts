@@ -308,6 +308,12 @@ describe('strategies', () => {
     ).toThrow('local package files have been modified: [d.yaml extra.md].\n  use a different update --strategy.');
   });
 
+  it('fast-forward reports a broken Kptfile as a MergeError', () => {
+    expect(() =>
+      merge3(o, u, { ...o, Kptfile: KPTFILE.replace('kpt.dev/v1', 'kpt.dev/v1alpha1') }, { strategy: 'fast-forward' }),
+    ).toThrow(MergeError);
+  });
+
   it('fast-forward takes upstream when only upstream/upstreamLock differ in the Kptfile', () => {
     const result = merge3(o, u, { ...o, Kptfile: KPTFILE + lock }, { strategy: 'fast-forward' });
     expect(text(result.files, 'd.yaml')).toBe(deployment(2));
