@@ -3,7 +3,7 @@ NODE_BIN := $(shell scripts/toolchain.sh)
 export PATH := $(NODE_BIN):$(PATH)
 JEST := node --experimental-vm-modules --disable-warning=ExperimentalWarning node_modules/jest/bin/jest.js
 
-.PHONY: install test unit e2e typecheck lint format crds check-crds demo validate-samples build clean sync-conformance bench-merge
+.PHONY: install test unit e2e typecheck lint format crds check-crds demo validate-samples build clean
 
 install: node_modules/.installed
 
@@ -51,6 +51,8 @@ build: install
 
 clean:
 	rm -rf dist coverage .test-results.json
+
+.PHONY: sync-conformance bench-merge
 
 ## sync-conformance: re-copy the shared merge conformance cases into the project (needs ../shared)
 CONFORMANCE_SRC ?= ../shared/conformance
