@@ -57,3 +57,17 @@ clean:
 IMG ?= packagevariant-controller:dev
 docker-build:
 	docker build -t $(IMG) .
+
+.PHONY: sync-conformance bench-merge
+
+## sync-conformance: re-copy the shared merge conformance cases into the project (needs ../shared)
+CONFORMANCE_SRC ?= ../shared/conformance
+sync-conformance:
+	@test -d $(CONFORMANCE_SRC) || { echo "no $(CONFORMANCE_SRC) here; nothing to sync"; exit 1; }
+	rm -rf lib/merge/testdata/conformance
+	mkdir -p lib/merge/testdata
+	cp -R $(CONFORMANCE_SRC) lib/merge/testdata/conformance
+
+## bench-merge: merge benchmark (per-package time, throughput, peak RSS)
+bench-merge: install
+	node --expose-gc bench/merge.ts

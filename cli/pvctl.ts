@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // pvctl: the command line of packagevariant-controller.
 import { Command, CommanderError } from 'commander';
+import { registerMerge } from './commands/merge.ts';
 import { registerValidate } from './commands/validate.ts';
 import { packageVersion } from './version.ts';
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .description('print the version')
     .action(() => console.log(`pvctl ${version} (node ${process.version})`));
   registerValidate(program);
+  registerMerge(program);
   return program;
 }
 

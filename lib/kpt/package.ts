@@ -33,3 +33,29 @@ export function writePackageDir(dir: string, files: PackageFiles): void {
     writeFileSync(target, content);
   }
 }
+
+/**
+ * Writes only the difference between `before` (what `dir` holds, as read by readPackageDir) and
+ * `after`: changed and new files are written, removed files deleted (and directories left empty by
+ * that). Files readPackageDir does not read (e.g. symlinks) are left alone.
+ */
+export function updatePackageDir(dir: string, before: PackageFiles, after: PackageFiles): void {
+  for (const [path, content] of after) {
+    const current = before.get(path);
+    if (current && current.equals(content)) continue;
+    const target = join(dir, ...path.split('/'));
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, content);
+  }
+  for (const path of before.keys()) {
+    if (after.has(path)) continue;
+    rmSync(join(dir, ...path.split('/')), { force: true });
+    let parent = dirname(path);
+    while (parent !== '.' && parent !== '') {
+      const full = join(dir, ...parent.split('/'));
+      if (readdirSync(full).length) break;
+      rmSync(full, { recursive: true, force: true });
+      parent = dirname(parent);
+    }
+  }
+}

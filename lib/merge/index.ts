@@ -1,0 +1,322 @@
+// Package merge: the entry point the controller and `pvctl merge` call. Pure and synchronous: three
+// in-memory packages in, the upgraded local package and a conflict report out.
+import { Kptfile, KptfileError } from '../kpt/kptfile.ts';
+import { KPTFILE, type PackageFiles } from '../kpt/package.ts';
+import { isKrmFile, isResourceFile, PackageError, parseResourceFile, type ResourceFile } from '../kpt/resources.ts';
+import { fingerprint, getField, getIn, isMap, isSeq, scalarString, toPlain, type YNode } from '../kpt/yaml.ts';
+import { mergeKptfiles } from './kptfile.ts';
+import { markValid, parseUpstreamFile, validateLocalFile, validateLocalKptfile } from './cache.ts';
+import { assertNoDuplicates, mergeResources } from './resources.ts';
+import { SchemaRegistry } from './schema.ts';
+import {
+  MergeConflictError,
+  MergeError,
+  type Conflict,
+  type MergeInput,
+  type MergeOptions,
+  type MergeResult,
+  type MergeStats,
+} from './types.ts';
+
+export * from './types.ts';
+export { SchemaRegistry, schemaFromComment, type JsonSchema } from './schema.ts';
+export { mergeKptfiles } from './kptfile.ts';
+
+type Resolved = Required<Pick<MergeOptions, 'strategy' | 'conflicts' | 'generation' | 'isRoot'>> & MergeOptions;
+
+/**
+ * Three-way merge of packages: `original` (the upstream at the fork point), `updated` (the new
+ * upstream) and `local` (the downstream). Inputs are not modified. Throws {@link MergeError} for
+ * bad input (naming file and document) and {@link MergeConflictError} under the `fail` policy.
+ */
+export function mergePackages(input: MergeInput, options: MergeOptions = {}): MergeResult {
+  const resolved: Resolved = {
+    ...options,
+    strategy: options.strategy ?? 'resource-merge',
+    conflicts: options.conflicts ?? 'upstream-wins',
+    generation: options.generation ?? 'B',
+    isRoot: options.isRoot ?? true,
+  };
+  const implementation = STRATEGY_IMPLEMENTATIONS[resolved.strategy];
+  if (!implementation) throw new MergeError(`unrecognized update strategy "${resolved.strategy}"`);
+  let result: MergeResult;
+  try {
+    result = implementation(input, resolved);
+  } catch (e) {
+    if (e instanceof PackageError) throw new MergeError(e.message, e.file, e.index);
+    if (e instanceof KptfileError) throw new MergeError(e.message, e.file);
+    throw e;
+  }
+  if (resolved.conflicts === 'fail' && result.conflicts.length) throw new MergeConflictError(result.conflicts);
+  return result;
+}
+
+const STRATEGY_IMPLEMENTATIONS: Partial<Record<string, (input: MergeInput, options: Resolved) => MergeResult>> = {
+  'resource-merge': resourceMerge,
+  'fast-forward': fastForward,
+  'force-delete-replace': forceDeleteReplace,
+  'copy-merge': copyMerge,
+};
+
+// -----------------------------------------------------------------------------------------------
+// Strategies
+
+function resourceMerge(input: MergeInput, options: Resolved): MergeResult {
+  const { local } = input;
+  const conflicts: Conflict[] = [];
+  const out: PackageFiles = new Map(local);
+
+  const kptfile = mergeRootKptfile(input, !options.isRoot, options, conflicts);
+  setOrDelete(out, KPTFILE, kptfile);
+
+  const registry = SchemaRegistry.kubernetes();
+  for (const crd of options.crds ?? []) registry.registerCrd(crd);
+  const files = selectResourceFiles(input);
+  if (options.crdsFromPackages ?? true) {
+    for (const file of files.crdSources) registerCrds(registry, file);
+  }
+  const resources = mergeResources(files.original, files.updated, files.local, {
+    generation: options.generation,
+    conflicts: options.conflicts,
+    registry,
+  });
+  resources.stats.unchanged += files.unchangedResources;
+  for (const file of files.local) markValid(file.path, local.get(file.path)!, file.resources.length);
+  conflicts.push(...resources.conflicts);
+  for (const [path, text] of resources.changed) setOrDelete(out, path, text);
+
+  mergeOtherFiles(input, out, conflicts, options);
+  return finish(local, out, conflicts, resources.stats);
+}
+
+function fastForward(input: MergeInput, options: Resolved): MergeResult {
+  const modified = locallyModifiedFiles(input.original, input.local);
+  if (modified.length) {
+    throw new MergeError(
+      `local package files have been modified: [${modified.join(' ')}].\n  use a different update --strategy.`,
+    );
+  }
+  const result = forceDeleteReplace(input, options);
+  const kptfile = result.files.get(KPTFILE);
+  if (kptfile) {
+    const parsed = Kptfile.parse(kptfile);
+    if (stripRenderStatus(parsed.contents)) result.files.set(KPTFILE, Buffer.from(parsed.toString(), 'utf8'));
+  }
+  return result;
+}
+
+function forceDeleteReplace(input: MergeInput, options: Resolved): MergeResult {
+  const conflicts: Conflict[] = [];
+  const out: PackageFiles = new Map();
+  for (const [path, content] of input.updated) if (path !== KPTFILE) out.set(path, content);
+  setOrDelete(out, KPTFILE, mergeRootKptfile(input, true, options, conflicts));
+  return finish(input.local, out, conflicts);
+}
+
+function copyMerge(input: MergeInput, options: Resolved): MergeResult {
+  const { original, updated, local } = input;
+  const conflicts: Conflict[] = [];
+  const out: PackageFiles = new Map(local);
+  for (const [path, content] of updated) {
+    if (path === KPTFILE) continue;
+    const mine = local.get(path);
+    const base = original.get(path);
+    if (mine && base && !mine.equals(base) && !content.equals(base) && !content.equals(mine)) {
+      const winner = options.conflicts === 'local-wins' ? 'local' : 'upstream';
+      conflicts.push(fileConflict(path, winner));
+      if (winner === 'local') continue;
+    }
+    out.set(path, content);
+  }
+  for (const path of original.keys()) if (path !== KPTFILE && !updated.has(path)) out.delete(path);
+  setOrDelete(out, KPTFILE, mergeRootKptfile(input, true, options, conflicts));
+  return finish(local, out, conflicts);
+}
+
+// -----------------------------------------------------------------------------------------------
+// Pieces
+
+function mergeRootKptfile(
+  input: MergeInput,
+  copyUpstream: boolean,
+  options: Resolved,
+  conflicts: Conflict[],
+): string | undefined {
+  const text = (files: PackageFiles) => files.get(KPTFILE)?.toString('utf8');
+  const [o, u, l] = [input.original, input.updated, input.local].map((files) => files.get(KPTFILE));
+  if (!copyUpstream && l && (o && u ? o.equals(u) : !o && !u)) {
+    // Upstream's Kptfile did not change: the merge keeps L's; only check that L's is valid.
+    validateLocalKptfile(l);
+    return l.toString('utf8');
+  }
+  const local = text(input.local);
+  const localName = local === undefined ? undefined : safeName(local);
+  return mergeKptfiles(text(input.original), text(input.updated), local, {
+    copyUpstream,
+    conflicts: options.conflicts,
+    onConflict: (c) => conflicts.push({ file: KPTFILE, resource: `Kptfile ${localName ?? ''}`.trim(), ...c }),
+  });
+}
+
+function safeName(text: string): string | undefined {
+  try {
+    return Kptfile.parse(text).name;
+  } catch {
+    return undefined;
+  }
+}
+
+/** File-level three-way rules for files that are not KRM (kpt §2.8); local edits win. */
+function mergeOtherFiles(input: MergeInput, out: PackageFiles, conflicts: Conflict[], options: Resolved): void {
+  const { original, updated, local } = input;
+  const isNestedKptfile = (path: string) => path.endsWith(`/${KPTFILE}`);
+  const isOther = (path: string) => !isKrmFile(path) || isNestedKptfile(path);
+  for (const [path, mine] of local) {
+    if (!isOther(path)) continue;
+    const base = original.get(path);
+    if (!base) continue;
+    const theirs = updated.get(path);
+    if (theirs && isNestedKptfile(path)) {
+      // A subpackage present on all three sides: its Kptfile is merged like kpt merges a non-root one.
+      const merged = mergeKptfiles(base.toString('utf8'), theirs.toString('utf8'), mine.toString('utf8'), {
+        copyUpstream: true,
+        conflicts: options.conflicts,
+        file: path,
+        onConflict: (c) => conflicts.push({ file: path, resource: 'Kptfile', ...c }),
+      });
+      setOrDelete(out, path, merged);
+      continue;
+    }
+    if (!mine.equals(base)) {
+      if (theirs && !theirs.equals(base) && !theirs.equals(mine)) conflicts.push(fileConflict(path, 'local'));
+      continue;
+    }
+    if (!theirs) out.delete(path);
+    else out.set(path, theirs);
+  }
+  for (const [path, theirs] of updated) {
+    if (isOther(path) && !local.has(path)) out.set(path, theirs);
+  }
+}
+
+function fileConflict(path: string, winner: 'upstream' | 'local'): Conflict {
+  return { file: path, resource: '(file)', field: '(content)', updated: 'modified', local: 'modified', winner };
+}
+
+/** Files whose content differs between O and L; the root Kptfile only for more than upstream/lock/render status. */
+function locallyModifiedFiles(original: PackageFiles, local: PackageFiles): string[] {
+  const out: string[] = [];
+  for (const path of [...new Set([...original.keys(), ...local.keys()])].sort()) {
+    const a = original.get(path);
+    const b = local.get(path);
+    if (a && b && a.equals(b)) continue;
+    if (path === KPTFILE && a && b && kptfileCore(a) === kptfileCore(b)) continue;
+    out.push(path);
+  }
+  return out;
+}
+
+function kptfileCore(content: Buffer): string {
+  const kptfile = Kptfile.parse(content);
+  const contents = kptfile.contents.clone() as YNode & typeof kptfile.contents;
+  for (const key of ['upstream', 'upstreamLock']) contents.delete(key);
+  stripRenderStatus(contents);
+  return fingerprint(contents, false);
+}
+
+/** Removes `status.renderStatus` and the `Rendered` condition; returns whether anything changed. */
+function stripRenderStatus(contents: YNode): boolean {
+  const status = getField(contents, 'status');
+  if (!isMap(status)) return false;
+  let changed = status.delete('renderStatus');
+  const conditions = getIn(status, ['conditions']);
+  if (isSeq(conditions)) {
+    const before = conditions.items.length;
+    conditions.items = conditions.items.filter((c) => scalarString(getField(c, 'type')) !== 'Rendered');
+    changed ||= conditions.items.length !== before;
+  }
+  return changed;
+}
+
+function registerCrds(registry: SchemaRegistry, file: ResourceFile): void {
+  for (const resource of file.resources) {
+    const contents = resource.doc.contents;
+    const apiVersion = scalarString(getField(contents, 'apiVersion')) ?? '';
+    if (
+      scalarString(getField(contents, 'kind')) === 'CustomResourceDefinition' &&
+      apiVersion.startsWith('apiextensions.k8s.io/')
+    ) {
+      registry.registerCrd(toPlain(contents));
+    }
+  }
+}
+
+interface SelectedFiles {
+  original: ResourceFile[];
+  updated: ResourceFile[];
+  local: ResourceFile[];
+  /** Parsed files that may hold CustomResourceDefinitions. */
+  crdSources: ResourceFile[];
+  /** Resources of local files the merge leaves alone. */
+  unchangedResources: number;
+}
+
+/**
+ * Resource identity includes the file path, so each path merges on its own. A path whose upstream
+ * file did not change (O and U byte-identical), or whose local file equals the upstream one, keeps
+ * the local file as it is: only its validity is checked (cached by content), nothing else is parsed.
+ */
+function selectResourceFiles({ original, updated, local }: MergeInput): SelectedFiles {
+  const selected: SelectedFiles = { original: [], updated: [], local: [], crdSources: [], unchangedResources: 0 };
+  const paths = new Set([...original.keys(), ...updated.keys(), ...local.keys()].filter(isResourceFile));
+  const mayHoldCrd = (content: Buffer) => content.includes('CustomResourceDefinition');
+  for (const path of [...paths].sort()) {
+    const o = original.get(path);
+    const u = updated.get(path);
+    const l = local.get(path);
+    const upstreamUnchanged = o && u ? o.equals(u) : !o && !u;
+    if (upstreamUnchanged || (l && u && l.equals(u))) {
+      if (l) selected.unchangedResources += validateLocalFile(path, l, (file) => assertNoDuplicates(file));
+      for (const content of [u ?? o, l]) {
+        if (content && mayHoldCrd(content)) selected.crdSources.push(parseUpstreamFile(path, content, false));
+      }
+      continue;
+    }
+    const add = (list: ResourceFile[], content: Buffer | undefined, parse: (content: Buffer) => ResourceFile) => {
+      if (!content) return;
+      const file = parse(content);
+      list.push(file);
+      if (mayHoldCrd(content)) selected.crdSources.push(file);
+    };
+    add(selected.original, o, (c) => parseUpstreamFile(path, c, false));
+    add(selected.updated, u, (c) => parseUpstreamFile(path, c, true));
+    add(selected.local, l, (c) => parseResourceFile(path, c.toString('utf8')));
+  }
+  return selected;
+}
+
+function setOrDelete(files: PackageFiles, path: string, text: string | null | undefined): void {
+  if (text === null || text === undefined) {
+    files.delete(path);
+    return;
+  }
+  const current = files.get(path);
+  if (current && current.toString('utf8') === text) return;
+  files.set(path, Buffer.from(text, 'utf8'));
+}
+
+function finish(
+  local: PackageFiles,
+  out: PackageFiles,
+  conflicts: Conflict[],
+  resourceStats: Omit<MergeStats, 'filesChanged'> = { merged: 0, added: 0, deleted: 0, unchanged: 0 },
+): MergeResult {
+  let filesChanged = 0;
+  for (const path of new Set([...local.keys(), ...out.keys()])) {
+    const a = local.get(path);
+    const b = out.get(path);
+    if (!a || !b || !a.equals(b)) filesChanged++;
+  }
+  const sorted: PackageFiles = new Map([...out.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return { files: sorted, conflicts, stats: { ...resourceStats, filesChanged } };
+}
