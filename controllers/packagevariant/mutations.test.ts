@@ -84,6 +84,9 @@ describe('package context (Porch TestEnsurePackageContext)', () => {
     expect(error).toBeInstanceOf(MutationError);
     expect(error).toMatchObject({ file: 'package-context.yaml', field: 'spec.packageContext' });
     expect((error as Error).message).toContain('has no data map');
+    await expect(mutate(pkg(), { packageContext: { removeKeys: ['package-path'] } })).rejects.toThrow(
+      'package-context.yaml: must not contain the key "package-path" (spec.packageContext)',
+    );
   });
 });
 
