@@ -21,9 +21,9 @@ export function parseRemoteUrl(raw: string): RemoteUrl {
     throw new GitInputError(`invalid repository URL: ${reason}`);
   };
   if (raw === '') fail('must not be empty');
+  if (/^[A-Za-z][A-Za-z0-9+.-]*::/.test(raw)) fail('remote helpers (such as ext::) are not allowed');
   if (CONTROL_OR_SPACE.test(raw)) fail('must not contain whitespace or control characters');
   if (raw.startsWith('-')) fail("must not start with '-'");
-  if (/^[A-Za-z][A-Za-z0-9+.-]*::/.test(raw)) fail('remote helpers (such as ext::) are not allowed');
   if (raw.startsWith('/')) return { url: raw, transport: 'file', host: '' };
   if (!raw.includes('://')) {
     const scp = SCP_LIKE.exec(raw);
