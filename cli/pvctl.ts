@@ -2,6 +2,7 @@
 // pvctl: the command line of packagevariant-controller.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerRpkg } from './commands/rpkg.ts';
 import { registerValidate } from './commands/validate.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .description('print the version')
     .action(() => console.log(`pvctl ${version} (node ${process.version})`));
   registerValidate(program);
+  registerRpkg(program);
   return program;
 }
 
