@@ -51,3 +51,8 @@ build: install
 
 clean:
 	rm -rf dist coverage .test-results.json
+
+## bench-git: 1,000 drafts across 10 repositories, GitStore (batched) against clone+commit+push per draft
+.PHONY: bench-git
+bench-git: install
+	node bench/git-drafts.ts

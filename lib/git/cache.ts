@@ -4,7 +4,7 @@
 // own push), and deletes local refs the remote no longer has.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { appendFile, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CatFileBatch } from './cat-file.ts';
 import { networkEnv, type GitCredentials } from './credentials.ts';
@@ -72,14 +72,12 @@ export class RepoCache {
       await mkdir(this.cacheDir, { recursive: true, mode: 0o700 });
       const temp = `${this.gitDir}.tmp-${process.pid}-${Date.now()}`;
       await runGit(['init', '--quiet', '--bare', '--end-of-options', temp]);
-      // No automatic gc (it could run during a batch), no reflogs in the cache.
-      for (const [key, value] of [
-        ['gc.auto', '0'],
-        ['core.logAllRefUpdates', 'false'],
-        ['fetch.writeCommitGraph', 'false'],
-      ]) {
-        await runGit(['config', key!, value!], { env: { GIT_DIR: temp } });
-      }
+      // No automatic gc (it could run during a batch), no reflogs in the cache. Written directly:
+      // the file was just created by git init, and this saves three processes per cache.
+      await appendFile(
+        join(temp, 'config'),
+        '[gc]\n\tauto = 0\n[core]\n\tlogAllRefUpdates = false\n[fetch]\n\twriteCommitGraph = false\n',
+      );
       try {
         await rename(temp, this.gitDir);
       } catch (e) {
