@@ -348,6 +348,8 @@ export class GitBatch {
           if (proposed) return final('already-exists', `workspace ${op.workspace} is proposed`, proposed);
           parent = refs.get(branchRef(store.branch));
           expected = null;
+          const nested = parent ? await store.nestingConflict(parent, op.packageName) : undefined;
+          if (nested) return final('rejected', `packages cannot be nested: ${pkgPath} and ${nested}`);
         } else {
           if (!current) return final('not-found', `draft ${ref} does not exist`);
           const lease = this.leaseFor(index, current, op.expectedCommit)!;

@@ -193,6 +193,14 @@ export class RepoCache {
     }
   }
 
+  /** `git gc` under the cache lock (nothing half-written can be pruned meanwhile). */
+  maintain(): Promise<void> {
+    return this.exclusive(async () => {
+      await this.init();
+      await runGit(['gc', '--quiet', '--prune=now'], { cwd: this.gitDir, env: { GIT_DIR: this.gitDir } });
+    });
+  }
+
   private async hasCommitObject(oid: string): Promise<boolean> {
     const object = await this.reader.read(oid);
     return object !== undefined && (object.type === 'commit' || object.type === 'tag');

@@ -456,3 +456,31 @@ describe('GitStore writing', () => {
     expect(await store.listRevisions()).toEqual([]);
   });
 });
+
+describe('GitStore safety', () => {
+  it('refuses to create a package inside or around an existing one', async () => {
+    const store = open();
+    const results = await store
+      .batch()
+      .createDraft({ packageName: 'app/inner', workspace: 'ws', files: samplePackage('inner') })
+      .createDraft({ packageName: 'db/nested/deeper', workspace: 'ws', files: samplePackage('deeper') })
+      .push();
+    expect(results.map((r) => [r.status, r.message])).toEqual([
+      ['rejected', 'packages cannot be nested: pkgs/app/inner and pkgs/app'],
+      ['rejected', 'packages cannot be nested: pkgs/db/nested/deeper and pkgs/db'],
+    ]);
+    expect(await remoteRefs()).toEqual(['refs/heads/main']);
+  });
+
+  it('keeps working after maintenance drops unreachable objects', async () => {
+    const store = open();
+    await store
+      .batch()
+      .createDraft({ packageName: 'app', workspace: 'ws', files: samplePackage('app', 1, 'kept') })
+      .push();
+    await store.maintain();
+    expect(
+      (await store.readPackage({ packageName: 'app', ref: 'drafts/pkgs/app/ws' })).get('cm-0.yaml')!.toString(),
+    ).toContain('kept');
+  });
+});

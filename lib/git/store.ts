@@ -253,6 +253,21 @@ export class GitStore {
     return [...found];
   }
 
+  /** A package (full path) at `commitOid` that contains or lies inside `packageName`, if any. */
+  async nestingConflict(commitOid: string, packageName: string): Promise<string | undefined> {
+    const pkgPath = this.packagePath(packageName);
+    for (const other of await this.discoverPackages(commitOid)) {
+      const otherPath = this.packagePath(other);
+      if (otherPath.startsWith(`${pkgPath}/`) || pkgPath.startsWith(`${otherPath}/`)) return otherPath;
+    }
+    return undefined;
+  }
+
+  /** Repacks the cache and drops unreachable objects (e.g. from refused pushes); run it now and then. */
+  maintain(): Promise<void> {
+    return this.cache.maintain();
+  }
+
   /** Resolves a ref name as a user would write it, to a full ref and commit. */
   async resolveRef(ref: string, packageName?: string): Promise<{ ref: string; commit: string } | undefined> {
     const refs = await this.refs();
