@@ -86,7 +86,7 @@ export interface PackageLocator {
   commit?: string;
 }
 
-const MAX_COMMIT_CACHE = 20_000;
+const MAX_COMMIT_CACHE = 5_000;
 const OWNER_WALK_LIMIT = 20;
 
 export class GitStore {
