@@ -1,7 +1,7 @@
 // A long-lived `git cat-file --batch` process: one process serves every object read of a cache
 // repository, requests are pipelined (written at once, answered in order).
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { GitError, spawnGit } from './exec.ts';
+import { GitError, killGroup, spawnGit } from './exec.ts';
 import { GitInputError } from './validate.ts';
 
 export interface GitObject {
@@ -48,7 +48,7 @@ export class CatFileBatch {
     this.child = undefined;
     if (child) {
       child.stdin.end();
-      child.kill();
+      killGroup(child);
     }
   }
 

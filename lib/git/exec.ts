@@ -113,7 +113,19 @@ export function spawnGit(args: readonly string[], options: GitExecOptions = {}):
     env: { ...baseGitEnv(), ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
     windowsHide: true,
+    // Its own process group, so a timeout also ends helpers git started (git-remote-http, ssh).
+    detached: true,
   });
+}
+
+/** Ends a git process and every helper it started (they share its process group). */
+export function killGroup(child: { pid?: number | undefined; kill(signal?: NodeJS.Signals): boolean }): void {
+  try {
+    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    else child.kill('SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
 }
 
 /** Runs git to completion and returns its output; throws a redacted GitError on failure. */
@@ -127,7 +139,8 @@ export function runGit(args: readonly string[], options: GitExecOptions = {}): P
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGKILL');
+      killGroup(child);
+      reject(new GitError(`${describeCommand(args, secrets)}: timed out after ${timeoutMs} ms`, null, ''));
     }, timeoutMs);
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
@@ -139,7 +152,7 @@ export function runGit(args: readonly string[], options: GitExecOptions = {}): P
       clearTimeout(timer);
       const stderr = redact(Buffer.concat(err).toString('utf8'), secrets);
       if (timedOut) {
-        reject(new GitError(`${describeCommand(args, secrets)}: timed out after ${timeoutMs} ms`, null, stderr));
+        return; // already rejected
       } else if (code === 0 || (code !== null && options.okExitCodes?.includes(code))) {
         resolve({ stdout: Buffer.concat(out), stderr, exitCode: code });
       } else {
