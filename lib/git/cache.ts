@@ -220,8 +220,16 @@ function parseRefLines(text: string): RefMap {
   return refs;
 }
 
+// git's generic advice after a failed connection; the cause is in the lines before it.
+const BOILERPLATE = /^(Please make sure you have the correct access rights|and the repository exists\.)/;
+
 function explain(e: unknown): string {
   const stderr = (e as GitError).stderr;
-  const lines = (stderr || (e as Error).message).trim().split('\n').filter(Boolean);
-  return lines.slice(-2).join('; ');
+  if ((e as GitError).exitCode === null || !stderr) return (e as Error).message;
+  const lines = stderr
+    .trim()
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !BOILERPLATE.test(l));
+  return lines.slice(-3).join('; ');
 }
