@@ -472,6 +472,34 @@ describe('GitStore safety', () => {
     expect(await remoteRefs()).toEqual(['refs/heads/main']);
   });
 
+  it('refuses to read a crafted tree with a path that would escape the package', async () => {
+    const blob = (await runGit(['--git-dir', bare, 'hash-object', '-w', '--stdin'], { input: 'x\n' })).stdout
+      .toString()
+      .trim();
+    const pkg = (
+      await runGit(['--git-dir', bare, 'mktree'], { input: `100644 blob ${blob}\t..\n100644 blob ${blob}\tKptfile\n` })
+    ).stdout
+      .toString()
+      .trim();
+    const pkgs = (await runGit(['--git-dir', bare, 'mktree'], { input: `040000 tree ${pkg}\tevil\n` })).stdout
+      .toString()
+      .trim();
+    const rootTree = (await runGit(['--git-dir', bare, 'mktree'], { input: `040000 tree ${pkgs}\tpkgs\n` })).stdout
+      .toString()
+      .trim();
+    const commit = (
+      await runGit(['--git-dir', bare, 'commit-tree', '-m', 'evil', rootTree], {
+        env: { GIT_AUTHOR_NAME: 'e', GIT_AUTHOR_EMAIL: 'e@x', GIT_COMMITTER_NAME: 'e', GIT_COMMITTER_EMAIL: 'e@x' },
+      })
+    ).stdout
+      .toString()
+      .trim();
+    await runGit(['--git-dir', bare, 'update-ref', 'refs/heads/evil', commit]);
+    const store = open();
+    await expect(store.readPackage({ packageName: 'evil', ref: 'evil' })).rejects.toThrow('unsafe path ".."');
+    expect(await store.discoverPackages(commit)).toEqual(['evil']);
+  });
+
   it('keeps working after maintenance drops unreachable objects', async () => {
     const store = open();
     await store

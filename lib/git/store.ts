@@ -6,7 +6,15 @@ import { parseTree, type TreeEntry } from './cat-file.ts';
 import type { GitCredentials } from './credentials.ts';
 import { parseCommit, parseCommitMessage, type Identity, type Owner, type ParsedCommit } from './message.ts';
 import { branchRef, inDirectory, parseRef, relativePackagePath, TAGS, HEADS, type Lifecycle } from './refs.ts';
-import { assertBranchName, assertObjectId, assertPackagePath, isObjectId, normalizeDirectory } from './validate.ts';
+import {
+  assertBranchName,
+  assertObjectId,
+  assertPackagePath,
+  checkFilePath,
+  checkWorkspaceName,
+  isObjectId,
+  normalizeDirectory,
+} from './validate.ts';
 import { GitBatch } from './batch.ts';
 
 export const KPTFILE = 'Kptfile';
@@ -219,6 +227,12 @@ export class GitStore {
       await Promise.all(
         entries.map(async (entry) => {
           const path = prefix + entry.name;
+          // A crafted tree may hold names git itself would never write ('..', '.git', ...).
+          const problem = checkFilePath(path);
+          if (problem)
+            throw new GitStoreError(
+              `repository ${this.url}: tree ${treeOid} holds an unsafe path ${JSON.stringify(path)}: ${problem}`,
+            );
           if (entry.type === 'tree') return walk(entry.oid, `${path}/`);
           if (entry.type !== 'blob') return; // symlinks and submodules are not package files
           const blob = await this.cache.reader.read(entry.oid);
@@ -244,7 +258,9 @@ export class GitStore {
         found.push(prefix.slice(0, -1));
         return;
       }
-      await Promise.all(entries.filter((e) => e.type === 'tree').map((e) => walk(e.oid, `${prefix}${e.name}/`)));
+      // Directories whose names cannot be part of a ref (or are unsafe) cannot hold packages.
+      const dirs = entries.filter((e) => e.type === 'tree' && checkWorkspaceName(e.name) === undefined);
+      await Promise.all(dirs.map((e) => walk(e.oid, `${prefix}${e.name}/`)));
     };
     await walk(root, '');
     found.sort();
