@@ -270,6 +270,8 @@ export class GitBatch {
       if (done) break;
       await store.cache.refresh();
     }
+    // Package contents are not needed any more; do not keep them alive with the batch.
+    for (const op of this.ops) if ('files' in op) op.files = new Map();
     return this.ops.map((op, i) => {
       const result = results[i];
       if (result) return result;
