@@ -35,6 +35,38 @@ export function cachePathFor(cacheDir: string, url: string): string {
   return join(cacheDir, `${createHash('sha256').update(url).digest('hex').slice(0, 16)}.git`);
 }
 
+const shared = new Map<string, { cache: RepoCache; users: number }>();
+
+/**
+ * The cache for a URL, shared by every store in this process that uses the same cache directory,
+ * URL and credentials (one mutex, one snapshot, one reader per bare repository).
+ * Call `releaseRepoCache` when done.
+ */
+export function acquireRepoCache(options: RepoCacheOptions): RepoCache {
+  const key = `${cachePathFor(options.cacheDir, options.url)}\0${createHash('sha256')
+    .update(JSON.stringify(options.credentials ?? null))
+    .digest('hex')}`;
+  let entry = shared.get(key);
+  if (!entry) {
+    entry = { cache: new RepoCache(options), users: 0 };
+    shared.set(key, entry);
+  }
+  entry.users++;
+  return entry.cache;
+}
+
+export function releaseRepoCache(cache: RepoCache): void {
+  for (const [key, entry] of shared) {
+    if (entry.cache !== cache) continue;
+    if (--entry.users <= 0) {
+      shared.delete(key);
+      cache.close();
+    }
+    return;
+  }
+  cache.close();
+}
+
 export class RepoCache {
   readonly remote: RemoteUrl;
   readonly gitDir: string;

@@ -25,8 +25,13 @@ export class CatFileBatch {
   /** Header of the object whose content is being received. */
   private header: { oid: string; type: GitObject['type']; size: number } | undefined;
 
-  constructor(gitDir: string) {
+  private readonly idleMs: number;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  /** The process is ended after `idleMs` without requests and started again on the next read. */
+  constructor(gitDir: string, idleMs = 60_000) {
     this.gitDir = gitDir;
+    this.idleMs = idleMs;
   }
 
   /** Reads an object by any name cat-file accepts (`<oid>`, `<commit>:<path>`); undefined when missing. */
@@ -36,6 +41,7 @@ export class CatFileBatch {
       return Promise.reject(new GitInputError(`invalid object name ${JSON.stringify(name)}`));
     }
     const child = this.start();
+    clearTimeout(this.idleTimer);
     return new Promise((resolve, reject) => {
       if (this.pending.length === 0) setActive(child, true);
       this.pending.push({ name, resolve, reject });
@@ -43,7 +49,13 @@ export class CatFileBatch {
     });
   }
 
+  /** Whether a cat-file process is running now. */
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
   close(): void {
+    clearTimeout(this.idleTimer);
     const child = this.child;
     this.child = undefined;
     if (child) {
@@ -76,7 +88,14 @@ export class CatFileBatch {
   }
 
   private settle(): void {
-    if (this.pending.length === 0 && this.child) setActive(this.child, false);
+    if (this.pending.length === 0 && this.child) {
+      setActive(this.child, false);
+      clearTimeout(this.idleTimer);
+      this.idleTimer = setTimeout(() => {
+        if (this.pending.length === 0) this.close();
+      }, this.idleMs);
+      this.idleTimer.unref();
+    }
   }
 
   private take(n: number): Buffer {

@@ -1,7 +1,7 @@
 // GitStore: everything the controllers need from one git repository, in Porch's layout.
 // Reads go through the cache's long-lived `cat-file --batch`; writes are collected in a batch,
 // written by one `fast-import` and pushed in one atomic, lease-protected push.
-import { RepoCache, type RefMap } from './cache.ts';
+import { acquireRepoCache, releaseRepoCache, type RepoCache, type RefMap } from './cache.ts';
 import { parseTree, type TreeEntry } from './cat-file.ts';
 import type { GitCredentials } from './credentials.ts';
 import { parseCommit, parseCommitMessage, type Identity, type Owner, type ParsedCommit } from './message.ts';
@@ -106,10 +106,11 @@ export class GitStore {
   readonly createBranch: boolean;
   readonly maxPushAttempts: number;
   private readonly commits = new Map<string, ParsedCommit>();
+  private closed = false;
   private readonly packagesByTree = new Map<string, string[]>();
 
   constructor(options: GitStoreOptions) {
-    this.cache = new RepoCache({
+    this.cache = acquireRepoCache({
       url: options.url,
       cacheDir: options.cacheDir,
       credentials: options.credentials,
@@ -131,8 +132,11 @@ export class GitStore {
     return this.cache.url;
   }
 
+  /** Releases the cache (its reader process ends when no other store of this process uses it). */
   close(): void {
-    this.cache.close();
+    if (this.closed) return;
+    this.closed = true;
+    releaseRepoCache(this.cache);
   }
 
   /** The remote's branches and tags without fetching (cheap change check). */
