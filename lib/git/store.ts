@@ -4,6 +4,7 @@
 import { acquireRepoCache, releaseRepoCache, type RepoCache, type RefMap } from './cache.ts';
 import { parseTree, type TreeEntry } from './cat-file.ts';
 import type { GitCredentials } from './credentials.ts';
+import { parseRemoteUrl } from './url.ts';
 import { parseCommit, parseCommitMessage, type Identity, type Owner, type ParsedCommit } from './message.ts';
 import { branchRef, inDirectory, parseRef, relativePackagePath, TAGS, HEADS, type Lifecycle } from './refs.ts';
 import {
@@ -110,15 +111,17 @@ export class GitStore {
   private readonly packagesByTree = new Map<string, string[]>();
 
   constructor(options: GitStoreOptions) {
+    this.branch = options.branch || 'main';
+    assertBranchName(this.branch);
+    this.directory = normalizeDirectory(options.directory);
+    parseRemoteUrl(options.url);
+    // Last: nothing may throw after the shared cache has been acquired.
     this.cache = acquireRepoCache({
       url: options.url,
       cacheDir: options.cacheDir,
       credentials: options.credentials,
       timeoutMs: options.timeoutMs,
     });
-    this.branch = options.branch || 'main';
-    assertBranchName(this.branch);
-    this.directory = normalizeDirectory(options.directory);
     this.author = {
       name: options.author?.name || DEFAULT_IDENTITY.name,
       email: options.author?.email || DEFAULT_IDENTITY.email,
