@@ -71,3 +71,8 @@ sync-conformance:
 ## bench-merge: merge benchmark (per-package time, throughput, peak RSS)
 bench-merge: install
 	node --expose-gc bench/merge.ts
+
+## bench-git: 1,000 drafts across 10 repositories, GitStore (batched) against clone+commit+push per draft
+.PHONY: bench-git
+bench-git: install
+	node bench/git-drafts.ts

@@ -2,6 +2,7 @@
 // pvctl: the command line of packagevariant-controller.
 import { Command, CommanderError } from 'commander';
 import { registerMerge } from './commands/merge.ts';
+import { registerRpkg } from './commands/rpkg.ts';
 import { registerValidate } from './commands/validate.ts';
 import { packageVersion } from './version.ts';
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .action(() => console.log(`pvctl ${version} (node ${process.version})`));
   registerValidate(program);
   registerMerge(program);
+  registerRpkg(program);
   return program;
 }
 

@@ -1,0 +1,352 @@
+// `pvctl rpkg`: package revisions on a git repository, in Porch's layout.
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { checkGitUrl, defaultGitRepository, type GitRepository, type KubeObject } from '../../api/v1alpha1/index.ts';
+import {
+  checkFilePath,
+  GitStore,
+  gitStoreOptions,
+  type BatchResult,
+  type GitBatch,
+  type PackageRevision,
+  type SecretLike,
+} from '../../lib/git/index.ts';
+import { describeSource, loadManifests } from '../../lib/kube/manifests.ts';
+
+type Output = 'table' | 'yaml' | 'json';
+
+interface RepoOptions {
+  filename?: string[];
+  repo?: string;
+  branch?: string;
+  directory?: string;
+  name?: string;
+  cacheDir?: string;
+  output?: string;
+}
+
+export interface RpkgIo {
+  out(line: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
+class UsageError extends Error {}
+
+function defaultCacheDir(env: NodeJS.ProcessEnv): string {
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'pvctl', 'git');
+}
+
+/** The repository: from a Repository manifest (with its Secret, if in the same files) or from --repo. */
+export function repositoryFromOptions(
+  options: RepoOptions,
+  env: NodeJS.ProcessEnv,
+): { name: string; git: GitRepository; secret?: SecretLike } {
+  if (options.filename?.length && options.repo) throw new UsageError('use either -f or --repo, not both');
+  if (options.filename?.length) {
+    const { objects, errors } = loadManifests(options.filename);
+    if (errors.length) throw new UsageError(errors.map((e) => `${describeSource(e)}: ${e.message}`).join('\n'));
+    const repos = objects
+      .map((o) => o.object as KubeObject & { spec?: { git?: GitRepository } })
+      .filter((o) => o.kind === 'Repository' && (!options.name || o.metadata?.name === options.name));
+    if (repos.length !== 1) {
+      throw new UsageError(
+        repos.length === 0
+          ? `no Repository${options.name ? ` named ${options.name}` : ''} in ${options.filename.join(', ')}`
+          : `several Repositories in ${options.filename.join(', ')}; choose one with --name`,
+      );
+    }
+    const repo = repos[0]!;
+    if (!repo.spec?.git) throw new UsageError(`Repository ${repo.metadata?.name}: spec.git is required`);
+    const git = { ...repo.spec.git };
+    if (options.branch) git.branch = options.branch;
+    if (options.directory !== undefined) git.directory = options.directory;
+    const secretName = git.secretRef?.name;
+    const secret = secretName
+      ? (objects
+          .map((o) => o.object as KubeObject & SecretLike)
+          .find((o) => o.kind === 'Secret' && o.metadata?.name === secretName) ?? secretFromEnv(env))
+      : secretFromEnv(env);
+    if (secretName && !secret) {
+      throw new UsageError(
+        `Repository ${repo.metadata?.name}: Secret ${secretName} not found in the given files (or set PVCTL_GIT_USERNAME/PVCTL_GIT_PASSWORD)`,
+      );
+    }
+    return checked(repo.metadata?.name ?? 'repository', git, secret);
+  }
+  if (!options.repo) throw new UsageError('a repository is required: -f repository.yaml or --repo URL');
+  const git: GitRepository = {
+    repo: options.repo,
+    ...(options.branch ? { branch: options.branch } : {}),
+    ...(options.directory ? { directory: options.directory } : {}),
+  };
+  const name =
+    options.repo
+      .replace(/\/+$/, '')
+      .replace(/\.git$/, '')
+      .split(/[/:]/)
+      .pop() || 'repository';
+  return checked(name, git, secretFromEnv(env));
+}
+
+function checked(name: string, git: GitRepository, secret: SecretLike | undefined) {
+  const problem = checkGitUrl(git.repo);
+  if (problem) throw new UsageError(`repository URL: ${problem}`);
+  const defaulted = defaultGitRepository(git);
+  return { name, git: defaulted, ...(secret ? { secret } : {}) };
+}
+
+/** Credentials for --repo from the environment (never from the command line). */
+function secretFromEnv(env: NodeJS.ProcessEnv): SecretLike | undefined {
+  if (env.PVCTL_GIT_BEARER_TOKEN) return { stringData: { bearerToken: env.PVCTL_GIT_BEARER_TOKEN } };
+  if (env.PVCTL_GIT_TOKEN)
+    return { stringData: { token: env.PVCTL_GIT_TOKEN, username: env.PVCTL_GIT_USERNAME ?? '' } };
+  if (env.PVCTL_GIT_PASSWORD !== undefined && env.PVCTL_GIT_USERNAME !== undefined) {
+    return { stringData: { username: env.PVCTL_GIT_USERNAME, password: env.PVCTL_GIT_PASSWORD } };
+  }
+  return undefined;
+}
+
+function outputFormat(value: string | undefined): Output {
+  const format = value ?? 'table';
+  if (format !== 'table' && format !== 'yaml' && format !== 'json') {
+    throw new UsageError(`unknown output format ${JSON.stringify(format)}; use table, yaml or json`);
+  }
+  return format;
+}
+
+/** Porch's PackageRevision name: <repo>.<package path with '/' → '.'>.<workspace>. */
+export function revisionName(repoName: string, revision: PackageRevision): string {
+  return `${repoName}.${revision.packageName.replace(/\//g, '.')}.${revision.workspace}`;
+}
+
+function latestRevisions(revisions: PackageRevision[]): Set<PackageRevision> {
+  const latest = new Map<string, PackageRevision>();
+  for (const r of revisions) {
+    if (r.revision > 0 && (latest.get(r.packagePath)?.revision ?? 0) < r.revision) latest.set(r.packagePath, r);
+  }
+  return new Set(latest.values());
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('   ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function printRevisions(io: RpkgIo, repoName: string, revisions: PackageRevision[], format: Output): void {
+  const latest = latestRevisions(revisions);
+  const records = revisions.map((r) => ({
+    name: revisionName(repoName, r),
+    package: r.packageName,
+    workspace: r.workspace,
+    revision: r.revision,
+    latest: latest.has(r),
+    lifecycle: r.lifecycle,
+    ref: r.ref,
+    commit: r.commit,
+    ...(r.tree ? { tree: r.tree } : {}),
+    ...(r.owner ? { owner: r.owner } : {}),
+    ...(r.error ? { error: r.error } : {}),
+  }));
+  if (format === 'json') return io.out(JSON.stringify(records, null, 2));
+  if (format === 'yaml') return io.out(stringify(records).trimEnd());
+  if (records.length === 0) return io.out('No package revisions found.');
+  const rows = [['NAME', 'PACKAGE', 'WORKSPACENAME', 'REVISION', 'LATEST', 'LIFECYCLE', 'COMMIT', 'OWNER']];
+  for (const r of records) {
+    rows.push([
+      r.name,
+      r.package,
+      r.workspace,
+      String(r.revision),
+      String(r.latest),
+      r.error ? `${r.lifecycle} (error)` : r.lifecycle,
+      r.commit.slice(0, 12),
+      r.owner ? `${r.owner.namespace}/${r.owner.name}` : '',
+    ]);
+  }
+  io.out(table(rows));
+}
+
+/** The revision a user means by `<package> <workspace | v<N> | branch>`. */
+async function findRevision(store: GitStore, packageName: string, selector: string): Promise<PackageRevision> {
+  const revisions = await store.listRevisions({ packageName });
+  const byNumber = /^v(\d+)$/.exec(selector);
+  const match =
+    (byNumber && revisions.find((r) => r.revision === Number(byNumber[1]))) ||
+    revisions.find((r) => r.revision === 0 && r.workspace === selector) ||
+    revisions.find((r) => r.revision > 0 && r.workspace === selector) ||
+    revisions.find((r) => r.revision === -1 && r.workspace === selector);
+  if (!match) throw new UsageError(`no revision ${selector} of package ${packageName} in ${store.url}`);
+  return match;
+}
+
+function writeFiles(dir: string, files: Map<string, Buffer>): void {
+  if (existsSync(dir) && readdirSync(dir).length > 0) throw new UsageError(`${dir} exists and is not empty`);
+  const root = resolve(dir);
+  for (const [path, content] of files) {
+    const problem = checkFilePath(path);
+    if (problem) throw new UsageError(`refusing to write ${JSON.stringify(path)}: ${problem}`);
+    const target = join(root, ...path.split('/'));
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, content);
+  }
+}
+
+function printResults(io: RpkgIo, results: BatchResult[], format: Output): boolean {
+  if (format === 'json') io.out(JSON.stringify(results, null, 2));
+  else if (format === 'yaml') io.out(stringify(results).trimEnd());
+  else {
+    for (const r of results) {
+      const what = `${r.packageName ?? ''}${r.workspace ? ` ${r.workspace}` : ''}${r.revision ? ` v${r.revision}` : ''}`;
+      io.out(`${r.op} ${what}: ${r.status}${r.message ? ` (${r.message})` : ''}`);
+    }
+  }
+  return results.every((r) => r.status !== 'rejected' && r.status !== 'not-found');
+}
+
+async function withStore<T>(
+  options: RepoOptions,
+  io: RpkgIo,
+  fn: (store: GitStore, name: string) => Promise<T>,
+): Promise<T> {
+  const repo = repositoryFromOptions(options, io.env);
+  const store = new GitStore(
+    gitStoreOptions(repo.git, {
+      cacheDir: options.cacheDir ?? defaultCacheDir(io.env),
+      ...(repo.secret ? { secret: repo.secret } : {}),
+    }),
+  );
+  try {
+    await store.refresh();
+    return await fn(store, repo.name);
+  } finally {
+    store.close();
+  }
+}
+
+function repoOptions(command: Command): Command {
+  return command
+    .option('-f, --filename <path...>', 'Repository manifest (and its Secret) to work on')
+    .option('--name <name>', 'the Repository to use when the files hold several')
+    .option(
+      '--repo <url>',
+      'repository URL (credentials from PVCTL_GIT_USERNAME/PVCTL_GIT_PASSWORD or PVCTL_GIT_TOKEN)',
+    )
+    .option('--branch <branch>', 'deployment branch (default main)')
+    .option('--directory <dir>', 'directory holding the packages')
+    .option('--cache-dir <dir>', 'where bare caches are kept (default ~/.cache/pvctl/git)')
+    .option('-o, --output <format>', 'table, yaml or json', 'table');
+}
+
+export function registerRpkg(program: Command, io: RpkgIo = { out: (l) => console.log(l), env: process.env }): void {
+  const rpkg = program.command('rpkg').description('package revisions on a git repository (Porch layout)');
+  // A usage problem or a failed operation sets a non-zero exit code; errors reach pvctl's handler.
+  const run = async (fn: () => Promise<boolean | void>): Promise<void> => {
+    const ok = await fn();
+    process.exitCode = ok === false ? 1 : 0;
+  };
+
+  repoOptions(rpkg.command('list').description('list package revisions'))
+    .option('--package <name>', 'only revisions of this package')
+    .action((options: RepoOptions & { package?: string }) =>
+      run(() =>
+        withStore(options, io, async (store, name) => {
+          const format = outputFormat(options.output);
+          const filter = options.package ? { packageName: options.package } : {};
+          printRevisions(io, name, await store.listRevisions(filter), format);
+        }),
+      ),
+    );
+
+  repoOptions(
+    rpkg.command('get <package> [revision]').description('show the revisions of a package (or one revision)'),
+  ).action((packageName: string, selector: string | undefined, options: RepoOptions) =>
+    run(() =>
+      withStore(options, io, async (store, name) => {
+        const format = outputFormat(options.output);
+        const revisions = selector
+          ? [await findRevision(store, packageName, selector)]
+          : await store.listRevisions({ packageName });
+        printRevisions(io, name, revisions, format);
+      }),
+    ),
+  );
+
+  repoOptions(
+    rpkg
+      .command('pull <package> <revision> [dir]')
+      .description('read a package revision: into DIR, or printed as a map of file → content'),
+  ).action((packageName: string, selector: string, dir: string | undefined, options: RepoOptions) =>
+    run(() =>
+      withStore(options, io, async (store) => {
+        const revision = await findRevision(store, packageName, selector);
+        const files = await store.readPackage({ packageName, commit: revision.commit });
+        if (dir) {
+          writeFiles(dir, files);
+          io.out(`${files.size} file(s) written to ${dir}`);
+          return;
+        }
+        const map = Object.fromEntries([...files].map(([path, content]) => [path, content.toString('utf8')]));
+        io.out(options.output === 'json' ? JSON.stringify(map, null, 2) : stringify(map).trimEnd());
+      }),
+    ),
+  );
+
+  const lifecycle = (command: string, description: string, add: (batch: GitBatch, revision: PackageRevision) => void) =>
+    repoOptions(rpkg.command(`${command} <package> <revision>`).description(description)).action(
+      (packageName: string, selector: string, options: RepoOptions) =>
+        run(() =>
+          withStore(options, io, async (store) => {
+            const format = outputFormat(options.output);
+            const revision = await findRevision(store, packageName, selector);
+            const batch = store.batch();
+            add(batch, revision);
+            return printResults(io, await batch.push(), format);
+          }),
+        ),
+    );
+
+  const workspaceOf = (r: PackageRevision) => ({
+    packageName: r.packageName,
+    workspace: r.workspace,
+    expectedCommit: r.commit,
+  });
+  const requireLifecycle = (r: PackageRevision, allowed: string[], what: string) => {
+    if (!allowed.includes(r.lifecycle) || r.revision === -1) {
+      throw new UsageError(
+        `cannot ${what} ${r.packageName} ${r.workspace}: it is ${r.lifecycle}${r.revision === -1 ? ' (branch)' : ''}`,
+      );
+    }
+  };
+  lifecycle('propose', 'Draft → Proposed', (batch, r) => {
+    requireLifecycle(r, ['Draft'], 'propose');
+    batch.propose(workspaceOf(r));
+  });
+  lifecycle('approve', 'Proposed → Published: merge into the branch and tag v<N>', (batch, r) => {
+    requireLifecycle(r, ['Proposed'], 'approve');
+    batch.approve(workspaceOf(r));
+  });
+  lifecycle('reject', 'Proposed → Draft, or DeletionProposed → Published', (batch, r) => {
+    requireLifecycle(r, ['Proposed', 'DeletionProposed'], 'reject');
+    if (r.lifecycle === 'Proposed') batch.reject(workspaceOf(r));
+    else batch.undoProposeDelete({ packageName: r.packageName, revision: r.revision });
+  });
+  lifecycle('propose-delete', 'Published → DeletionProposed', (batch, r) => {
+    requireLifecycle(r, ['Published'], 'propose deletion of');
+    batch.proposeDelete({ packageName: r.packageName, revision: r.revision });
+  });
+  lifecycle('delete', 'delete a draft, proposed or published revision (the branch content stays)', (batch, r) => {
+    if (r.revision === -1) throw new UsageError(`cannot delete the branch placeholder of ${r.packageName}`);
+    if (r.revision > 0) batch.deletePublished({ packageName: r.packageName, revision: r.revision });
+    else batch.deleteDraft(workspaceOf(r));
+  });
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from '@jest/globals';
+import { deletionProposedRef, draftRef, parseRef, proposedRef, publishedTag, relativePackagePath } from './refs.ts';
+
+describe('Porch ref layout', () => {
+  it('names refs as Porch does', () => {
+    expect(draftRef('blueprints/net/basens', 'ws1')).toBe('refs/heads/drafts/blueprints/net/basens/ws1');
+    expect(proposedRef('bucket', 'v1')).toBe('refs/heads/proposed/bucket/v1');
+    expect(publishedTag('basens', 1)).toBe('refs/tags/basens/v1');
+    expect(deletionProposedRef('a/b', 3)).toBe('refs/heads/deletionProposed/a/b/v3');
+  });
+
+  it('refuses to build refs from bad input', () => {
+    expect(() => draftRef('../x', 'ws')).toThrow('invalid package path');
+    expect(() => draftRef('x', '-ws')).toThrow('invalid workspace');
+    expect(() => publishedTag('x', 0)).toThrow(RangeError);
+  });
+
+  it('parses refs back (workspace = last segment)', () => {
+    expect(parseRef('refs/heads/drafts/a/b/ws')).toEqual({ kind: 'draft', pkgPath: 'a/b', workspace: 'ws' });
+    expect(parseRef('refs/heads/proposed/a/ws')).toEqual({ kind: 'proposed', pkgPath: 'a', workspace: 'ws' });
+    expect(parseRef('refs/tags/a/b/v12')).toEqual({ kind: 'published', pkgPath: 'a/b', revision: 12 });
+    expect(parseRef('refs/tags/a/latest')).toEqual({ kind: 'published', pkgPath: 'a', revision: -1 });
+    expect(parseRef('refs/heads/deletionProposed/a/v2')).toEqual({
+      kind: 'deletionProposed',
+      pkgPath: 'a',
+      revision: 2,
+    });
+    expect(parseRef('refs/heads/main')).toEqual({ kind: 'branch', branch: 'main' });
+    expect(parseRef('refs/tags/v1.0')).toEqual({ kind: 'other' });
+    expect(parseRef('refs/heads/drafts/onlyone')).toEqual({ kind: 'other' });
+    expect(parseRef('refs/notes/x')).toEqual({ kind: 'other' });
+  });
+
+  it('relates full paths to the repository directory', () => {
+    expect(relativePackagePath('blueprints/net/basens', 'blueprints')).toBe('net/basens');
+    expect(relativePackagePath('basens', '')).toBe('basens');
+  });
+});

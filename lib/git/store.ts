@@ -1,0 +1,490 @@
+// GitStore: everything the controllers need from one git repository, in Porch's layout.
+// Reads go through the cache's long-lived `cat-file --batch`; writes are collected in a batch,
+// written by one `fast-import` and pushed in one atomic, lease-protected push.
+import { acquireRepoCache, releaseRepoCache, type RepoCache, type RefMap } from './cache.ts';
+import { parseTree, type TreeEntry } from './cat-file.ts';
+import type { GitCredentials } from './credentials.ts';
+import { parseRemoteUrl } from './url.ts';
+import { parseCommit, parseCommitMessage, type Identity, type Owner, type ParsedCommit } from './message.ts';
+import { branchRef, inDirectory, parseRef, relativePackagePath, TAGS, HEADS, type Lifecycle } from './refs.ts';
+import {
+  assertBranchName,
+  assertObjectId,
+  assertPackagePath,
+  checkFilePath,
+  checkWorkspaceName,
+  isObjectId,
+  normalizeDirectory,
+} from './validate.ts';
+import { GitBatch } from './batch.ts';
+
+export const KPTFILE = 'Kptfile';
+export const DEFAULT_IDENTITY: Identity = {
+  name: 'packagevariant-controller',
+  email: 'packagevariant-controller@localhost',
+};
+
+/** Package contents: package-relative path (forward slashes) → bytes (same shape as lib/kpt's PackageFiles). */
+export type PackageFileMap = Map<string, Buffer>;
+
+export interface GitStoreOptions {
+  /** Repository URL (https, http, ssh, git, file, user@host:path, or an absolute path). */
+  url: string;
+  /** Deployment branch; default `main`. */
+  branch?: string;
+  /** Directory holding the packages; default the root. Leading/trailing '/' are ignored. */
+  directory?: string;
+  credentials?: GitCredentials;
+  /** Root directory of the bare caches (one per URL). */
+  cacheDir: string;
+  /** Author of our commits (the Repository's spec.git.author/email). */
+  author?: Partial<Identity>;
+  committer?: Identity;
+  /** Create the branch (one commit with a README.md) when it does not exist. */
+  createBranch?: boolean;
+  timeoutMs?: number;
+  /** Push attempts before a batch gives up on rejected refs; default 3. */
+  maxPushAttempts?: number;
+}
+
+export class GitStoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GitStoreError';
+  }
+}
+
+export interface PackageRevision {
+  /** Path in the repository, including the repository directory (Porch's pkgFullPath). */
+  packagePath: string;
+  /** Path relative to the repository directory (Porch's packageName). */
+  packageName: string;
+  lifecycle: Lifecycle;
+  /** Workspace; for published revisions from the `kpt:` annotation (fallback `v<N>`); the branch for placeholders. */
+  workspace: string;
+  /** 0 for drafts and proposed, N for published, -1 for the branch placeholder. */
+  revision: number;
+  /** The ref that holds it (for DeletionProposed: the tag). */
+  ref: string;
+  commit: string;
+  /** Tree id of the package directory (undefined when the package is missing at that ref). */
+  tree?: string;
+  /** The owner recorded in the commit message, when any. */
+  owner?: Owner;
+  /** Set when the ref is broken (e.g. a tag whose tree has no Kptfile). */
+  error?: string;
+}
+
+export interface ResolvedPackage {
+  packageName: string;
+  packagePath: string;
+  /** The ref it was found at (full name), or the commit id when a commit was asked for. */
+  ref: string;
+  commit: string;
+  /** Tree id of the package directory: a change of this id is a change of the package. */
+  tree: string;
+  /** The published revision number when `ref` is a published tag. */
+  revision?: number;
+}
+
+/** Where to read a package: a full/short ref name, a published tag, `latest`, or a commit id. */
+export interface PackageLocator {
+  packageName: string;
+  /** Default `latest` (the highest published revision). */
+  ref?: string;
+  commit?: string;
+}
+
+const MAX_COMMIT_CACHE = 5_000;
+const OWNER_WALK_LIMIT = 20;
+
+export class GitStore {
+  readonly cache: RepoCache;
+  readonly branch: string;
+  readonly directory: string;
+  readonly author: Identity;
+  readonly committer: Identity;
+  readonly createBranch: boolean;
+  readonly maxPushAttempts: number;
+  private readonly commits = new Map<string, ParsedCommit>();
+  private closed = false;
+  private readonly packagesByTree = new Map<string, string[]>();
+
+  constructor(options: GitStoreOptions) {
+    this.branch = options.branch || 'main';
+    assertBranchName(this.branch);
+    this.directory = normalizeDirectory(options.directory);
+    parseRemoteUrl(options.url);
+    // Last: nothing may throw after the shared cache has been acquired.
+    this.cache = acquireRepoCache({
+      url: options.url,
+      cacheDir: options.cacheDir,
+      credentials: options.credentials,
+      timeoutMs: options.timeoutMs,
+    });
+    this.author = {
+      name: options.author?.name || DEFAULT_IDENTITY.name,
+      email: options.author?.email || DEFAULT_IDENTITY.email,
+    };
+    this.committer = options.committer ?? DEFAULT_IDENTITY;
+    this.createBranch = options.createBranch ?? false;
+    this.maxPushAttempts = options.maxPushAttempts ?? 3;
+  }
+
+  get url(): string {
+    return this.cache.url;
+  }
+
+  /** Releases the cache (its reader process ends when no other store of this process uses it). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    releaseRepoCache(this.cache);
+  }
+
+  /** The remote's branches and tags without fetching (cheap change check). */
+  lsRemote(): Promise<RefMap> {
+    return this.cache.lsRemote();
+  }
+
+  /** Fetches what moved; creates the branch when allowed and missing. Returns the changed refs. */
+  async refresh(): Promise<string[]> {
+    const changed = await this.cache.refresh();
+    if (this.createBranch && !(await this.cache.refs()).has(branchRef(this.branch))) {
+      await this.ensureBranch();
+      changed.push(branchRef(this.branch));
+    }
+    return changed;
+  }
+
+  /** Refs as of the last refresh. */
+  refs(): Promise<RefMap> {
+    return this.cache.refs();
+  }
+
+  /** Full package path for a package name relative to the repository directory. */
+  packagePath(packageName: string): string {
+    assertPackagePath(packageName);
+    return this.directory ? `${this.directory}/${packageName}` : packageName;
+  }
+
+  private async ensureBranch(): Promise<void> {
+    const batch = this.batch();
+    batch.createBranch();
+    const [result] = await batch.push();
+    if (result && result.status !== 'created' && result.status !== 'already-exists') {
+      throw new GitStoreError(
+        `repository ${this.url}: cannot create branch ${this.branch}: ${result.message ?? result.status}`,
+      );
+    }
+  }
+
+  // ---- reading -------------------------------------------------------------------------------
+
+  /** A commit (parsed, cached: commits are immutable and small). Peels annotated tags. */
+  async commit(oid: string): Promise<ParsedCommit & { oid: string }> {
+    const cached = this.commits.get(oid);
+    if (cached) return { ...cached, oid };
+    const object = await this.cache.reader.read(oid);
+    if (!object) throw new GitStoreError(`repository ${this.url}: commit ${oid} not found`);
+    if (object.type === 'tag') {
+      const target = /^object ([0-9a-f]+)$/m.exec(object.content.toString('utf8'))?.[1];
+      if (!target) throw new GitStoreError(`repository ${this.url}: tag object ${oid} is malformed`);
+      return this.commit(target);
+    }
+    if (object.type !== 'commit')
+      throw new GitStoreError(`repository ${this.url}: ${oid} is a ${object.type}, not a commit`);
+    const parsed = parseCommit(object.content);
+    if (this.commits.size >= MAX_COMMIT_CACHE) this.commits.clear();
+    this.commits.set(oid, parsed);
+    return { ...parsed, oid };
+  }
+
+  /** Tree id of `path` in a commit ('' = root), or undefined when there is no directory there. */
+  async treeAt(commitOid: string, path: string): Promise<string | undefined> {
+    const commit = await this.commit(commitOid);
+    if (path === '') return commit.tree;
+    const object = await this.cache.reader.read(`${commit.tree}:${path}`);
+    return object?.type === 'tree' ? object.oid : undefined;
+  }
+
+  private async treeEntries(treeOid: string): Promise<TreeEntry[]> {
+    const object = await this.cache.reader.read(treeOid);
+    if (!object || object.type !== 'tree') throw new GitStoreError(`repository ${this.url}: tree ${treeOid} not found`);
+    return parseTree(object.content, treeOid.length);
+  }
+
+  /** Tree id of a package at a commit, only when it holds a Kptfile. */
+  async packageTree(commitOid: string, packageName: string): Promise<string | undefined> {
+    return this.packageTreeAt(commitOid, this.packagePath(packageName));
+  }
+
+  private async packageTreeAt(commitOid: string, pkgPath: string): Promise<string | undefined> {
+    const tree = await this.treeAt(commitOid, pkgPath);
+    if (!tree) return undefined;
+    const kptfile = (await this.treeEntries(tree)).find((e) => e.name === KPTFILE && e.type === 'blob');
+    return kptfile ? tree : undefined;
+  }
+
+  /** Reads every regular file below a tree into memory. */
+  async readTree(treeOid: string): Promise<PackageFileMap> {
+    const files: PackageFileMap = new Map();
+    const walk = async (oid: string, prefix: string): Promise<void> => {
+      const entries = await this.treeEntries(oid);
+      await Promise.all(
+        entries.map(async (entry) => {
+          const path = prefix + entry.name;
+          // A crafted tree may hold names git itself would never write ('..', '.git', ...).
+          const problem = checkFilePath(path);
+          if (problem)
+            throw new GitStoreError(
+              `repository ${this.url}: tree ${treeOid} holds an unsafe path ${JSON.stringify(path)}: ${problem}`,
+            );
+          if (entry.type === 'tree') return walk(entry.oid, `${path}/`);
+          if (entry.type !== 'blob') return; // symlinks and submodules are not package files
+          const blob = await this.cache.reader.read(entry.oid);
+          if (!blob) throw new GitStoreError(`repository ${this.url}: object ${entry.oid} (${path}) missing`);
+          files.set(path, blob.content);
+        }),
+      );
+    };
+    await walk(treeOid, '');
+    return new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+
+  /** Packages (names relative to the directory) in a commit: directories holding a Kptfile, not nested. */
+  async discoverPackages(commitOid: string): Promise<string[]> {
+    const root = await this.treeAt(commitOid, this.directory);
+    if (!root) return [];
+    const cached = this.packagesByTree.get(root);
+    if (cached) return [...cached];
+    const found: string[] = [];
+    const walk = async (oid: string, prefix: string): Promise<void> => {
+      const entries = await this.treeEntries(oid);
+      if (prefix && entries.some((e) => e.name === KPTFILE && e.type === 'blob')) {
+        found.push(prefix.slice(0, -1));
+        return;
+      }
+      // Directories whose names cannot be part of a ref (or are unsafe) cannot hold packages.
+      const dirs = entries.filter((e) => e.type === 'tree' && checkWorkspaceName(e.name) === undefined);
+      await Promise.all(dirs.map((e) => walk(e.oid, `${prefix}${e.name}/`)));
+    };
+    await walk(root, '');
+    found.sort();
+    if (this.packagesByTree.size > 1000) this.packagesByTree.clear();
+    this.packagesByTree.set(root, found);
+    return [...found];
+  }
+
+  /** A package (full path) at `commitOid` that contains or lies inside `packageName`, if any. */
+  async nestingConflict(commitOid: string, packageName: string): Promise<string | undefined> {
+    const pkgPath = this.packagePath(packageName);
+    for (const other of await this.discoverPackages(commitOid)) {
+      const otherPath = this.packagePath(other);
+      if (otherPath.startsWith(`${pkgPath}/`) || pkgPath.startsWith(`${otherPath}/`)) return otherPath;
+    }
+    return undefined;
+  }
+
+  /** Repacks the cache and drops unreachable objects (e.g. from refused pushes); run it now and then. */
+  maintain(): Promise<void> {
+    return this.cache.maintain();
+  }
+
+  /** Resolves a ref name as a user would write it, to a full ref and commit. */
+  async resolveRef(ref: string, packageName?: string): Promise<{ ref: string; commit: string } | undefined> {
+    const refs = await this.refs();
+    if (ref.startsWith('refs/')) {
+      const oid = refs.get(ref);
+      return oid ? { ref, commit: oid } : undefined;
+    }
+    const candidates = [`${HEADS}${ref}`, `${TAGS}${ref}`];
+    if (packageName && /^v\d+$/.test(ref)) candidates.unshift(`${TAGS}${this.packagePath(packageName)}/${ref}`);
+    for (const candidate of candidates) {
+      const oid = refs.get(candidate);
+      if (oid) return { ref: candidate, commit: oid };
+    }
+    if (isObjectId(ref) && (await this.cache.reader.read(ref))?.type === 'commit') return { ref, commit: ref };
+    return undefined;
+  }
+
+  /** The highest published revision of a package (Published or DeletionProposed). */
+  async latestPublished(packageName: string): Promise<{ ref: string; commit: string; revision: number } | undefined> {
+    const pkgPath = this.packagePath(packageName);
+    let best: { ref: string; commit: string; revision: number } | undefined;
+    for (const [ref, oid] of await this.refs()) {
+      const parsed = parseRef(ref);
+      if (parsed.kind === 'published' && parsed.pkgPath === pkgPath && parsed.revision > (best?.revision ?? 0)) {
+        best = { ref, commit: oid, revision: parsed.revision };
+      }
+    }
+    return best;
+  }
+
+  /**
+   * Where a package is at a ref (default: its latest published revision): the commit and the
+   * package's tree id. Upstream change detection compares the tree id, not the commit.
+   */
+  async resolvePackage(locator: PackageLocator): Promise<ResolvedPackage> {
+    const packagePath = this.packagePath(locator.packageName);
+    let found: { ref: string; commit: string; revision?: number } | undefined;
+    const wanted = locator.commit ?? locator.ref ?? 'latest';
+    if (locator.commit) {
+      assertObjectId(locator.commit);
+      found = { ref: locator.commit, commit: locator.commit };
+    } else if (wanted === 'latest') {
+      found = await this.latestPublished(locator.packageName);
+    } else {
+      found = await this.resolveRef(wanted, locator.packageName);
+      const parsed = found ? parseRef(found.ref) : undefined;
+      if (found && parsed?.kind === 'published') found = { ...found, revision: parsed.revision };
+    }
+    if (!found) {
+      throw new GitStoreError(`repository ${this.url}: ref ${wanted} not found (package ${packagePath})`);
+    }
+    const commit = await this.commit(found.commit);
+    const tree = await this.packageTreeAt(commit.oid, packagePath);
+    if (!tree) {
+      throw new GitStoreError(
+        `repository ${this.url}: ref ${found.ref} (commit ${commit.oid.slice(0, 12)}) has no package at ${packagePath}`,
+      );
+    }
+    return {
+      packageName: locator.packageName,
+      packagePath,
+      ref: found.ref,
+      commit: commit.oid,
+      tree,
+      ...(found.revision ? { revision: found.revision } : {}),
+    };
+  }
+
+  /** Reads a package into memory. */
+  async readPackage(locator: PackageLocator): Promise<PackageFileMap> {
+    const resolved = await this.resolvePackage(locator);
+    return this.readTree(resolved.tree);
+  }
+
+  /** Reads many packages at once (the reads share one cat-file process). */
+  readPackages(locators: readonly PackageLocator[]): Promise<PackageFileMap[]> {
+    return Promise.all(locators.map((l) => this.readPackage(l)));
+  }
+
+  /** The owner recorded in a ref's newest commits (walks first parents within the same package). */
+  async ownerOf(commitOid: string, pkgPath: string): Promise<Owner | undefined> {
+    let oid: string | undefined = commitOid;
+    for (let i = 0; oid && i < OWNER_WALK_LIMIT; i++) {
+      const commit = await this.commit(oid);
+      const parsed = parseCommitMessage(commit.message);
+      if (parsed.owner) return parsed.owner;
+      if (!parsed.annotations.some((a) => a.package === pkgPath)) return undefined;
+      oid = commit.parents[0];
+    }
+    return undefined;
+  }
+
+  /** Every package revision in the repository (optionally of one package). */
+  async listRevisions(filter: { packageName?: string } = {}): Promise<PackageRevision[]> {
+    const refs = await this.refs();
+    const onlyPath = filter.packageName ? this.packagePath(filter.packageName) : undefined;
+    const tasks: Array<Promise<PackageRevision | PackageRevision[] | undefined>> = [];
+    for (const [ref, oid] of refs) {
+      const parsed = parseRef(ref);
+      if (parsed.kind === 'branch') {
+        if (parsed.branch === this.branch) tasks.push(this.placeholders(ref, oid, onlyPath));
+        continue;
+      }
+      if (parsed.kind === 'other' || parsed.kind === 'deletionProposed') continue;
+      if (!inDirectory(parsed.pkgPath, this.directory) || (onlyPath && parsed.pkgPath !== onlyPath)) continue;
+      if (parsed.kind === 'published') {
+        if (parsed.revision < 1) continue;
+        const deletion = refs.has(`${HEADS}deletionProposed/${parsed.pkgPath}/v${parsed.revision}`);
+        tasks.push(this.publishedRevision(ref, oid, parsed.pkgPath, parsed.revision, deletion));
+      } else {
+        tasks.push(this.draftRevision(ref, oid, parsed.pkgPath, parsed.workspace, parsed.kind));
+      }
+    }
+    const revisions = (await Promise.all(tasks)).flat().filter((r): r is PackageRevision => r !== undefined);
+    return revisions.sort(
+      (a, b) =>
+        (a.packagePath < b.packagePath ? -1 : a.packagePath > b.packagePath ? 1 : 0) ||
+        a.revision - b.revision ||
+        (a.workspace < b.workspace ? -1 : a.workspace > b.workspace ? 1 : 0),
+    );
+  }
+
+  private async placeholders(ref: string, oid: string, onlyPath?: string): Promise<PackageRevision[]> {
+    const names = await this.discoverPackages(oid);
+    const result: PackageRevision[] = [];
+    for (const packageName of names) {
+      const packagePath = this.packagePath(packageName);
+      if (onlyPath && packagePath !== onlyPath) continue;
+      result.push({
+        packagePath,
+        packageName,
+        lifecycle: 'Published',
+        workspace: this.branch,
+        revision: -1,
+        ref,
+        commit: oid,
+        tree: await this.treeAt(oid, packagePath),
+      });
+    }
+    return result;
+  }
+
+  private async draftRevision(
+    ref: string,
+    oid: string,
+    packagePath: string,
+    workspace: string,
+    kind: 'draft' | 'proposed',
+  ): Promise<PackageRevision | undefined> {
+    const tree = await this.packageTreeAt(oid, packagePath);
+    if (!tree) return undefined; // Porch skips drafts without a Kptfile
+    const owner = await this.ownerOf(oid, packagePath);
+    return {
+      packagePath,
+      packageName: relativePackagePath(packagePath, this.directory),
+      lifecycle: kind === 'draft' ? 'Draft' : 'Proposed',
+      workspace,
+      revision: 0,
+      ref,
+      commit: oid,
+      tree,
+      ...(owner ? { owner } : {}),
+    };
+  }
+
+  private async publishedRevision(
+    ref: string,
+    oid: string,
+    packagePath: string,
+    revision: number,
+    deletionProposed: boolean,
+  ): Promise<PackageRevision> {
+    const commit = await this.commit(oid);
+    const message = parseCommitMessage(commit.message);
+    const annotation = message.annotations.find((a) => a.package === packagePath && a.workspaceName);
+    const tree = await this.packageTreeAt(commit.oid, packagePath);
+    const owner = message.owner;
+    return {
+      packagePath,
+      packageName: relativePackagePath(packagePath, this.directory),
+      lifecycle: deletionProposed ? 'DeletionProposed' : 'Published',
+      workspace: annotation?.workspaceName ?? `v${revision}`,
+      revision,
+      ref,
+      commit: commit.oid,
+      ...(tree ? { tree } : { error: `repository ${this.url}: tag ${ref} has no package (Kptfile) at ${packagePath}` }),
+      ...(owner ? { owner } : {}),
+    };
+  }
+
+  // ---- writing -------------------------------------------------------------------------------
+
+  /** A batch of writes, pushed atomically with `batch.push()`. */
+  batch(): GitBatch {
+    return new GitBatch(this);
+  }
+}
