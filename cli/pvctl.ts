@@ -2,6 +2,7 @@
 // pvctl: the command line of packagevariant-controller.
 import { Command, CommanderError } from 'commander';
 import { registerMerge } from './commands/merge.ts';
+import { registerReconcile } from './commands/reconcile.ts';
 import { registerRpkg } from './commands/rpkg.ts';
 import { registerValidate } from './commands/validate.ts';
 import { packageVersion } from './version.ts';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .action(() => console.log(`pvctl ${version} (node ${process.version})`));
   registerValidate(program);
   registerMerge(program);
+  registerReconcile(program);
   registerRpkg(program);
   return program;
 }

@@ -1,7 +1,7 @@
 // The local adapter of the object-store port: objects read from YAML files, kept in memory, status
 // written back in memory (and printed by `pvctl reconcile`). Objects get the metadata the API server
 // would give them (uid, generation, namespace `default`) so the reconcilers cannot tell the difference.
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   API_VERSION,
   PACKAGE_VARIANT_KIND,
@@ -31,6 +31,17 @@ export interface RecordedEvent extends KubeEvent {
   name: string;
 }
 
+/**
+ * Objects read from files have no UID; derive one from kind and name so that a variant owns the same
+ * drafts on every run (ownership is by UID, as in the cluster).
+ */
+function stableUid(obj: KubeObject): string {
+  const hex = createHash('sha256')
+    .update(`${obj.apiVersion}/${obj.kind}/${obj.metadata?.namespace}/${obj.metadata?.name}`)
+    .digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
 const ours = (kind: string): GroupVersionKind => ({ apiVersion: API_VERSION, kind });
 const objectId = (gvk: GroupVersionKind, key: ObjectKey) =>
   `${gvk.apiVersion}|${gvk.kind}|${key.namespace}|${key.name}`;
@@ -47,7 +58,7 @@ export class LocalObjectStore implements ObjectStore {
   put<T extends KubeObject>(obj: T): T {
     obj.metadata ??= {};
     obj.metadata.namespace ??= 'default';
-    obj.metadata.uid ??= randomUUID();
+    obj.metadata.uid ??= stableUid(obj);
     obj.metadata.generation ??= 1;
     obj.metadata.creationTimestamp ??= new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     this.objects.set(objectId({ apiVersion: obj.apiVersion ?? '', kind: obj.kind ?? '' }, keyOf(obj)), obj);

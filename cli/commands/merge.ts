@@ -11,6 +11,7 @@ import {
   type MergeResult,
   type Strategy,
 } from '../../lib/merge/index.ts';
+import { table } from '../output.ts';
 
 export interface MergeCommandOptions {
   original: string;
@@ -115,14 +116,7 @@ function printReport(
         c.winner,
       ]),
     ];
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const row of rows)
-      out(
-        row
-          .map((cell, i) => cell.padEnd(widths[i]!))
-          .join('  ')
-          .trimEnd(),
-      );
+    for (const line of table(rows).split('\n')) out(line);
   }
   if (written) {
     const s = written.result.stats;

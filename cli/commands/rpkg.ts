@@ -3,7 +3,6 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { stringify } from 'yaml';
 import { checkGitUrl, defaultGitRepository, type GitRepository, type KubeObject } from '../../api/v1alpha1/index.ts';
 import {
   checkFilePath,
@@ -15,8 +14,9 @@ import {
   type SecretLike,
 } from '../../lib/git/index.ts';
 import { describeSource, loadManifests } from '../../lib/kube/manifests.ts';
+import { parseOutputFormat, serialize, table, UsageError, type OutputFormat } from '../output.ts';
 
-type Output = 'table' | 'yaml' | 'json';
+type Output = OutputFormat;
 
 interface RepoOptions {
   filename?: string[];
@@ -32,8 +32,6 @@ export interface RpkgIo {
   out(line: string): void;
   env: NodeJS.ProcessEnv;
 }
-
-class UsageError extends Error {}
 
 function defaultCacheDir(env: NodeJS.ProcessEnv): string {
   return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'pvctl', 'git');
@@ -109,14 +107,6 @@ function secretFromEnv(env: NodeJS.ProcessEnv): SecretLike | undefined {
   return undefined;
 }
 
-function outputFormat(value: string | undefined): Output {
-  const format = value ?? 'table';
-  if (format !== 'table' && format !== 'yaml' && format !== 'json') {
-    throw new UsageError(`unknown output format ${JSON.stringify(format)}; use table, yaml or json`);
-  }
-  return format;
-}
-
 /** Porch's PackageRevision name: <repo>.<package path with '/' → '.'>.<workspace>. */
 export function revisionName(repoName: string, revision: PackageRevision): string {
   return `${repoName}.${revision.packageName.replace(/\//g, '.')}.${revision.workspace}`;
@@ -128,18 +118,6 @@ function latestRevisions(revisions: PackageRevision[]): Set<PackageRevision> {
     if (r.revision > 0 && (latest.get(r.packagePath)?.revision ?? 0) < r.revision) latest.set(r.packagePath, r);
   }
   return new Set(latest.values());
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) => cell.padEnd(widths[i]!))
-        .join('   ')
-        .trimEnd(),
-    )
-    .join('\n');
 }
 
 function printRevisions(io: RpkgIo, repoName: string, revisions: PackageRevision[], format: Output): void {
@@ -157,8 +135,7 @@ function printRevisions(io: RpkgIo, repoName: string, revisions: PackageRevision
     ...(r.owner ? { owner: r.owner } : {}),
     ...(r.error ? { error: r.error } : {}),
   }));
-  if (format === 'json') return io.out(JSON.stringify(records, null, 2));
-  if (format === 'yaml') return io.out(stringify(records).trimEnd());
+  if (format !== 'table') return io.out(serialize(records, format));
   if (records.length === 0) return io.out('No package revisions found.');
   const rows = [['NAME', 'PACKAGE', 'WORKSPACENAME', 'REVISION', 'LATEST', 'LIFECYCLE', 'COMMIT', 'OWNER']];
   for (const r of records) {
@@ -202,8 +179,7 @@ function writeFiles(dir: string, files: Map<string, Buffer>): void {
 }
 
 function printResults(io: RpkgIo, results: BatchResult[], format: Output): boolean {
-  if (format === 'json') io.out(JSON.stringify(results, null, 2));
-  else if (format === 'yaml') io.out(stringify(results).trimEnd());
+  if (format !== 'table') io.out(serialize(results, format));
   else {
     for (const r of results) {
       const what = `${r.packageName ?? ''}${r.workspace ? ` ${r.workspace}` : ''}${r.revision ? ` v${r.revision}` : ''}`;
@@ -260,7 +236,7 @@ export function registerRpkg(program: Command, io: RpkgIo = { out: (l) => consol
     .action((options: RepoOptions & { package?: string }) =>
       run(() =>
         withStore(options, io, async (store, name) => {
-          const format = outputFormat(options.output);
+          const format = parseOutputFormat(options.output);
           const filter = options.package ? { packageName: options.package } : {};
           printRevisions(io, name, await store.listRevisions(filter), format);
         }),
@@ -272,7 +248,7 @@ export function registerRpkg(program: Command, io: RpkgIo = { out: (l) => consol
   ).action((packageName: string, selector: string | undefined, options: RepoOptions) =>
     run(() =>
       withStore(options, io, async (store, name) => {
-        const format = outputFormat(options.output);
+        const format = parseOutputFormat(options.output);
         const revisions = selector
           ? [await findRevision(store, packageName, selector)]
           : await store.listRevisions({ packageName });
@@ -296,7 +272,7 @@ export function registerRpkg(program: Command, io: RpkgIo = { out: (l) => consol
           return;
         }
         const map = Object.fromEntries([...files].map(([path, content]) => [path, content.toString('utf8')]));
-        io.out(options.output === 'json' ? JSON.stringify(map, null, 2) : stringify(map).trimEnd());
+        io.out(serialize(map, options.output === 'json' ? 'json' : 'yaml'));
       }),
     ),
   );
@@ -306,7 +282,7 @@ export function registerRpkg(program: Command, io: RpkgIo = { out: (l) => consol
       (packageName: string, selector: string, options: RepoOptions) =>
         run(() =>
           withStore(options, io, async (store) => {
-            const format = outputFormat(options.output);
+            const format = parseOutputFormat(options.output);
             const revision = await findRevision(store, packageName, selector);
             const batch = store.batch();
             add(batch, revision);

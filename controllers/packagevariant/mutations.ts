@@ -57,7 +57,7 @@ export async function applyMutations(
   current.set(KPTFILE, Buffer.from(kptfile.toString(), 'utf8'));
   const original = files.get(KPTFILE)!;
   if (kptfilesEqual(original, current.get(KPTFILE)!)) current.set(KPTFILE, original);
-  const changed = filesDiffer(files, current);
+  const changed = packagesDiffer(files, current);
   return { files: changed ? current : files, changed, injections };
 }
 
@@ -115,11 +115,13 @@ function kptfilesEqual(a: Buffer, b: Buffer): boolean {
   }
 }
 
-function filesDiffer(before: PackageFiles, after: PackageFiles): boolean {
+/** Packages differ when some file's bytes do; the Kptfile only when its parsed content does. */
+export function packagesDiffer(before: PackageFiles, after: PackageFiles): boolean {
   if (before.size !== after.size) return true;
   for (const [path, content] of before) {
     const next = after.get(path);
-    if (!next || !next.equals(content)) return true;
+    if (!next) return true;
+    if (!next.equals(content) && !(path === KPTFILE && kptfilesEqual(content, next))) return true;
   }
   return false;
 }

@@ -1,0 +1,106 @@
+// `pvctl reconcile -f PATH...`: one reconcile pass over Repositories, PackageVariants, Secrets and
+// injection sources read from YAML, with no cluster; prints the resulting status.
+import type { Command } from 'commander';
+import {
+  isOurKind,
+  validateManifest,
+  formatFieldError,
+  type KubeObject,
+  type PackageVariant,
+} from '../../api/v1alpha1/index.ts';
+import { describeSource, loadManifests } from '../../lib/kube/manifests.ts';
+import { reconcileLocally } from '../../controllers/local.ts';
+import { getCondition } from '../../lib/kube/conditions.ts';
+import { parseOutputFormat, serialize, table, UsageError } from '../output.ts';
+
+interface ReconcileOptions {
+  filename: string[];
+  output?: string;
+  cacheDir?: string;
+  concurrency?: string;
+}
+
+export function isReady(pv: PackageVariant): boolean {
+  return getCondition(pv.status?.conditions, 'Ready')?.status === 'True';
+}
+
+function statusRows(variants: PackageVariant[]): string[][] {
+  const rows = [['NAMESPACE', 'NAME', 'READY', 'REASON', 'DOWNSTREAM', 'LIFECYCLE', 'CONFLICTS', 'MESSAGE']];
+  for (const pv of variants) {
+    const ready = getCondition(pv.status?.conditions, 'Ready');
+    const stalled = getCondition(pv.status?.conditions, 'Stalled');
+    const cause = ready?.status === 'True' ? ready : stalled?.status === 'True' ? stalled : ready;
+    const targets = pv.status?.downstreamTargets ?? [];
+    rows.push([
+      pv.metadata?.namespace ?? '',
+      pv.metadata?.name ?? '',
+      ready?.status ?? 'Unknown',
+      cause?.reason ?? '',
+      targets.map((t) => t.name).join(',') || '-',
+      targets.map((t) => t.lifecycle ?? '').join(',') || '-',
+      String(targets.reduce((n, t) => n + (t.conflicts?.length ?? 0), 0)),
+      ready?.status === 'True' ? '' : (cause?.message ?? ''),
+    ]);
+  }
+  return rows;
+}
+
+export async function runReconcile(
+  options: ReconcileOptions,
+  out: (line: string) => void,
+  err: (line: string) => void,
+): Promise<number> {
+  const format = parseOutputFormat(options.output);
+  const concurrency = options.concurrency ? Number(options.concurrency) : undefined;
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
+    throw new UsageError(`--concurrency must be a positive integer, not ${options.concurrency}`);
+  }
+  const { objects, errors } = loadManifests(options.filename);
+  for (const e of errors) err(`${describeSource(e)}: ${e.message}`);
+  if (errors.length) return 1;
+  // Repositories must be valid before anything reaches git; variants report their own errors in status.
+  let invalid = 0;
+  for (const loaded of objects) {
+    const obj = loaded.object as KubeObject;
+    if (!isOurKind(obj) || obj.kind === 'PackageVariant') continue;
+    for (const problem of validateManifest(obj)) {
+      err(`${describeSource(loaded)} ${obj.kind} ${obj.metadata?.name ?? ''}: ${formatFieldError(problem)}`);
+      invalid++;
+    }
+  }
+  if (invalid) return 1;
+  const started = performance.now();
+  const result = await reconcileLocally(
+    objects.map((o) => o.object as KubeObject),
+    { ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}), ...(concurrency ? { concurrency } : {}) },
+  );
+  if (format === 'table') {
+    for (const line of table(statusRows(result.variants)).split('\n')) out(line);
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    const ready = result.variants.filter(isReady).length;
+    err(`${ready}/${result.variants.length} PackageVariant(s) ready in ${seconds}s, ${result.pushes} push(es)`);
+  } else {
+    out(serialize(format === 'json' ? { items: result.variants } : result.variants, format));
+  }
+  return result.variants.every(isReady) ? 0 : 1;
+}
+
+export function registerReconcile(program: Command): void {
+  program
+    .command('reconcile')
+    .description('reconcile PackageVariants read from YAML once, with no cluster, and print their status')
+    .requiredOption(
+      '-f, --filename <path...>',
+      'files or directories: Repositories, PackageVariants, Secrets, injection sources',
+    )
+    .option('-o, --output <format>', 'table, yaml or json', 'table')
+    .option('--cache-dir <dir>', 'where bare git caches are kept (default ~/.cache/packagevariant-controller/git)')
+    .option('--concurrency <n>', 'variants reconciled at once (default 256)')
+    .action(async (options: ReconcileOptions) => {
+      process.exitCode = await runReconcile(
+        options,
+        (l) => console.log(l),
+        (l) => console.error(l),
+      );
+    });
+}

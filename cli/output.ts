@@ -1,0 +1,35 @@
+// Output shared by the pvctl subcommands: aligned tables, YAML and JSON.
+import { stringify } from 'yaml';
+
+export type OutputFormat = 'table' | 'yaml' | 'json';
+
+/** A mistake in how a command was called; printed without a stack trace. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export function parseOutputFormat(value: string | undefined): OutputFormat {
+  const format = value ?? 'table';
+  if (format !== 'table' && format !== 'yaml' && format !== 'json') {
+    throw new UsageError(`unknown output format ${JSON.stringify(format)}; use table, yaml or json`);
+  }
+  return format;
+}
+
+/** Rows (the first is the header) as left-aligned columns. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('   ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** Structured output for -o yaml|json. */
+export function serialize(value: unknown, format: 'yaml' | 'json'): string {
+  return format === 'json' ? JSON.stringify(value, null, 2) : stringify(value, { lineWidth: 0 }).trimEnd();
+}

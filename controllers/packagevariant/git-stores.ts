@@ -1,0 +1,119 @@
+// One GitStore per repository (URL, branch, directory, credentials), built from Repository objects
+// and their Secrets, shared by every variant that uses the repository.
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { homedir } from 'node:os';
+import { defaultGitRepository, type Repository } from '../../api/v1alpha1/index.ts';
+import { credentialsFromSecret, type GitCredentials } from '../../lib/git/credentials.ts';
+import { GitStore } from '../../lib/git/store.ts';
+import type { ObjectStore } from '../store.ts';
+
+/** Where a store reads and writes: a registered Repository, or (beyond Porch) a bare git upstream. */
+export interface GitLocation {
+  namespace: string;
+  url: string;
+  branch: string;
+  directory: string;
+  secretName?: string;
+  author?: string;
+  email?: string;
+  createBranch?: boolean;
+}
+
+export function locationOf(repo: Repository): GitLocation {
+  const git = defaultGitRepository(repo.spec!.git!);
+  return {
+    namespace: repo.metadata?.namespace ?? 'default',
+    url: git.repo,
+    branch: git.branch,
+    directory: git.directory,
+    ...(git.secretRef?.name ? { secretName: git.secretRef.name } : {}),
+    ...(git.author ? { author: git.author } : {}),
+    ...(git.email ? { email: git.email } : {}),
+    ...(git.createBranch ? { createBranch: true } : {}),
+  };
+}
+
+export function defaultCacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(base, 'packagevariant-controller', 'git');
+}
+
+export class GitStores {
+  private readonly stores = new Map<string, GitStore>();
+  private readonly refreshed = new Map<GitStore, Promise<unknown>>();
+  private readonly cacheDir: string;
+  private readonly objects: ObjectStore;
+
+  constructor(options: { cacheDir?: string; objects: ObjectStore }) {
+    this.cacheDir = options.cacheDir ?? defaultCacheDir();
+    this.objects = options.objects;
+  }
+
+  /** The store for a location; a rotated Secret yields a new store with the new credentials. */
+  async get(location: GitLocation): Promise<GitStore> {
+    const credentials = await this.credentials(location);
+    const key = JSON.stringify([
+      location.url,
+      location.branch,
+      location.directory,
+      location.author,
+      location.email,
+      location.createBranch,
+      credentials ? createHash('sha256').update(JSON.stringify(credentials)).digest('hex') : '',
+    ]);
+    let store = this.stores.get(key);
+    if (!store) {
+      store = new GitStore({
+        url: location.url,
+        branch: location.branch,
+        directory: location.directory,
+        cacheDir: this.cacheDir,
+        ...(credentials ? { credentials } : {}),
+        author: {
+          ...(location.author ? { name: location.author } : {}),
+          ...(location.email ? { email: location.email } : {}),
+        },
+        createBranch: location.createBranch ?? false,
+      });
+      this.stores.set(key, store);
+    }
+    return store;
+  }
+
+  /** Refreshes a store once (later refreshes come from the upstream watcher or from `invalidate`). */
+  async ensureRefreshed(store: GitStore): Promise<void> {
+    let refresh = this.refreshed.get(store);
+    if (!refresh) {
+      refresh = store.refresh();
+      this.refreshed.set(store, refresh);
+      refresh.catch(() => this.refreshed.delete(store));
+    }
+    await refresh;
+  }
+
+  /** Forgets that a store was refreshed, so that the next use fetches again. */
+  invalidate(store: GitStore): void {
+    this.refreshed.delete(store);
+  }
+
+  all(): GitStore[] {
+    return [...this.stores.values()];
+  }
+
+  close(): void {
+    for (const store of this.stores.values()) store.close();
+    this.stores.clear();
+    this.refreshed.clear();
+  }
+
+  private async credentials(location: GitLocation): Promise<GitCredentials | undefined> {
+    if (!location.secretName) return undefined;
+    const secret = await this.objects.getSecret({ namespace: location.namespace, name: location.secretName });
+    if (!secret)
+      throw new Error(
+        `Secret ${location.namespace}/${location.secretName} not found (credentials for ${location.url})`,
+      );
+    return credentialsFromSecret(secret, `${location.namespace}/${location.secretName}`);
+  }
+}

@@ -1,0 +1,453 @@
+// The PackageVariant reconciler. From the variant, its Repositories and what git holds it decides
+// the one draft the downstream needs — a clone, an upgrade (three-way merge of the upstream change
+// with the downstream's customizations) or an edit (changed mutations) — writes it through the push
+// coalescer, and reports status. Every decision is made from git state, so a restarted controller
+// finds its drafts again and never makes a second one.
+import { basename } from 'node:path';
+import {
+  defaultPackageVariantSpec,
+  describeFieldErrors,
+  PACKAGE_VARIANT_FINALIZER,
+  validatePackageVariant,
+  validateRepository,
+  type DefaultedPackageVariantSpec,
+  type DownstreamTarget,
+  type MergeConflict,
+  type PackageVariant,
+  type Repository,
+} from '../../api/v1alpha1/index.ts';
+import type { BatchOp, BatchResult } from '../../lib/git/batch.ts';
+import type { GitStore, PackageRevision } from '../../lib/git/store.ts';
+import { Kptfile } from '../../lib/kpt/kptfile.ts';
+import { KPTFILE, type PackageFiles } from '../../lib/kpt/package.ts';
+import { MergeConflictError, type Conflict, type ConflictPolicy } from '../../lib/merge/index.ts';
+import { clonePackage, upgradePackage } from '../../lib/merge/upgrade.ts';
+import type { ReconcileResult } from '../../lib/kube/workqueue.ts';
+import { keyString, parseKey, type ObjectStore } from '../store.ts';
+import type { UpstreamWatch } from '../upstream/index.ts';
+import { classifyDownstream, isOwnedBy, ownerOf, revisionName } from './downstream.ts';
+import { locationOf, type GitStores } from './git-stores.ts';
+import { applyMutations, MutationError, packagesDiffer } from './mutations.ts';
+import type { PushCoalescer } from './push-coalescer.ts';
+import { nextStatus, statusChanged, type Outcome } from './status.ts';
+import { resolveUpstream, upstreamLocation, UpstreamNotFoundError, type ResolvedUpstream } from './upstream.ts';
+
+/** A problem a person must fix (spec, missing object, ownership); no retry until something changes. */
+export class StalledError extends Error {
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(message);
+    this.name = 'StalledError';
+    this.reason = reason;
+  }
+}
+
+/** What the controller learns about a variant that the watches need. */
+export interface Observation {
+  upstream?: UpstreamWatch;
+  /** Namespaced names of the Repositories the variant uses. */
+  repositories: string[];
+  /** apiVersion/kind of the injection points found in its downstream. */
+  injectionKinds: string[];
+}
+
+export interface ReconcilerOptions {
+  objects: ObjectStore;
+  stores: GitStores;
+  pushes: PushCoalescer;
+  conflictPolicy?: ConflictPolicy;
+  /** Called after each reconcile of a live variant, and with `undefined` when it is gone. */
+  observe?(key: string, observation: Observation | undefined): void;
+  /** Called when a variant has written an upstream revision (for the watcher's change detection). */
+  upstreamSeen?(watch: UpstreamWatch, revision: { commit: string; tree: string }): void;
+  now?: () => string;
+}
+
+type DraftTask = 'clone' | 'upgrade' | 'edit';
+
+interface Desired {
+  files: PackageFiles;
+  task: DraftTask;
+  conflicts: Conflict[];
+  /** The upstream commit the files carry (their Kptfile's upstreamLock). */
+  upstreamCommit: string;
+}
+
+export class PackageVariantReconciler {
+  private readonly options: ReconcilerOptions;
+
+  constructor(options: ReconcilerOptions) {
+    this.options = options;
+  }
+
+  /** Reconciles one variant, `namespace/name`. Throws to be retried with backoff. */
+  async reconcile(key: string): Promise<ReconcileResult | void> {
+    const { objects } = this.options;
+    let pv = await objects.getPackageVariant(parseKey(key));
+    if (!pv) {
+      this.options.observe?.(key, undefined);
+      return;
+    }
+    if (pv.metadata?.deletionTimestamp) return this.finalize(pv);
+    const finalizers = pv.metadata?.finalizers ?? [];
+    if (!finalizers.includes(PACKAGE_VARIANT_FINALIZER)) {
+      pv = await objects.setPackageVariantFinalizers(pv, [...finalizers, PACKAGE_VARIANT_FINALIZER]);
+    }
+    const invalid = validatePackageVariant(pv);
+    if (invalid.length) {
+      await this.writeStatus(pv, { kind: 'stalled', reason: 'ValidationError', message: describeFieldErrors(invalid) });
+      return;
+    }
+    try {
+      const targets = await this.ensureDownstream(pv, defaultPackageVariantSpec(pv.spec!));
+      await this.writeStatus(pv, {
+        kind: 'ready',
+        reason: 'NoErrors',
+        message: 'successfully ensured downstream package variant',
+        targets,
+      });
+    } catch (error) {
+      if (error instanceof StalledError) {
+        await this.writeStatus(pv, { kind: 'stalled', reason: error.reason, message: error.message });
+        return;
+      }
+      const reason = error instanceof MergeConflictError ? 'MergeConflicts' : 'Error';
+      await this.writeStatus(pv, { kind: 'error', reason, message: errorMessage(error) });
+      this.options.objects.recordEvent(pv, {
+        type: 'Warning',
+        reason: 'ReconcileFailed',
+        message: errorMessage(error),
+      });
+      throw error;
+    }
+  }
+
+  private async repository(pv: PackageVariant, name: string, field: string): Promise<Repository> {
+    const namespace = pv.metadata?.namespace ?? 'default';
+    const repo = await this.options.objects.getRepository({ namespace, name });
+    if (!repo) throw new StalledError('RepositoryNotFound', `Repository ${namespace}/${name} (${field}) not found`);
+    const problems = validateRepository(repo);
+    if (problems.length) {
+      throw new StalledError('InvalidRepository', `Repository ${namespace}/${name}: ${describeFieldErrors(problems)}`);
+    }
+    return repo;
+  }
+
+  private async ensureDownstream(pv: PackageVariant, spec: DefaultedPackageVariantSpec): Promise<DownstreamTarget[]> {
+    const { stores } = this.options;
+    const key = keyString({ namespace: pv.metadata!.namespace ?? 'default', name: pv.metadata!.name! });
+    const downRepo = await this.repository(pv, spec.downstream!.repo!, 'spec.downstream.repo');
+    const upRepo = spec.upstream!.git
+      ? undefined
+      : await this.repository(pv, spec.upstream!.repo!, 'spec.upstream.repo');
+    const [downStore, upStore] = await Promise.all([
+      stores.get(locationOf(downRepo)),
+      stores.get(upstreamLocation(pv, upRepo)),
+    ]);
+    await Promise.all([stores.ensureRefreshed(downStore), stores.ensureRefreshed(upStore)]);
+
+    const observation: Observation = {
+      repositories: [downRepo, upRepo].filter((r) => r !== undefined).map((r) => r.metadata!.name!),
+      injectionKinds: [],
+    };
+    let upstream: ResolvedUpstream;
+    try {
+      upstream = await resolveUpstream(pv, upStore);
+    } catch (error) {
+      if (error instanceof UpstreamNotFoundError) throw new StalledError('UpstreamNotFound', error.message);
+      throw error;
+    } finally {
+      this.options.observe?.(key, observation);
+    }
+    observation.upstream = upstream.watch;
+
+    const packageName = spec.downstream!.package!;
+    const owner = ownerOf(pv);
+    const adopt = spec.adoptionPolicy === 'adoptExisting';
+    const revisions = await downStore.listRevisions({ packageName });
+    const state = classifyDownstream(revisions, owner, adopt);
+    // Whoever published the latest revision, the package is ours once any revision of it was.
+    if (state.published && !adopt && state.ownedPublished.length === 0 && state.drafts.length === 0) {
+      throw new StalledError(
+        'DownstreamNotOwned',
+        `package ${packageName} in Repository ${downRepo.metadata!.name} was not created by this PackageVariant; ` +
+          'set spec.adoptionPolicy to adoptExisting to take it over',
+      );
+    }
+    const [draft, ...extraDrafts] = state.drafts;
+    const base = draft ?? state.published;
+    const local = base ? await downStore.readPackage({ packageName, commit: base.commit }) : undefined;
+    const desired = await this.desiredContent(spec, upstream, downRepo, local);
+    const mutated = await applyMutations(
+      desired.files,
+      { name: pv.metadata!.name!, spec },
+      {
+        list: (apiVersion, kind) => {
+          observation.injectionKinds.push(`${apiVersion}/${kind}`);
+          return this.options.objects.listObjects({ apiVersion, kind }, pv.metadata!.namespace ?? 'default');
+        },
+      },
+    );
+    this.options.observe?.(key, observation);
+
+    const ops: BatchOp[] = [];
+    const body = conflictReport(desired.conflicts);
+    const task = this.task(desired.task, upstream, downRepo, packageName, base);
+    const changed = !local || packagesDiffer(local, mutated.files);
+    let written: 'created' | 'updated' | undefined;
+    if (draft && draft.lifecycle === 'Draft' && changed) {
+      ops.push({
+        kind: 'updateDraft',
+        packageName,
+        workspace: draft.workspace,
+        files: mutated.files,
+        task,
+        owner,
+        body,
+        expectedCommit: draft.commit,
+      });
+      written = 'updated';
+    } else if (!draft && changed) {
+      ops.push({
+        kind: 'createDraft',
+        packageName,
+        workspace: state.nextWorkspace,
+        files: mutated.files,
+        task,
+        owner,
+        body,
+      });
+      written = 'created';
+    }
+    // Two drafts for one variant can only come from a race outside our control: keep the oldest.
+    for (const extra of extraDrafts) {
+      if (extra.lifecycle === 'Draft' && isOwnedBy(extra, owner)) {
+        ops.push({ kind: 'deleteDraft', packageName, workspace: extra.workspace, expectedCommit: extra.commit });
+      }
+    }
+    const results = ops.length ? await this.options.pushes.submit(downStore, ops) : [];
+    this.checkResults(downStore, results);
+
+    const writtenResult = written ? results[0] : undefined;
+    if (writtenResult) {
+      this.options.upstreamSeen?.(upstream.watch, { commit: upstream.commit, tree: upstream.tree });
+      const conflictNote = desired.conflicts.length ? ` with ${desired.conflicts.length} merge conflict(s)` : '';
+      this.options.objects.recordEvent(pv, {
+        type: 'Normal',
+        reason: written === 'created' ? 'DraftCreated' : 'DraftUpdated',
+        message: `${desired.task} draft ${writtenResult.workspace} of ${packageName} in ${downRepo.metadata!.name}${conflictNote}`,
+      });
+      if (desired.conflicts.length) {
+        this.options.objects.recordEvent(pv, {
+          type: 'Warning',
+          reason: 'MergeConflicts',
+          message: body!.slice(0, 1024),
+        });
+      }
+    }
+    return this.targets(pv, downRepo, downStore, packageName, {
+      draft: draft ?? undefined,
+      published: state.published,
+      written: writtenResult,
+      desired,
+      baseUpstreamCommit: local ? lockOf(local)?.git.commit : undefined,
+    });
+  }
+
+  /** The downstream content before mutations: the base upgraded when the upstream tree moved. */
+  private async desiredContent(
+    spec: DefaultedPackageVariantSpec,
+    upstream: ResolvedUpstream,
+    downRepo: Repository,
+    local: PackageFiles | undefined,
+  ): Promise<Desired> {
+    const read = (commit: string) => upstream.store.readPackage({ packageName: upstream.packageName, commit });
+    if (!local) {
+      const packageName = spec.downstream!.package!;
+      const files = clonePackage(await read(upstream.commit), upstream.lock, {
+        name: basename(packageName),
+        ...(downRepo.spec?.deployment ? { packageContext: { packagePath: packageName } } : {}),
+      });
+      return { files, task: 'clone', conflicts: [], upstreamCommit: upstream.commit };
+    }
+    const lock = lockOf(local);
+    const lockTree = lock
+      ? await upstream.store.packageTree(lock.git.commit, upstream.packageName).catch(() => undefined)
+      : undefined;
+    if (lock && lockTree === upstream.tree)
+      return { files: local, task: 'edit', conflicts: [], upstreamCommit: lock.git.commit };
+    const original: PackageFiles = lockTree ? await read(lock!.git.commit) : new Map();
+    const result = upgradePackage({ original, updated: await read(upstream.commit), local }, upstream.lock, {
+      conflicts: this.options.conflictPolicy ?? 'upstream-wins',
+    });
+    return { files: result.files, task: 'upgrade', conflicts: result.conflicts, upstreamCommit: upstream.commit };
+  }
+
+  /** The Porch task recorded in the draft commit's `kpt:` annotation. */
+  private task(
+    kind: DraftTask,
+    upstream: ResolvedUpstream,
+    downRepo: Repository,
+    packageName: string,
+    base?: PackageRevision,
+  ) {
+    const upstreamName = `${upstream.watch.repo.split('/').pop()}.${upstream.packageName.replaceAll('/', '.')}.${upstream.revision ? `v${upstream.revision}` : 'main'}`;
+    const baseName = base ? revisionName(downRepo.metadata!.name!, packageName, base.workspace) : undefined;
+    switch (kind) {
+      case 'clone':
+        return { type: 'clone', clone: { upstreamRef: { upstreamRef: { name: upstreamName } } } };
+      case 'edit':
+        return { type: 'edit', edit: { sourceRef: { name: baseName } } };
+      case 'upgrade':
+        return {
+          type: 'upgrade',
+          upgrade: {
+            newUpstreamRef: { name: upstreamName },
+            localPackageRevisionRef: { name: baseName },
+            strategy: 'resource-merge',
+          },
+        };
+    }
+  }
+
+  private checkResults(store: GitStore, results: BatchResult[]): void {
+    const failed = results.filter((r) => r.status === 'rejected' || r.status === 'already-exists');
+    if (!failed.length) return;
+    // Someone else moved the refs we planned from: look again with fresh refs.
+    this.options.stores.invalidate(store);
+    throw new Error(
+      `git ${store.url}: ${failed.map((r) => `${r.op} ${r.packageName ?? ''}/${r.workspace ?? ''} ${r.status}${r.message ? `: ${r.message}` : ''}`).join('; ')}`,
+    );
+  }
+
+  private targets(
+    pv: PackageVariant,
+    downRepo: Repository,
+    store: GitStore,
+    packageName: string,
+    state: {
+      draft?: PackageRevision;
+      published?: PackageRevision;
+      written?: BatchResult;
+      desired: Desired;
+      baseUpstreamCommit?: string;
+    },
+  ): DownstreamTarget[] {
+    const repoName = downRepo.metadata!.name!;
+    const pkgPath = store.packagePath(packageName);
+    const previous = new Map((pv.status?.downstreamTargets ?? []).map((t) => [t.name, t]));
+    const toStatus = (conflicts: Conflict[]): MergeConflict[] => conflicts.map((c) => ({ ...c }));
+    if (state.written) {
+      const workspace = state.written.workspace!;
+      return [
+        {
+          name: revisionName(repoName, packageName, workspace),
+          lifecycle: 'Draft',
+          ref: `drafts/${pkgPath}/${workspace}`,
+          ...(state.written.commit ? { commit: state.written.commit } : {}),
+          upstreamCommit: state.desired.upstreamCommit,
+          ...(state.desired.conflicts.length ? { conflicts: toStatus(state.desired.conflicts) } : {}),
+        },
+      ];
+    }
+    const revision = state.draft ?? state.published;
+    if (!revision) return [];
+    const name = revisionName(repoName, packageName, revision.workspace);
+    const before = previous.get(name);
+    const conflicts = before?.commit === revision.commit ? before.conflicts : undefined;
+    return [
+      {
+        name,
+        lifecycle: revision.lifecycle,
+        ref: revision.ref.replace(/^refs\/(heads|tags)\//, ''),
+        commit: revision.commit,
+        ...(state.baseUpstreamCommit ? { upstreamCommit: state.baseUpstreamCommit } : {}),
+        ...(conflicts?.length ? { conflicts } : {}),
+      },
+    ];
+  }
+
+  /** Deletion: drafts go, published revisions are proposed for deletion (or all is left, `orphan`). */
+  private async finalize(pv: PackageVariant): Promise<void> {
+    const finalizers = pv.metadata?.finalizers ?? [];
+    const key = keyString({ namespace: pv.metadata!.namespace ?? 'default', name: pv.metadata!.name! });
+    if (!finalizers.includes(PACKAGE_VARIANT_FINALIZER)) return;
+    const spec = defaultPackageVariantSpec(pv.spec ?? {});
+    const repoName = spec.downstream?.repo;
+    const repo = repoName
+      ? await this.options.objects.getRepository({ namespace: pv.metadata!.namespace ?? 'default', name: repoName })
+      : undefined;
+    if (spec.deletionPolicy === 'delete' && repo && spec.downstream?.package) {
+      const store = await this.options.stores.get(locationOf(repo));
+      await this.options.stores.ensureRefreshed(store);
+      const owner = ownerOf(pv);
+      const packageName = spec.downstream.package;
+      const ops: BatchOp[] = [];
+      for (const revision of await store.listRevisions({ packageName })) {
+        if (!isOwnedBy(revision, owner)) continue;
+        if (revision.lifecycle === 'Draft' || revision.lifecycle === 'Proposed') {
+          ops.push({
+            kind: 'deleteDraft',
+            packageName,
+            workspace: revision.workspace,
+            expectedCommit: revision.commit,
+          });
+        } else if (revision.lifecycle === 'Published') {
+          ops.push({ kind: 'proposeDelete', packageName, revision: revision.revision });
+        }
+      }
+      const results = ops.length ? await this.options.pushes.submit(store, ops) : [];
+      const failed = results.filter((r) => !['deleted', 'created', 'not-found', 'already-exists'].includes(r.status));
+      if (failed.length) {
+        this.options.stores.invalidate(store);
+        throw new Error(
+          `cleanup of ${packageName} in ${repoName} incomplete: ${failed.map((r) => `${r.op} ${r.status}`).join(', ')}`,
+        );
+      }
+    } else if (spec.deletionPolicy === 'delete' && repoName && !repo) {
+      this.options.objects.recordEvent(pv, {
+        type: 'Warning',
+        reason: 'Orphaned',
+        message: `Repository ${repoName} is gone; the downstream revisions were left in place`,
+      });
+    }
+    await this.options.objects.setPackageVariantFinalizers(
+      pv,
+      finalizers.filter((f) => f !== PACKAGE_VARIANT_FINALIZER),
+    );
+    this.options.observe?.(key, undefined);
+  }
+
+  private async writeStatus(pv: PackageVariant, outcome: Outcome): Promise<void> {
+    const status = nextStatus(pv, outcome, this.options.now?.());
+    if (statusChanged(pv.status, status)) await this.options.objects.writePackageVariantStatus(pv, status);
+  }
+}
+
+function lockOf(files: PackageFiles) {
+  const kptfile = files.get(KPTFILE);
+  if (!kptfile) return undefined;
+  try {
+    return Kptfile.parse(kptfile).upstreamLock;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The conflict report in the draft's commit message: one line per field. */
+export function conflictReport(conflicts: readonly Conflict[]): string | undefined {
+  if (!conflicts.length) return undefined;
+  const show = (v: string | undefined) => (v === undefined ? '(absent)' : JSON.stringify(v));
+  return [
+    `Merge conflicts (${conflicts.length}): fields that both the upstream and this downstream changed`,
+    ...conflicts.map(
+      (c) =>
+        `- ${c.file} ${c.resource} ${c.field}: original ${show(c.original)}, upstream ${show(c.updated)}, local ${show(c.local)} -> ${c.winner} wins`,
+    ),
+  ].join('\n');
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof MutationError) return error.message;
+  return error instanceof Error ? error.message : String(error);
+}

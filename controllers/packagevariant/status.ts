@@ -1,0 +1,50 @@
+// The status a reconcile writes: conditions (Porch's types, reasons and messages where they apply),
+// observedGeneration and downstreamTargets. Written only when it changed.
+import type { DownstreamTarget, PackageVariant, PackageVariantStatus } from '../../api/v1alpha1/index.ts';
+import { isDeepStrictEqual } from 'node:util';
+import { setCondition } from '../../lib/kube/conditions.ts';
+
+export const READY = 'Ready';
+export const STALLED = 'Stalled';
+
+export interface Outcome {
+  /** `ready`: downstream ensured; `stalled`: the spec or its surroundings need a person; `error`: retried. */
+  kind: 'ready' | 'stalled' | 'error';
+  reason: string;
+  message: string;
+  targets?: DownstreamTarget[];
+}
+
+export function nextStatus(pv: PackageVariant, outcome: Outcome, now?: string): PackageVariantStatus {
+  const generation = pv.metadata?.generation;
+  const previous = pv.status ?? {};
+  let conditions = previous.conditions ?? [];
+  const stalled = outcome.kind === 'stalled';
+  conditions = setCondition(
+    conditions,
+    stalled
+      ? { type: STALLED, status: 'True', reason: outcome.reason, message: outcome.message }
+      : { type: STALLED, status: 'False', reason: 'Valid', message: 'all validation checks passed' },
+    generation,
+    now,
+  );
+  conditions = setCondition(
+    conditions,
+    outcome.kind === 'ready'
+      ? { type: READY, status: 'True', reason: outcome.reason, message: outcome.message }
+      : { type: READY, status: 'False', reason: outcome.reason, message: outcome.message },
+    generation,
+    now,
+  );
+  const targets = outcome.targets ?? previous.downstreamTargets;
+  return {
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    conditions,
+    ...(targets ? { downstreamTargets: targets } : {}),
+  };
+}
+
+/** Key order does not matter (the API server may return keys in another order than we wrote them). */
+export function statusChanged(before: PackageVariantStatus | undefined, after: PackageVariantStatus): boolean {
+  return !isDeepStrictEqual(before ?? {}, after);
+}
