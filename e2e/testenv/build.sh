@@ -53,10 +53,18 @@ step() { echo "testenv: [$((SECONDS - start))s] $*" >&2; }
 export GOTOOLCHAIN=local GOFLAGS=-mod=readonly CGO_ENABLED=0
 cd "$here"
 step "building kube-apiserver $k8s_version and etcd $etcd_version with $(go version | awk '{print $3}') into $dest (cold builds take several minutes)"
+# What hack/lib/version.sh stamps into an official build (otherwise /version says v0.0.0-master).
+minor="${k8s_version#v1.}"
+minor="${minor%%.*}"
+version_flags=()
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  version_flags+=("-X=$pkg.gitVersion=$k8s_version" "-X=$pkg.gitMajor=1" "-X=$pkg.gitMinor=$minor" "-X=$pkg.gitTreeState=clean")
+done
+
 step "downloading modules and compiling etcd"
-go build -p "$jobs" -trimpath -ldflags='-s -w' -o "$work/bin/etcd" go.etcd.io/etcd/server/v3
+go build -p "$jobs" -trimpath -ldflags="-s -w" -o "$work/bin/etcd" go.etcd.io/etcd/server/v3
 step "compiling kube-apiserver"
-go build -p "$jobs" -trimpath -ldflags='-s -w' -o "$work/bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+go build -p "$jobs" -trimpath -ldflags="-s -w ${version_flags[*]}" -o "$work/bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
 printf 'kubernetes %s\netcd %s\n' "$k8s_version" "$etcd_version" >"$work/VERSIONS"
 
 # Atomic publish: rename the finished directory into place; if another build won the race, keep it.
