@@ -21,7 +21,7 @@ export default {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/e2e/**/*.e2e.test.ts'],
-      // One etcd + kube-apiserver for the run (built by `make testenv`); see e2e/README.md.
+      // One etcd + kube-apiserver for the run (built by `make testenv`); see docs/testenv.md.
       globalSetup: '<rootDir>/e2e/global-setup.ts',
       globalTeardown: '<rootDir>/e2e/global-teardown.ts',
       testTimeout: 60_000,

@@ -10,6 +10,7 @@
 # Progress goes to stderr; the last line on stdout is the bin directory.
 #   TESTENV_BUILD_JOBS  parallel compile jobs (default: number of CPUs, at most 2 — keeps memory low)
 #   TESTENV_FORCE=1     rebuild even if cached
+#   GOMODCACHE, GOCACHE, GOPROXY, XDG_CACHE_HOME are honoured as usual
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -25,7 +26,7 @@ if [[ -z "$k8s_version" || -z "$etcd_version" ]]; then
   exit 1
 fi
 
-cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/packagevariant-controller/testenv"
+cache_root="${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/packagevariant-controller/testenv"
 dest="$cache_root/$k8s_version-$etcd_version"
 
 if [[ "${TESTENV_FORCE:-}" != 1 && -x "$dest/bin/kube-apiserver" && -x "$dest/bin/etcd" ]]; then
@@ -50,7 +51,8 @@ trap 'rm -rf "$work"' EXIT
 start=$SECONDS
 step() { echo "testenv: [$((SECONDS - start))s] $*" >&2; }
 
-export GOTOOLCHAIN=local GOFLAGS=-mod=readonly CGO_ENABLED=0
+# An older local Go fetches the toolchain go.mod asks for through the module proxy (GOTOOLCHAIN=auto).
+export GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0
 cd "$here"
 step "building kube-apiserver $k8s_version and etcd $etcd_version with $(go version | awk '{print $3}') into $dest (cold builds take several minutes)"
 # What hack/lib/version.sh stamps into an official build (otherwise /version says v0.0.0-master).
