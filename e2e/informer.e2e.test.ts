@@ -36,13 +36,11 @@ describe('RestartableInformer against a restarting API server', () => {
     await create('before-a');
 
     const events: string[] = [];
-    const errors: unknown[] = [];
     const informer = new RestartableInformer<PV>({
       kubeConfig: env.kubeConfig(),
       path: `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/packagevariants`,
       list: () => customObjects.listNamespacedCustomObject(ref),
       backoff: { initialMs: 100, maxMs: 2000, factor: 2, jitter: 0.1 },
-      onError: (err) => errors.push(err),
     });
     const record = (verb: string) => (obj: PV) =>
       events.push(`${verb} ${obj.metadata?.name} ${obj.spec.downstream.package}`);
@@ -70,6 +68,7 @@ describe('RestartableInformer against a restarting API server', () => {
         ]),
       );
       events.length = 0;
+      const connectsBefore = informer.health().connects;
 
       await env.restartApiServer();
 
@@ -90,16 +89,19 @@ describe('RestartableInformer against a restarting API server', () => {
         expect(cached).toEqual(['after-c=after-c-ns', 'before-a=a-v3']);
       }, 30_000);
       await eventually(() => expect(informer.health()).toMatchObject({ watching: true, consecutiveFailures: 0 }));
-      // The watch really broke and was restarted by the wrapper, not silently kept alive.
-      expect(errors.length).toBeGreaterThan(0);
-      expect(informer.health().restarts).toBeGreaterThan(0);
-      // Nothing was lost or replayed out of order: each change arrived once, as an event.
-      expect(events).toEqual([
+      // The watch really ended with the old process and was re-established.
+      expect(informer.health().connects).toBeGreaterThan(connectsBefore);
+      // Every change arrived once, in order. The watch normally resumes from its resourceVersion and
+      // then sees after-d come and go; if the new API server answers 410 the informer relists
+      // instead, and after-d (created and deleted meanwhile) is legitimately never seen.
+      const resumed = [
         'update before-a a-v3',
         'add after-c after-c-ns',
         'add after-d after-d-ns',
         'delete after-d after-d-ns',
-      ]);
+      ];
+      const relisted = ['update before-a a-v3', 'add after-c after-c-ns'];
+      expect([resumed, relisted]).toContainEqual(events);
     } finally {
       await informer.stop();
     }

@@ -52,4 +52,16 @@ describe('Lease with V1MicroTime', () => {
       }),
     ).rejects.toMatchObject({ code: 409 });
   });
+
+  it('rejects a plain Date (3 fractional digits) with 400, which is why microTime() exists', async () => {
+    const { coordination } = adminClients();
+    const create = coordination.createNamespacedLease({
+      namespace: namespace(),
+      body: { metadata: { name: 'plain-date' }, spec: { holderIdentity: 'x', renewTime: new Date() } },
+    });
+    await expect(create).rejects.toMatchObject({ code: 400 });
+    await expect(create.catch((err: { body?: unknown }) => String(err.body))).resolves.toMatch(
+      /2006-01-02T15:04:05\.000000Z07:00/,
+    );
+  });
 });

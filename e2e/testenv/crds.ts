@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApiextensionsV1Api, loadYaml } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CustomObjectsApi, loadYaml } from '@kubernetes/client-node';
 import type { KubeConfig, V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { apiErrorCode } from '../../lib/kube/client.ts';
 
@@ -26,7 +26,11 @@ export function isEstablished(crd: V1CustomResourceDefinition): boolean {
   return (crd.status?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True');
 }
 
-/** Creates (or replaces) each CRD, then waits until all are Established. Returns their names. */
+/**
+ * Creates (or replaces) each CRD, then waits until all are Established and can be listed (the
+ * resource's storage answers 429 "storage is (re)initializing" for a moment after Established).
+ * Returns their names.
+ */
 export async function installCrds(kc: KubeConfig, dir: string, timeoutMs = 30_000): Promise<string[]> {
   const api = kc.makeApiClient(ApiextensionsV1Api);
   const names: string[] = [];
@@ -44,12 +48,26 @@ export async function installCrds(kc: KubeConfig, dir: string, timeoutMs = 30_00
       });
     }
   }
+  const objects = kc.makeApiClient(CustomObjectsApi);
   const deadline = Date.now() + timeoutMs;
   for (const name of names) {
+    let lastError: unknown;
     for (;;) {
       const crd = await api.readCustomResourceDefinition({ name });
-      if (isEstablished(crd)) break;
-      if (Date.now() > deadline) throw new Error(`CRD ${name} not Established after ${timeoutMs} ms`);
+      if (isEstablished(crd)) {
+        const { group, names: crdNames, versions } = crd.spec;
+        try {
+          for (const version of versions.filter((v) => v.served)) {
+            await objects.listClusterCustomObject({ group, version: version.name, plural: crdNames.plural, limit: 1 });
+          }
+          break;
+        } catch (err) {
+          lastError = err;
+        }
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`CRD ${name} not Established and served after ${timeoutMs} ms: ${String(lastError ?? '')}`);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   }

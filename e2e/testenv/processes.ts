@@ -1,35 +1,55 @@
 // Child processes of the test environment: started with argument arrays, output to a log file,
-// stopped with SIGTERM then SIGKILL, and killed when this process exits or is signalled. Each
-// environment records its children in its temp dir so a later run can reap what a killed run left.
+// stopped with SIGTERM then SIGKILL. Each runs under supervise.sh, which kills it as soon as this
+// process dies, however it dies (the stdin pipe closes). Exit and signal hooks kill them as well, and
+// each environment records its children in its temp dir so a later run can reap leftovers.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const TEMP_PREFIX = 'pvc-testenv-';
 const OWNER_FILE = 'owner.json';
+const SUPERVISOR = join(dirname(fileURLToPath(import.meta.url)), 'supervise.sh');
 
 const live = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
 let hooksInstalled = false;
 
+// supervise.sh forwards SIGTERM; if this process is exiting, the closing stdin pipe makes it SIGKILL.
 function killAllNow(): void {
   for (const child of live) {
     try {
-      child.kill('SIGKILL');
+      child.kill('SIGTERM');
     } catch {
       // already gone
     }
   }
 }
 
+function cleanupNow(): void {
+  killAllNow();
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+}
+
+/** Removes `dir` if this process exits or is signalled before releaseTempDir(dir). */
+export function registerTempDir(dir: string): void {
+  installExitHooks();
+  tempDirs.add(dir);
+}
+
+export function releaseTempDir(dir: string): void {
+  tempDirs.delete(dir);
+}
+
 function installExitHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
-  process.on('exit', killAllNow);
+  process.on('exit', cleanupNow);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const onSignal = () => {
-      killAllNow();
+      cleanupNow();
       process.off(signal, onSignal);
       // Nobody else handles it: behave as if we had never listened (terminate by the signal).
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
@@ -46,8 +66,12 @@ export class ManagedProcess {
   #child: ChildProcess | undefined;
   #exit: Promise<number | string> | undefined;
 
-  constructor(name: string, command: string, args: string[], logFile: string) {
+  readonly #orphanCleanupDir: string | undefined;
+
+  /** `orphanCleanupDir` is removed by the supervisor if this process dies without stopping it. */
+  constructor(name: string, command: string, args: string[], logFile: string, orphanCleanupDir?: string) {
     this.name = name;
+    this.#orphanCleanupDir = orphanCleanupDir;
     this.#command = command;
     this.#args = args;
     this.logFile = logFile;
@@ -64,7 +88,9 @@ export class ManagedProcess {
     installExitHooks();
     const log = openSync(this.logFile, 'a');
     try {
-      const child = spawn(this.#command, this.#args, { stdio: ['ignore', log, log] });
+      // stdin stays open and unused: it is how supervise.sh notices that we are gone.
+      const env = { ...process.env, SUPERVISE_ORPHAN_CLEANUP: this.#orphanCleanupDir ?? '' };
+      const child = spawn(SUPERVISOR, [this.#command, ...this.#args], { stdio: ['pipe', log, log], env });
       this.#child = child;
       this.exited = undefined;
       live.add(child);
@@ -76,6 +102,7 @@ export class ManagedProcess {
         });
         child.once('exit', (code, signal) => {
           live.delete(child);
+          child.stdin?.destroy();
           this.exited = code ?? signal ?? 'unknown';
           resolve(this.exited);
         });
@@ -90,7 +117,8 @@ export class ManagedProcess {
     const child = this.#child;
     if (!child || !this.#exit || this.exited !== undefined) return;
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    // After the grace period, SIGUSR2 makes supervise.sh SIGKILL the command.
+    const timer = setTimeout(() => child.kill('SIGUSR2'), graceMs);
     await this.#exit;
     clearTimeout(timer);
   }

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { makePki, writeKubeconfig } from './pki.ts';
 import type { KeyPair, TestUser } from './pki.ts';
-import { ManagedProcess, reapStale, recordOwner, TEMP_PREFIX } from './processes.ts';
+import { ManagedProcess, reapStale, recordOwner, registerTempDir, releaseTempDir, TEMP_PREFIX } from './processes.ts';
 
 const HOST = '127.0.0.1';
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -31,7 +31,10 @@ export interface TestEnv {
   dir: string;
   kubeConfig(): KubeConfig;
   restrictedKubeConfig(): KubeConfig;
-  /** Stops kube-apiserver and starts it again on the same port and etcd; resolves when ready. */
+  /**
+   * Stops kube-apiserver (SIGTERM, SIGKILL after 3 s) and starts it again on the same port and etcd;
+   * resolves when it is ready and serves the installed CRDs.
+   */
   restartApiServer(): Promise<void>;
   /** Stops both processes and removes the temp dir; safe to call twice. */
   stop(): Promise<void>;
@@ -116,6 +119,7 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
   reapStale();
   const dir = mkdtempSync(join(tmpdir(), TEMP_PREFIX));
   recordOwner(dir, []);
+  if (!keep) registerTempDir(dir);
   const processes: ManagedProcess[] = [];
   let stopped = false;
 
@@ -124,6 +128,7 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
     stopped = true;
     for (const proc of [...processes].reverse()) await proc.stop();
     if (!keep) rmSync(dir, { recursive: true, force: true });
+    releaseTempDir(dir);
   };
 
   try {
@@ -151,6 +156,7 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
         '--log-level=warn',
       ],
       join(dir, 'etcd.log'),
+      keep ? undefined : dir,
     );
     processes.push(etcd);
     etcd.start();
@@ -163,6 +169,7 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
       join(binDir, 'kube-apiserver'),
       apiServerArgs({ dir, etcdUrl, apiPort, pki }),
       join(dir, 'kube-apiserver.log'),
+      keep ? undefined : dir,
     );
     processes.push(apiServer);
     const readyz: Probe = {
@@ -173,6 +180,11 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
       apiServer.start();
       recordOwner(dir, processes);
       await waitReady(apiServer, readyz, timeoutMs);
+      // /readyz does not cover custom resources: their handlers are installed a moment later, and
+      // until then requests get 503 "before all known HTTP paths have been installed".
+      for (const path of await customResourcePaths(server, readyz.tls)) {
+        await waitReady(apiServer, { url: `${server}${path}?limit=1`, tls: readyz.tls }, timeoutMs);
+      }
     };
     await startApiServer();
 
@@ -195,7 +207,8 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
       restrictedKubeConfig: () => load(restrictedKubeconfigPath),
       restartApiServer: async () => {
         if (stopped) throw new Error('the test environment is stopped');
-        await apiServer.stop();
+        // Open watches (HTTP/2 streams) keep a graceful shutdown waiting; do not wait long for them.
+        await apiServer.stop(3000);
         await startApiServer();
       },
       stop,
@@ -204,6 +217,21 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
     await stop();
     throw err;
   }
+}
+
+/** A list path for every served version of every CRD, e.g. `/apis/g/v1/widgets`. */
+async function customResourcePaths(server: string, tls: Probe['tls']): Promise<string[]> {
+  const { status, body } = await probeOnce({
+    url: `${server}/apis/apiextensions.k8s.io/v1/customresourcedefinitions`,
+    tls,
+  });
+  if (status !== 200) throw new Error(`cannot list CRDs: HTTP ${status}: ${body.slice(0, 300)}`);
+  const list = JSON.parse(body) as {
+    items: { spec: { group: string; names: { plural: string }; versions: { name: string; served: boolean }[] } }[];
+  };
+  return list.items.flatMap(({ spec }) =>
+    spec.versions.filter((v) => v.served).map((v) => `/apis/${spec.group}/${v.name}/${spec.names.plural}`),
+  );
 }
 
 function tlsFor(caFile: string, client: KeyPair) {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { KubeConfig } from '@kubernetes/client-node';
+import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import type { ErrorCallback, KubernetesObject, ObjectCallback } from '@kubernetes/client-node';
-import { RestartableInformer } from './informer.ts';
+import { describeError, RestartableInformer } from './informer.ts';
 import type { UnderlyingInformer } from './informer.ts';
 
 /** Stands in for client-node's ListWatch: each start() runs the next scripted outcome. */
@@ -23,6 +23,7 @@ class ScriptedInformer implements UnderlyingInformer<KubernetesObject> {
     for (const cb of this.callbacks.get(verb) ?? []) cb(arg);
   }
   async start(): Promise<void> {
+    this.emit('connect');
     const outcome = this.outcomes[this.starts++] ?? 'ok';
     if (outcome === 'throw') throw new Error('boom');
     if (outcome === 'error')
@@ -84,7 +85,13 @@ describe('RestartableInformer', () => {
     await jest.advanceTimersByTimeAsync(400);
     expect(fake.starts).toBe(4);
     expect(delays).toEqual([100, 200, 400]);
-    expect(informer.health()).toMatchObject({ synced: true, watching: true, consecutiveFailures: 0, restarts: 3 });
+    expect(informer.health()).toMatchObject({
+      synced: true,
+      watching: true,
+      consecutiveFailures: 0,
+      restarts: 3,
+      connects: 4,
+    });
     await informer.stop();
   });
 
@@ -142,5 +149,17 @@ describe('RestartableInformer', () => {
     await assertion;
     await never.stop();
     await informer.stop();
+  });
+
+  it('describes API errors by code and Status message, other errors by code and message', () => {
+    const body = JSON.stringify({ kind: 'Status', message: 'storage is (re)initializing', code: 429 });
+    expect(describeError(new ApiException(429, 'HTTP-Code: 429\nHeaders: {...}', body, {}))).toBe(
+      '429 storage is (re)initializing',
+    );
+    const refused = Object.assign(new Error('fetch failed'), {
+      cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' }),
+    });
+    expect(describeError(refused)).toBe('fetch failed: connect ECONNREFUSED 127.0.0.1:6443');
+    expect(describeError(Object.assign(new Error('Gone'), { statusCode: 410 }))).toBe('410 Gone');
   });
 });

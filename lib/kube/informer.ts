@@ -8,6 +8,7 @@
 import { ListWatch, Watch } from '@kubernetes/client-node';
 import type { Informer, KubeConfig, KubernetesObject, ListPromise, ObjectCache } from '@kubernetes/client-node';
 import { backoffDelay, DEFAULT_BACKOFF } from './backoff.ts';
+import { apiErrorCode, apiErrorStatus } from './client.ts';
 import type { BackoffPolicy } from './backoff.ts';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
@@ -43,6 +44,8 @@ export interface InformerHealth {
   consecutiveFailures: number;
   /** Restarts after failures since start(). */
   restarts: number;
+  /** (Re)connections of the list/watch since construction, including ListWatch's own reconnects. */
+  connects: number;
   lastError?: string;
   lastErrorAt?: Date;
 }
@@ -58,6 +61,7 @@ export class RestartableInformer<T extends KubernetesObject> {
   #watching = false;
   #failures = 0;
   #restarts = 0;
+  #connects = 0;
   #errorSeq = 0;
   #lastError: string | undefined;
   #lastErrorAt: Date | undefined;
@@ -75,6 +79,7 @@ export class RestartableInformer<T extends KubernetesObject> {
       this.#inner.on(event, (obj: T) => this.#dispatch(event, obj));
     }
     this.#inner.on('error', (err?: unknown) => this.#failed(err));
+    this.#inner.on('connect', () => this.#connects++);
   }
 
   /** Handlers should only record or enqueue; they run synchronously on the watch stream. */
@@ -131,6 +136,7 @@ export class RestartableInformer<T extends KubernetesObject> {
       watching: this.#watching,
       consecutiveFailures: this.#failures,
       restarts: this.#restarts,
+      connects: this.#connects,
       ...(this.#lastError === undefined ? {} : { lastError: this.#lastError }),
       ...(this.#lastErrorAt === undefined ? {} : { lastErrorAt: this.#lastErrorAt }),
     };
@@ -205,7 +211,10 @@ export class RestartableInformer<T extends KubernetesObject> {
   }
 }
 
-function describeError(err: unknown): string {
+/** One line: `429 storage is (re)initializing`, `ECONNREFUSED connect ECONNREFUSED 127.0.0.1:6443`. */
+export function describeError(err: unknown): string {
+  const code = apiErrorCode(err);
+  if (code !== undefined) return `${code} ${apiErrorStatus(err)?.message ?? 'API error'}`;
   if (err instanceof Error) {
     const status = (err as { statusCode?: unknown; code?: unknown }).statusCode ?? (err as { code?: unknown }).code;
     const cause = (err as { cause?: unknown }).cause;
