@@ -76,3 +76,12 @@ bench-merge: install
 .PHONY: bench-git
 bench-git: install
 	node bench/git-drafts.ts
+
+## testenv: build (or reuse) the real kube-apiserver and etcd the e2e tests run against.
+## Cold: a few minutes (Go module proxy + compile); cached under ~/.cache/packagevariant-controller/testenv.
+.PHONY: testenv
+testenv:
+	@e2e/testenv/build.sh >/dev/null
+
+# The binaries are built before jest starts, so a cold build shows its progress instead of hiding in a hook.
+test e2e: testenv

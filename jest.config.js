@@ -21,6 +21,10 @@ export default {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/e2e/**/*.e2e.test.ts'],
+      // One etcd + kube-apiserver for the run (built by `make testenv`); see docs/testenv.md.
+      globalSetup: '<rootDir>/e2e/global-setup.ts',
+      globalTeardown: '<rootDir>/e2e/global-teardown.ts',
+      testTimeout: 60_000,
     },
   ],
 };
