@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { backoffDelay, runWorkers, WorkQueue } from './workqueue.ts';
+import { backoffDelay } from './backoff.ts';
+import { ITEM_BACKOFF, runWorkers, WorkQueue } from './workqueue.ts';
 
-const fast = { baseDelayMs: 1, maxDelayMs: 8 };
+const fast = { initialMs: 1, maxMs: 8, factor: 2, jitter: 0 };
 
 function deferred() {
   let resolve!: () => void;
@@ -17,11 +18,11 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   throw new Error(`timed out waiting for ${what}`);
 }
 
-describe('backoffDelay', () => {
+describe('per-item backoff', () => {
   it('doubles from 5 ms and stops at 1000 s', () => {
-    expect([0, 1, 2, 3].map((n) => backoffDelay(n))).toEqual([5, 10, 20, 40]);
-    expect(backoffDelay(30)).toBe(1_000_000);
-    expect(backoffDelay(10_000)).toBe(1_000_000);
+    expect([1, 2, 3, 4].map((n) => backoffDelay(n, ITEM_BACKOFF))).toEqual([5, 10, 20, 40]);
+    expect(backoffDelay(30, ITEM_BACKOFF)).toBe(1_000_000);
+    expect(backoffDelay(10_000, ITEM_BACKOFF)).toBe(1_000_000);
   });
 });
 

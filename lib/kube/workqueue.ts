@@ -3,20 +3,10 @@
 // kept and handed out again after `done`), failures back off per key exponentially, and keys can be
 // added after a delay. Workers come from a p-queue pool (see `runWorkers`).
 import PQueue from 'p-queue';
+import { backoffDelay, type BackoffPolicy } from './backoff.ts';
 
-export interface BackoffOptions {
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-/** controller-runtime's default per-item backoff: 5 ms doubling up to 1000 s. */
-export const DEFAULT_BACKOFF: BackoffOptions = { baseDelayMs: 5, maxDelayMs: 1_000_000 };
-
-export function backoffDelay(failures: number, options: BackoffOptions = DEFAULT_BACKOFF): number {
-  // 2^failures overflows to Infinity long before it matters; clamp first.
-  const exponent = Math.min(failures, 60);
-  return Math.min(options.baseDelayMs * 2 ** exponent, options.maxDelayMs);
-}
+/** controller-runtime's default per-item backoff: 5 ms doubling up to 1000 s, no jitter. */
+export const ITEM_BACKOFF: BackoffPolicy = { initialMs: 5, maxMs: 1_000_000, factor: 2, jitter: 0 };
 
 /** Observations for metrics (workqueue_* series); every hook is optional. */
 export interface WorkQueueHooks {
@@ -35,12 +25,12 @@ export class WorkQueue {
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly listeners = new Set<() => void>();
   private shuttingDown = false;
-  private readonly backoff: BackoffOptions;
+  private readonly backoff: BackoffPolicy;
   private readonly hooks: WorkQueueHooks;
   private readonly now: () => number;
 
-  constructor(options: { backoff?: BackoffOptions; hooks?: WorkQueueHooks; now?: () => number } = {}) {
-    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+  constructor(options: { backoff?: BackoffPolicy; hooks?: WorkQueueHooks; now?: () => number } = {}) {
+    this.backoff = options.backoff ?? ITEM_BACKOFF;
     this.hooks = options.hooks ?? {};
     this.now = options.now ?? (() => performance.now());
   }
@@ -76,7 +66,7 @@ export class WorkQueue {
     const failures = this.failures.get(key) ?? 0;
     this.failures.set(key, failures + 1);
     this.hooks.retried?.(key);
-    const delay = backoffDelay(failures, this.backoff);
+    const delay = backoffDelay(failures + 1, this.backoff);
     this.addAfter(key, delay);
     return delay;
   }
