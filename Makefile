@@ -3,9 +3,13 @@ NODE_BIN := $(shell scripts/toolchain.sh)
 export PATH := $(NODE_BIN):$(PATH)
 JEST := node --experimental-vm-modules --disable-warning=ExperimentalWarning node_modules/jest/bin/jest.js
 
-.PHONY: install test unit e2e typecheck lint format crds check-crds demo validate-samples build clean docker-build
+.PHONY: install system-deps test unit e2e typecheck lint format crds check-crds demo validate-samples build clean docker-build
 
 install: node_modules/.installed
+
+## system-deps: git-http-backend, sshd, ssh-keygen, openssl for the tests (installed with apt when root)
+system-deps:
+	@scripts/system-deps.sh
 
 # `npm install` honours the lock file; `npm ci` refuses it because the registry these machines reach
 # serves no lock entries for other platforms' optional packages (e.g. @swc/core-darwin-arm64).
@@ -14,12 +18,12 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 ## test: everything CI runs — types, lint, CRD drift, unit and e2e tests; ends with "N passed, N failed"
-test: install typecheck lint check-crds
+test: install system-deps typecheck lint check-crds
 	@rm -f .test-results.json
 	$(JEST) --json --outputFile=.test-results.json; status=$$?; \
 	  node scripts/test-summary.ts .test-results.json; exit $$status
 
-unit: install
+unit: install system-deps
 	$(JEST) --selectProjects unit
 
 e2e: install

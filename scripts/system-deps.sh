@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Checks (and, as root on Debian/Ubuntu, installs) the system programs the tests use besides Node:
+# git with git-http-backend (smart HTTP tests), OpenSSH sshd and ssh-keygen (SSH tests), openssl
+# (test certificates). Go builds the e2e API server (e2e/testenv/build.sh finds it).
+set -euo pipefail
+missing=()
+command -v git >/dev/null || missing+=(git)
+[ -x "${GIT_HTTP_BACKEND:-/usr/lib/git-core/git-http-backend}" ] || missing+=(git)
+[ -x "${SSHD:-/usr/sbin/sshd}" ] || missing+=(openssh-server)
+command -v ssh-keygen >/dev/null || missing+=(openssh-client)
+command -v ssh >/dev/null || missing+=(openssh-client)
+command -v openssl >/dev/null || missing+=(openssl)
+[ ${#missing[@]} -eq 0 ] && exit 0
+packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "system-deps: installing $packages" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $packages >/dev/null
+else
+  echo "system-deps: missing $packages — install them (e.g. sudo apt-get install $packages) and retry" >&2
+  exit 1
+fi
