@@ -135,7 +135,10 @@ describe('validatePackageVariantSpec (Porch TestValidatePackageVariant cases)', 
     expect(messages(validatePackageVariantSpec({ ...validSpec, upstream: { repo: 'r', git } }))).toEqual([
       'spec.upstream.repo: Forbidden: may not be set together with spec.upstream.git',
     ]);
-    const ext = { repo: 'ext::sh -c evil' };
+    expect(messages(validatePackageVariantSpec({ ...validSpec, upstream: { git: { repo: git.repo } } }))).toEqual([
+      'spec.upstream.git.directory: Required value: the directory of the package in the repository',
+    ]);
+    const ext = { repo: 'ext::sh -c evil', directory: 'x' };
     expect(validatePackageVariantSpec({ ...validSpec, upstream: { git: ext } })[0]?.field).toBe(
       'spec.upstream.git.repo',
     );

@@ -47,6 +47,9 @@ function validateUpstream(upstream: Upstream | undefined, path: string): FieldEr
       if (upstream[field]) errors.push(forbidden(child(path, field), `may not be set together with ${path}.git`));
     }
     if (!upstream.git.repo) errors.push(required(`${path}.git.repo`));
+    if (!upstream.git.directory?.replace(/^\/+|\/+$/g, '')) {
+      errors.push(required(`${path}.git.directory`, 'the directory of the package in the repository'));
+    }
     check(errors, `${path}.git.repo`, upstream.git.repo, checkGitUrl);
     check(errors, `${path}.git.ref`, upstream.git.ref, checkBranchName);
     check(errors, `${path}.git.directory`, upstream.git.directory, checkDirectory);

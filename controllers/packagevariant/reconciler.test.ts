@@ -139,3 +139,149 @@ describe('PackageVariant reconcile (local mode, real git)', () => {
     expect(await deploy.refs('refs/heads/drafts/foreign')).toHaveLength(1);
   });
 });
+
+describe('beyond Porch (local mode, real git)', () => {
+  let dir: string;
+  let cache: string;
+  let blueprints: TestRepo;
+  let plain: TestRepo;
+  let sites: TestRepo;
+
+  beforeAll(async () => {
+    dir = tempDir('pv-beyond-');
+    cache = join(dir, 'cache');
+    blueprints = await TestRepo.create(dir, 'blueprints');
+    plain = await TestRepo.create(dir, 'plain');
+    sites = await TestRepo.create(dir, 'sites');
+    await blueprints.publish('nginx', blueprint('nginx'), 1);
+  });
+  afterAll(() => removeDir(dir));
+
+  const pass = async (variants: PackageVariant[], cacheDir = cache) => {
+    const objects = [
+      repository('blueprints', blueprints.url),
+      repository('plain', plain.url),
+      repository('sites', sites.url, true),
+      ...variants,
+    ];
+    const result = await reconcileLocally(objects, { cacheDir });
+    return { ...result, byName: (name: string) => result.variants.find((v) => v.metadata?.name === name)! };
+  };
+  const site = (name: string, extra: Partial<NonNullable<PackageVariant['spec']>> = {}) =>
+    packageVariant(name, {
+      upstream: { repo: 'blueprints', package: 'nginx' },
+      downstream: { repo: 'sites', package: name },
+      ...extra,
+    });
+
+  it('recomputes a pending draft in place when the upstream moves again, instead of blocking', async () => {
+    await pass([site('pending')]);
+    const first = await sites.refs('refs/heads/drafts/pending');
+    expect(first).toEqual(['refs/heads/drafts/pending/packagevariant-1']);
+    const before = await sites.message('drafts/pending/packagevariant-1');
+    const v2 = await blueprints.publish('nginx', blueprint('nginx', { image: 'nginx:1.26' }), 2);
+    const { byName } = await pass([site('pending')]);
+    expect(await sites.refs('refs/heads/drafts/pending')).toEqual(first);
+    expect(await sites.show('drafts/pending/packagevariant-1', 'pending/deployment.yaml')).toContain(
+      'image: nginx:1.26',
+    );
+    expect(byName('pending').status?.downstreamTargets?.[0]).toMatchObject({ upstreamCommit: v2, lifecycle: 'Draft' });
+    expect(await sites.message('drafts/pending/packagevariant-1')).not.toBe(before);
+  });
+
+  it('never makes two drafts for one change when two controllers race', async () => {
+    const racers = await Promise.all([
+      pass([site('raced')], join(dir, 'cache-a')),
+      pass([site('raced')], join(dir, 'cache-b')),
+    ]);
+    expect(await sites.refs('refs/heads/drafts/raced')).toHaveLength(1);
+    // The loser saw its create refused and retries; its next look finds the winner's draft.
+    const readyCount = racers.filter((r) => ready(r.byName('raced'))?.status === 'True').length;
+    expect(readyCount).toBeGreaterThanOrEqual(1);
+    const after = await pass([site('raced')], join(dir, 'cache-b'));
+    expect(ready(after.byName('raced'))?.status).toBe('True');
+    expect(await sites.refs('refs/heads/drafts/raced')).toHaveLength(1);
+  });
+
+  it('reports merge conflicts in status, in an event and in the draft commit message', async () => {
+    await pass([site('conflicted')]);
+    const store = sites.store(join(dir, 'approver'));
+    await store.refresh();
+    await store.batch().approve({ packageName: 'conflicted', workspace: 'packagevariant-1' }).push();
+    const published = await store.readPackage({ packageName: 'conflicted' });
+    store.close();
+    const local = new Map(published);
+    local.set(
+      'deployment.yaml',
+      Buffer.from(published.get('deployment.yaml')!.toString().replace('replicas: 1', 'replicas: 5')),
+    );
+    await sites.publish('conflicted', local, 2);
+    await blueprints.publish('nginx', blueprint('nginx', { image: 'nginx:1.26', replicas: 3 }), 3);
+
+    const { byName, store: objects } = await pass([site('conflicted')]);
+    const target = byName('conflicted').status!.downstreamTargets![0]!;
+    expect(target.conflicts).toEqual([
+      expect.objectContaining({
+        file: 'deployment.yaml',
+        field: 'spec.replicas',
+        original: '1',
+        updated: '3',
+        local: '5',
+        winner: 'upstream',
+      }),
+    ]);
+    expect(objects.events).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'conflicted', type: 'Warning', reason: 'MergeConflicts' }),
+      ]),
+    );
+    const message = await sites.message(target.ref!);
+    expect(message).toContain('Merge conflicts (1)');
+    expect(message).toMatch(
+      /deployment\.yaml .* spec\.replicas: original "1", upstream "3", local "5" -> upstream wins/,
+    );
+    // The next pass writes nothing and keeps the conflicts of the unchanged draft.
+    const again = await pass([site('conflicted')]);
+    expect(again.pushes).toBe(0);
+  });
+
+  it('follows a branch of an unregistered git upstream (spec.upstream.git) and ignores commits that do not touch the package', async () => {
+    await plain.work.git('pull', '-q', 'origin', 'main');
+    plain.work.writePackage('web', blueprint('web'));
+    await plain.work.commitAll('web');
+    await plain.work.git('push', '-q', 'origin', 'main');
+    const variant = packageVariant('from-git', {
+      upstream: { git: { repo: plain.url, ref: 'main', directory: 'web' } },
+      downstream: { repo: 'sites', package: 'from-git' },
+    });
+    const first = await pass([variant]);
+    expect(ready(first.byName('from-git'))?.status).toBe('True');
+    const kptfile = parse(await sites.show('drafts/from-git/packagevariant-1', 'from-git/Kptfile'));
+    expect(kptfile.upstream.git).toMatchObject({ ref: 'main', directory: 'web' });
+    const draftHead = await sites.message('drafts/from-git/packagevariant-1');
+
+    plain.work.write('README.md', 'unrelated change\n');
+    await plain.work.commitAll('docs');
+    await plain.work.git('push', '-q', 'origin', 'main');
+    const unrelated = await pass([variant]);
+    expect(unrelated.pushes).toBe(0);
+    expect(await sites.message('drafts/from-git/packagevariant-1')).toBe(draftHead);
+
+    plain.work.writePackage('web', blueprint('web', { image: 'web:2' }));
+    await plain.work.commitAll('web v2');
+    await plain.work.git('push', '-q', 'origin', 'main');
+    await pass([variant]);
+    expect(await sites.show('drafts/from-git/packagevariant-1', 'from-git/deployment.yaml')).toContain('image: web:2');
+  });
+
+  it('follows the branch of a registered repository that has no published revisions', async () => {
+    const { byName } = await pass([
+      packageVariant('branchy', {
+        upstream: { repo: 'plain', package: 'web' },
+        downstream: { repo: 'sites', package: 'branchy' },
+      }),
+    ]);
+    expect(ready(byName('branchy'))?.status).toBe('True');
+    expect(parse(await sites.show('drafts/branchy/packagevariant-1', 'branchy/Kptfile')).upstream.git.ref).toBe('main');
+  });
+});

@@ -6,6 +6,7 @@ import { setCondition } from '../../lib/kube/conditions.ts';
 
 export const READY = 'Ready';
 export const STALLED = 'Stalled';
+export const RECONCILING = 'Reconciling';
 
 export interface Outcome {
   /** `ready`: downstream ensured; `stalled`: the spec or its surroundings need a person; `error`: retried. */
@@ -33,6 +34,20 @@ export function nextStatus(pv: PackageVariant, outcome: Outcome, now?: string): 
     outcome.kind === 'ready'
       ? { type: READY, status: 'True', reason: outcome.reason, message: outcome.message }
       : { type: READY, status: 'False', reason: outcome.reason, message: outcome.message },
+    generation,
+    now,
+  );
+  // kstatus: Reconciling is True while the controller is still working towards the spec (retrying).
+  conditions = setCondition(
+    conditions,
+    outcome.kind === 'error'
+      ? { type: RECONCILING, status: 'True', reason: 'Retrying', message: outcome.message }
+      : {
+          type: RECONCILING,
+          status: 'False',
+          reason: outcome.kind === 'ready' ? 'Reconciled' : outcome.reason,
+          message: '',
+        },
     generation,
     now,
   );
