@@ -46,8 +46,9 @@ crds: install
 check-crds: install
 	node scripts/gen-crds.ts --check
 
-## demo: the main job on a built-in example, no cluster needed
-demo: validate-samples
+## demo: the main job on a built-in example, no cluster needed (git repositories in a temp dir)
+demo: install
+	node scripts/demo.ts
 
 validate-samples: install
 	bin/pvctl validate -f config/samples
