@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Pipeline } from '../../api/v1alpha1/index.ts';
-import { parseKptfile } from '../../lib/kpt/kptfile.ts';
+import { isPackageVariantFunction, packageVariantFunctionName, parseKptfile } from '../../lib/kpt/kptfile.ts';
 import { MutationError } from './mutation-error.ts';
-import { isPackageVariantFunction, packageVariantFunctionNameFor, setPipelineFunctions } from './mutation-pipeline.ts';
+import { setPipelineFunctions } from './mutation-pipeline.ts';
 
 const KPTFILE = `apiVersion: kpt.dev/v1
 kind: Kptfile
@@ -230,7 +230,7 @@ describe('PackageVariant function names (Porch TestGeneratePVFuncName, TestIsPac
     ['my-func', 'my-pv', 3, 'PackageVariant.my-pv.my-func.3'],
     ['', 'my-pv', 0, 'PackageVariant.my-pv..0'],
   ])('%j of %s at %d is %s', (name, pv, index, expected) => {
-    expect(packageVariantFunctionNameFor(name, pv, index)).toBe(expected);
+    expect(packageVariantFunctionName(pv, name, index)).toBe(expected);
   });
 
   it.each([

@@ -1,6 +1,7 @@
 // The Kptfile (`kpt.dev/v1`): strict parsing (unknown fields and old versions are errors, as kpt's
 // decoder reports them) on top of a comment-preserving YAML document, plus typed access to
 // `upstream` and `upstreamLock` written the way kpt writes them.
+import { isDeepStrictEqual } from 'node:util';
 import {
   Document,
   ensureMap,
@@ -412,16 +413,21 @@ export function packageVariantFunctionName(packageVariant: string, functionName:
   return `PackageVariant.${packageVariant}.${functionName}.${index}`;
 }
 
-function isFunctionOf(name: string | undefined, packageVariant: string): boolean {
+/**
+ * Whether a function name was generated for `packageVariant`: `PackageVariant.<pv>.<fn>.<integer>`
+ * with a dot-free `<fn>`. Matching the prefix (not splitting on dots) keeps PV names with dots, which
+ * Kubernetes allows, unambiguous.
+ */
+export function isPackageVariantFunction(name: string | undefined, packageVariant: string): boolean {
   if (!name) return false;
-  const parts = name.split('.');
-  return parts.length === 4 && parts[0] === 'PackageVariant' && parts[1] === packageVariant;
+  const start = `PackageVariant.${packageVariant}.`;
+  return name.startsWith(start) && /^[^.]*\.[+-]?\d+$/.test(name.slice(start.length));
 }
 
 /**
  * Makes the Kptfile's pipeline hold exactly `functions` for the PackageVariant `packageVariant`
- * (as Porch's PackageVariant controller does): earlier functions of that PackageVariant (recognised by
- * their four-part name) are removed, the new ones are named
+ * (as Porch's PackageVariant controller does): earlier functions of that PackageVariant (see
+ * {@link isPackageVariantFunction}) are removed, the new ones are named
  * `PackageVariant.<pv>.<fn.name>.<index>` and placed before all other functions. Other functions
  * keep their position, comments and formatting. Returns whether the Kptfile changed.
  */
@@ -439,11 +445,13 @@ export function setPackageVariantFunctions(
     const pipeline = getField(kptfile.contents, 'pipeline');
     const existing = getField(pipeline, listName);
     const items = isSeq(existing) ? existing.items : [];
-    const kept = items.filter((item) => !isFunctionOf(scalarString(getField(item, 'name')), packageVariant));
-    const ours = items.filter((item) => isFunctionOf(scalarString(getField(item, 'name')), packageVariant));
+    const kept = items.filter(
+      (item) => !isPackageVariantFunction(scalarString(getField(item, 'name')), packageVariant),
+    );
+    const ours = items.filter((item) => isPackageVariantFunction(scalarString(getField(item, 'name')), packageVariant));
     const same =
       ours.length === wanted.length &&
-      ours.every((item, i) => JSON.stringify(toPlainValue(item)) === JSON.stringify(wanted[i])) &&
+      ours.every((item, i) => isDeepStrictEqual(toPlainValue(item), wanted[i])) &&
       items.slice(0, ours.length).every((item, i) => item === ours[i]);
     if (same) continue;
     changed = true;
