@@ -13,6 +13,18 @@ import { Optional, StringEnum, StringMap, Type, type Static } from './schema.ts'
 
 export const PACKAGE_VARIANT_KIND = 'PackageVariant';
 export const PACKAGE_VARIANT_FINALIZER = 'packagevariant.dev/packagevariants';
+/**
+ * Set by a PackageVariantSet rollout on the variants it generates: while present, the variant makes
+ * no draft that brings in a new upstream revision (clone or upgrade); its value says why.
+ */
+export const ROLLOUT_HOLD_ANNOTATION = 'packagevariant.dev/rollout-hold';
+
+export const PUBLISH_POLICIES = ['Manual', 'Automatic'] as const;
+export type PublishPolicy = (typeof PUBLISH_POLICIES)[number];
+export const PublishPolicySchema = StringEnum(
+  PUBLISH_POLICIES,
+  'Manual (default): drafts wait for a person. Automatic: a draft that merged without conflicts and whose readiness gates are all True is published.',
+);
 
 export const UpstreamGitSchema = Type.Object(
   {
@@ -67,6 +79,7 @@ export const PackageVariantSpecSchema = Type.Object({
   packageContext: Optional(PackageContextSchema),
   pipeline: Optional(PipelineSchema),
   injectors: Optional(Type.Array(InjectionSelectorSchema)),
+  publishPolicy: Optional(PublishPolicySchema),
 });
 export type PackageVariantSpec = Static<typeof PackageVariantSpecSchema>;
 

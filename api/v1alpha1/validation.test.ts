@@ -246,10 +246,52 @@ describe('validatePackageVariantSet (Porch TestValidatePackageVariantSet cases)'
     ]);
   });
 
+  it('checks the rollout (beyond Porch)', () => {
+    const ok = pvs({
+      upstream,
+      targets: [repoTarget],
+      rollout: {
+        stages: [{ name: 'canary', selector: { matchLabels: { tier: 'canary' } } }, { name: 'prod' }],
+        maxConcurrent: 2,
+        maxFailures: 1,
+        publishPolicy: 'Automatic',
+      },
+    });
+    expect(validatePackageVariantSet(ok)).toEqual([]);
+    const bad = pvs({
+      upstream,
+      targets: [repoTarget],
+      rollout: {
+        stages: [{ name: 'a' }, { name: 'a' }, { name: '' }],
+        maxConcurrent: 0,
+        maxFailures: -1,
+        publishPolicy: 'Sometimes' as 'Manual',
+      },
+    });
+    expect(validatePackageVariantSet(bad).map(formatFieldError)).toEqual([
+      'spec.rollout.publishPolicy: Unsupported value: "Sometimes": supported values: "Manual", "Automatic"',
+      'spec.rollout.stages[1].name: Duplicate value: "a"',
+      'spec.rollout.stages[2].name: Required value',
+      'spec.rollout.maxConcurrent: Invalid value: 0: must be a positive integer',
+      'spec.rollout.maxFailures: Invalid value: -1: must be zero or a positive integer',
+    ]);
+  });
+
   it('ignores legacy top-level fields (they are pruned by the schema, not the semantic check)', () => {
     const set = pvs({ upstream, targets: [repoTarget] });
     (set.spec as Record<string, unknown>).adoptionPolicy = 'whatever';
     expect(validatePackageVariantSet(set)).toEqual([]);
+  });
+});
+
+describe('PackageVariant publishPolicy', () => {
+  it('accepts Manual and Automatic, rejects anything else', () => {
+    expect(validatePackageVariantSpec({ ...validSpec, publishPolicy: 'Automatic' })).toEqual([]);
+    expect(validatePackageVariantSpec({ ...validSpec, publishPolicy: 'Manual' })).toEqual([]);
+    const bad = { ...validSpec, publishPolicy: 'auto' } as unknown as PackageVariantSpec;
+    expect(messages(validatePackageVariantSpec(bad))).toEqual([
+      'spec.publishPolicy: Unsupported value: "auto": supported values: "Manual", "Automatic"',
+    ]);
   });
 });
 

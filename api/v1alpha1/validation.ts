@@ -12,8 +12,8 @@ import {
   checkWorkspaceName,
   redactUrl,
 } from './names.ts';
-import type { PackageVariant, PackageVariantSpec, Upstream } from './packagevariant.ts';
-import type { MapExpr, PackageVariantSet, PackageVariantTemplate, Target } from './packagevariantset.ts';
+import { PUBLISH_POLICIES, type PackageVariant, type PackageVariantSpec, type Upstream } from './packagevariant.ts';
+import type { MapExpr, PackageVariantSet, PackageVariantTemplate, Rollout, Target } from './packagevariantset.ts';
 import type { Repository } from './repository.ts';
 
 /** Keys of the package context that kpt owns. */
@@ -78,6 +78,31 @@ function validatePolicies(spec: { adoptionPolicy?: string; deletionPolicy?: stri
   return errors;
 }
 
+function validatePublishPolicy(policy: string | undefined, path: string): FieldError[] {
+  if (policy && !(PUBLISH_POLICIES as readonly string[]).includes(policy)) {
+    return [notSupported(path, policy, PUBLISH_POLICIES)];
+  }
+  return [];
+}
+
+function validateRollout(rollout: Rollout, path: string): FieldError[] {
+  const errors = validatePublishPolicy(rollout.publishPolicy, `${path}.publishPolicy`);
+  const seen = new Set<string>();
+  (rollout.stages ?? []).forEach((stage, i) => {
+    const at = `${path}.stages[${i}].name`;
+    if (!stage.name) errors.push(required(at));
+    else if (seen.has(stage.name)) errors.push({ field: at, type: 'Duplicate', value: stage.name });
+    seen.add(stage.name);
+  });
+  if (rollout.maxConcurrent !== undefined && !(Number.isInteger(rollout.maxConcurrent) && rollout.maxConcurrent >= 1)) {
+    errors.push(invalid(`${path}.maxConcurrent`, rollout.maxConcurrent, 'must be a positive integer'));
+  }
+  if (rollout.maxFailures !== undefined && !(Number.isInteger(rollout.maxFailures) && rollout.maxFailures >= 0)) {
+    errors.push(invalid(`${path}.maxFailures`, rollout.maxFailures, 'must be zero or a positive integer'));
+  }
+  return errors;
+}
+
 function validateFunctions(functions: KptFunction[] | undefined, path: string): FieldError[] {
   const errors: FieldError[] = [];
   (functions ?? []).forEach((fn, i) => {
@@ -101,6 +126,7 @@ export function validatePackageVariantSpec(spec: PackageVariantSpec | undefined,
     check(errors, `${path}.downstream.package`, spec.downstream.package, checkPackagePath);
   }
   errors.push(...validatePolicies(spec, path));
+  errors.push(...validatePublishPolicy(spec.publishPolicy, `${path}.publishPolicy`));
   const context = spec.packageContext;
   for (const key of RESERVED_PACKAGE_CONTEXT_KEYS) {
     if (context?.data && key in context.data) {
@@ -237,6 +263,7 @@ export function validatePackageVariantSet(pvs: PackageVariantSet): FieldError[] 
   }
   if (!spec?.targets?.length) errors.push(required('spec.targets', 'must specify at least one item'));
   spec?.targets?.forEach((target, i) => errors.push(...validateTarget(target, `spec.targets[${i}]`)));
+  if (spec?.rollout) errors.push(...validateRollout(spec.rollout, 'spec.rollout'));
   return errors;
 }
 
