@@ -123,6 +123,14 @@ export class LocalObjectStore implements ObjectStore {
     return structuredClone(current);
   }
 
+  async setPackageVariantSetFinalizers(pvs: PackageVariantSet, finalizers: string[]) {
+    const current = this.stored(pvs);
+    current.metadata!.finalizers = [...finalizers];
+    if (current.metadata!.deletionTimestamp && finalizers.length === 0)
+      this.objects.delete(objectId(ours(PACKAGE_VARIANT_SET_KIND), keyOf(pvs)));
+    return structuredClone(current);
+  }
+
   async createPackageVariant(pv: PackageVariant) {
     const id = objectId(ours(PACKAGE_VARIANT_KIND), keyOf(pv));
     if (this.objects.has(id)) throw new Error(`PackageVariant ${keyOf(pv).namespace}/${keyOf(pv).name} already exists`);
@@ -138,6 +146,15 @@ export class LocalObjectStore implements ObjectStore {
   /** Marks for deletion; the object goes away once its finalizers are removed, as in the API server. */
   async deletePackageVariant(key: ObjectKey) {
     const id = objectId(ours(PACKAGE_VARIANT_KIND), key);
+    const current = this.objects.get(id);
+    if (!current) return;
+    if (current.metadata?.finalizers?.length) current.metadata.deletionTimestamp ??= new Date().toISOString();
+    else this.objects.delete(id);
+  }
+
+  /** As {@link deletePackageVariant}, for a set (what `kubectl delete` does; not part of the port). */
+  async deletePackageVariantSet(key: ObjectKey) {
+    const id = objectId(ours(PACKAGE_VARIANT_SET_KIND), key);
     const current = this.objects.get(id);
     if (!current) return;
     if (current.metadata?.finalizers?.length) current.metadata.deletionTimestamp ??= new Date().toISOString();

@@ -62,6 +62,8 @@ export interface ObjectStore {
   writePackageVariantSetStatus(pvs: PackageVariantSet, status: PackageVariantSetStatus): Promise<void>;
   /** Replaces the finalizers of a PackageVariant; returns the updated object. */
   setPackageVariantFinalizers(pv: PackageVariant, finalizers: string[]): Promise<PackageVariant>;
+  /** Replaces the finalizers of a PackageVariantSet; returns the updated object. */
+  setPackageVariantSetFinalizers(pvs: PackageVariantSet, finalizers: string[]): Promise<PackageVariantSet>;
 
   createPackageVariant(pv: PackageVariant): Promise<PackageVariant>;
   updatePackageVariant(pv: PackageVariant): Promise<PackageVariant>;
