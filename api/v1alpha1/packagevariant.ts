@@ -18,6 +18,8 @@ export const PACKAGE_VARIANT_FINALIZER = 'packagevariant.dev/packagevariants';
  * no draft that brings in a new upstream revision (clone or upgrade); its value says why.
  */
 export const ROLLOUT_HOLD_ANNOTATION = 'packagevariant.dev/rollout-hold';
+/** Ready reason of a variant whose upstream change waits for its rollout (`ROLLOUT_HOLD_ANNOTATION`). */
+export const UPGRADE_HELD_REASON = 'UpgradeHeld';
 
 export const PUBLISH_POLICIES = ['Manual', 'Automatic'] as const;
 export type PublishPolicy = (typeof PUBLISH_POLICIES)[number];

@@ -1,0 +1,352 @@
+// The PackageVariantSet reconciler: validate, unroll targets, render one PackageVariant spec per
+// target, then create / update / delete the generated variants by identity (recomputed from each
+// variant's spec), gate upgrades by the rollout, and report status aggregated from the variants.
+import { isDeepStrictEqual } from 'node:util';
+import {
+  API_VERSION,
+  describeFieldErrors,
+  PACKAGE_VARIANT_FINALIZER,
+  PACKAGE_VARIANT_SET_FINALIZER,
+  PACKAGE_VARIANT_SET_KIND,
+  PACKAGE_VARIANT_SET_LABEL,
+  ROLLOUT_HOLD_ANNOTATION,
+  validatePackageVariantSet,
+  type PackageVariant,
+  type PackageVariantSet,
+  type PackageVariantSpec,
+  type Repository,
+  type TargetCollision,
+  type VariantSummary,
+} from '../../api/v1alpha1/index.ts';
+import type { ReconcileResult } from '../../lib/kube/workqueue.ts';
+import { keyString, parseKey, type GroupVersionKind, type ObjectStore } from '../store.ts';
+import { TemplateError, TemplateEvaluator } from './cel.ts';
+import { variantIdentity, variantName } from './naming.ts';
+import { renderVariantSpec, stageLabels, upstreamMap } from './render.ts';
+import { planRollout, variantState, type RolloutPlan, type VariantState } from './rollout.ts';
+import { nextSetStatus, setStatusChanged, type SetOutcome } from './status.ts';
+import { selectedKinds, TargetListError, unrollTargets, type TargetContext } from './targets.ts';
+
+/** What a manager must watch for a set (Porch watches none of the first two). */
+export interface SetObservation {
+  /** Repositories in the set's namespace matter: targets select them, or templates read them. */
+  repositories: boolean;
+  /** Kinds selected by `objectSelector` targets. */
+  objectKinds: GroupVersionKind[];
+  /** Keys (`namespace/name`) of the generated variants: their status changes move the rollout on. */
+  variants: string[];
+}
+
+export interface SetReconcilerOptions {
+  objects: ObjectStore;
+  /** Called after each reconcile of a live set, and with `undefined` when it is gone. */
+  observe?(key: string, observation: SetObservation | undefined): void;
+  now?: () => string;
+}
+
+/** A stalled set: the spec or its surroundings need a person; no retry until something changes. */
+class SetStalled extends Error {
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+interface DesiredVariant {
+  identity: string;
+  name: string;
+  spec: PackageVariantSpec;
+  labels: Record<string, string>;
+  source: string;
+}
+
+/** Terminating variants hold their name until their finalizer has cleaned up: look again soon. */
+const TERMINATING_REQUEUE_MS = 5_000;
+
+export class PackageVariantSetReconciler {
+  private readonly options: SetReconcilerOptions;
+
+  constructor(options: SetReconcilerOptions) {
+    this.options = options;
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult | void> {
+    const { objects } = this.options;
+    let pvs = await objects.getPackageVariantSet(parseKey(key));
+    if (!pvs) {
+      this.options.observe?.(key, undefined);
+      return;
+    }
+    if (pvs.metadata?.deletionTimestamp) return this.finalize(key, pvs);
+    const finalizers = pvs.metadata?.finalizers ?? [];
+    if (!finalizers.includes(PACKAGE_VARIANT_SET_FINALIZER)) {
+      pvs = await objects.setPackageVariantSetFinalizers(pvs, [...finalizers, PACKAGE_VARIANT_SET_FINALIZER]);
+    }
+    const existing = await this.generated(pvs);
+    const observation: SetObservation = {
+      repositories: true,
+      objectKinds: selectedKinds(pvs).filter((k) => k.kind !== 'Repository' || k.apiVersion !== API_VERSION),
+      variants: existing.map((pv) => keyString({ namespace: namespaceOf(pvs!), name: pv.metadata!.name! })),
+    };
+    try {
+      const invalid = validatePackageVariantSet(pvs);
+      if (invalid.length) throw new SetStalled('ValidationError', describeFieldErrors(invalid));
+      const desired = await this.desired(pvs);
+      const result = await this.apply(pvs, desired.variants, existing);
+      observation.variants = result.variants.map((pv) =>
+        keyString({ namespace: namespaceOf(pvs!), name: pv.metadata!.name! }),
+      );
+      const outcome: SetOutcome = desired.collisions.length
+        ? {
+            kind: 'stalled',
+            reason: 'TargetCollision',
+            message: desired.collisions.map((c) => `${c.name}: ${c.targets.join(' and ')}`).join('; '),
+          }
+        : { kind: 'ready', reason: 'Reconciled', message: 'package variants successfully reconciled' };
+      await this.writeStatus(pvs, {
+        ...outcome,
+        summary: summarize(result.states),
+        collisions: desired.collisions,
+        ...(pvs.spec?.rollout ? { rollout: result.plan } : {}),
+      });
+      return result.terminating ? { requeueAfterMs: TERMINATING_REQUEUE_MS } : undefined;
+    } catch (error) {
+      if (error instanceof SetStalled) {
+        await this.writeStatus(pvs, { kind: 'stalled', reason: error.reason, message: error.message });
+        return;
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      await this.writeStatus(pvs, { kind: 'error', reason: 'UnexpectedError', message });
+      objects.recordEvent(pvs, { type: 'Warning', reason: 'ReconcileFailed', message });
+      throw error;
+    } finally {
+      this.options.observe?.(key, observation);
+    }
+  }
+
+  /** The variants this set generated: labelled with its UID and controlled by it. */
+  private async generated(pvs: PackageVariantSet): Promise<PackageVariant[]> {
+    const uid = pvs.metadata?.uid ?? '';
+    const labelled = await this.options.objects.listPackageVariants(namespaceOf(pvs), {
+      matchLabels: { [PACKAGE_VARIANT_SET_LABEL]: uid },
+    });
+    return labelled
+      .filter((pv) => pv.metadata?.ownerReferences?.some((r) => r.uid === uid && r.controller))
+      .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+  }
+
+  /** Renders every target; a template error anywhere stalls the whole set, as in Porch. */
+  private async desired(pvs: PackageVariantSet) {
+    const { objects } = this.options;
+    const namespace = namespaceOf(pvs);
+    const upstreamName = pvs.spec!.upstream!.repo!;
+    const upstreamRepo = await objects.getRepository({ namespace, name: upstreamName });
+    if (!upstreamRepo) {
+      throw new SetStalled(
+        'UpstreamNotFound',
+        `could not find upstream Repository "${upstreamName}" in namespace ${namespace}`,
+      );
+    }
+    let contexts: TargetContext[];
+    try {
+      contexts = await unrollTargets(pvs, objects);
+    } catch (error) {
+      if (error instanceof TargetListError) throw new SetStalled(error.reason, error.message);
+      throw error;
+    }
+    const repositories = new Map<string, Repository>(
+      (await objects.listRepositories(namespace)).map((r) => [r.metadata!.name!, r]),
+    );
+    const cel = new TemplateEvaluator();
+    const upstream = upstreamMap(pvs, upstreamRepo);
+    const byIdentity = new Map<string, DesiredVariant>();
+    const byName = new Map<string, DesiredVariant>();
+    const collisions = new Map<string, TargetCollision>();
+    const collide = (name: string, first: DesiredVariant, next: DesiredVariant) => {
+      const entry = collisions.get(name) ?? { name, targets: [first.source] };
+      entry.targets.push(next.source);
+      collisions.set(name, entry);
+    };
+    for (const context of contexts) {
+      let rendered;
+      try {
+        rendered = renderVariantSpec(pvs, context, { repositories, upstream }, cel);
+      } catch (error) {
+        if (error instanceof TemplateError) throw new SetStalled('UnexpectedError', error.message);
+        throw error;
+      }
+      const { spec } = rendered;
+      const identity = variantIdentity(pvs.metadata!.name!, spec);
+      const variant: DesiredVariant = {
+        identity,
+        name: variantName(identity),
+        spec,
+        labels: stageLabels(context, rendered.repository ?? repositories.get(spec.downstream!.repo!)),
+        source: `targets[${context.target}]: ${spec.downstream!.repo}/${spec.downstream!.package}`,
+      };
+      // Two targets rendering the same repo/package, or `a-b`+`c` and `a`+`b-c`: keep the first, report both.
+      const clash = byIdentity.get(identity) ?? byName.get(variant.name);
+      if (clash) {
+        collide(variant.name, clash, variant);
+        continue;
+      }
+      byIdentity.set(identity, variant);
+      byName.set(variant.name, variant);
+    }
+    return { variants: [...byIdentity.values()], collisions: [...collisions.values()] };
+  }
+
+  private async apply(pvs: PackageVariantSet, desired: DesiredVariant[], existing: PackageVariant[]) {
+    const { objects } = this.options;
+    const setName = pvs.metadata!.name!;
+    const live = new Map<string, PackageVariant>();
+    const terminatingNames = new Set<string>();
+    const extras: PackageVariant[] = [];
+    for (const pv of existing) {
+      if (pv.metadata?.deletionTimestamp) {
+        terminatingNames.add(pv.metadata.name!);
+        continue;
+      }
+      const identity = variantIdentity(setName, pv.spec);
+      if (live.has(identity)) extras.push(pv);
+      else live.set(identity, pv);
+    }
+    const wanted = new Set(desired.map((d) => d.identity));
+    // Retargeted or removed entries go first: their own deletion policy cleans up their downstream.
+    for (const pv of [...extras, ...[...live].filter(([id]) => !wanted.has(id)).map(([, pv]) => pv)]) {
+      await objects.deletePackageVariant({ namespace: namespaceOf(pvs), name: pv.metadata!.name! });
+      objects.recordEvent(pvs, {
+        type: 'Normal',
+        reason: 'VariantDeleted',
+        message: `deleted PackageVariant ${pv.metadata!.name}`,
+      });
+    }
+
+    const states = new Map<string, VariantState>(desired.map((d) => [d.identity, variantState(live.get(d.identity))]));
+    const plan = planRollout(
+      setName,
+      pvs.spec?.rollout,
+      desired.map((d) => ({ name: d.name, labels: d.labels, state: states.get(d.identity)! })),
+    );
+    const publishPolicy = pvs.spec?.rollout?.publishPolicy;
+    const variants: PackageVariant[] = [];
+    let terminating = false;
+    for (const d of desired) {
+      const spec: PackageVariantSpec = publishPolicy ? { ...d.spec, publishPolicy } : d.spec;
+      const hold = plan.holds.get(d.name);
+      const current = live.get(d.identity);
+      if (current) {
+        const annotations = withHold(current.metadata?.annotations, hold);
+        if (
+          isDeepStrictEqual(current.spec, spec) &&
+          isDeepStrictEqual(current.metadata?.annotations ?? {}, annotations)
+        ) {
+          variants.push(current);
+          continue;
+        }
+        variants.push(
+          await objects.updatePackageVariant({ ...current, metadata: { ...current.metadata, annotations }, spec }),
+        );
+        continue;
+      }
+      if (terminatingNames.has(d.name)) {
+        terminating = true;
+        continue;
+      }
+      const created = await objects.createPackageVariant(generatedVariant(pvs, d, spec, hold));
+      objects.recordEvent(pvs, {
+        type: 'Normal',
+        reason: 'VariantCreated',
+        message: `created PackageVariant ${d.name}`,
+      });
+      variants.push(created);
+    }
+    return { variants, states: [...states.values()], plan, terminating };
+  }
+
+  /** Deletes the generated variants; the set goes once they are gone (their finalizers clean up git). */
+  private async finalize(key: string, pvs: PackageVariantSet): Promise<ReconcileResult | void> {
+    const finalizers = pvs.metadata?.finalizers ?? [];
+    if (!finalizers.includes(PACKAGE_VARIANT_SET_FINALIZER)) return;
+    const remaining = await this.generated(pvs);
+    for (const pv of remaining) {
+      if (!pv.metadata?.deletionTimestamp) {
+        await this.options.objects.deletePackageVariant({ namespace: namespaceOf(pvs), name: pv.metadata!.name! });
+      }
+    }
+    if ((await this.generated(pvs)).length) {
+      this.options.observe?.(key, {
+        repositories: false,
+        objectKinds: [],
+        variants: remaining.map((pv) => keyString({ namespace: namespaceOf(pvs), name: pv.metadata!.name! })),
+      });
+      return { requeueAfterMs: TERMINATING_REQUEUE_MS };
+    }
+    await this.options.objects.setPackageVariantSetFinalizers(
+      pvs,
+      finalizers.filter((f) => f !== PACKAGE_VARIANT_SET_FINALIZER),
+    );
+    this.options.observe?.(key, undefined);
+  }
+
+  private async writeStatus(pvs: PackageVariantSet, outcome: SetOutcome): Promise<void> {
+    const status = nextSetStatus(pvs, outcome, this.options.now?.());
+    if (setStatusChanged(pvs.status, status)) await this.options.objects.writePackageVariantSetStatus(pvs, status);
+  }
+}
+
+function namespaceOf(pvs: PackageVariantSet): string {
+  return pvs.metadata?.namespace ?? 'default';
+}
+
+function withHold(annotations: Record<string, string> | undefined, hold: string | undefined): Record<string, string> {
+  const { [ROLLOUT_HOLD_ANNOTATION]: _previous, ...rest } = annotations ?? {};
+  return hold ? { ...rest, [ROLLOUT_HOLD_ANNOTATION]: hold } : rest;
+}
+
+function generatedVariant(
+  pvs: PackageVariantSet,
+  desired: DesiredVariant,
+  spec: PackageVariantSpec,
+  hold: string | undefined,
+): PackageVariant {
+  const annotations = withHold(undefined, hold);
+  return {
+    apiVersion: API_VERSION,
+    kind: 'PackageVariant',
+    metadata: {
+      name: desired.name,
+      namespace: namespaceOf(pvs),
+      labels: { [PACKAGE_VARIANT_SET_LABEL]: pvs.metadata!.uid! },
+      ...(Object.keys(annotations).length ? { annotations } : {}),
+      finalizers: [PACKAGE_VARIANT_FINALIZER],
+      ownerReferences: [
+        {
+          apiVersion: API_VERSION,
+          kind: PACKAGE_VARIANT_SET_KIND,
+          name: pvs.metadata!.name!,
+          uid: pvs.metadata!.uid!,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec,
+  };
+}
+
+function summarize(states: readonly VariantState[]): VariantSummary {
+  const summary: VariantSummary = {
+    total: states.length,
+    upToDate: 0,
+    waiting: 0,
+    draftPending: 0,
+    conflicted: 0,
+    failed: 0,
+  };
+  for (const state of states) summary[state]++;
+  return summary;
+}
+
+export type { RolloutPlan };

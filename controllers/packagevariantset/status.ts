@@ -1,0 +1,85 @@
+// The status a set reconcile writes: Porch's Stalled/Ready conditions and reasons, plus Reconciling
+// (the rollout is still moving), observedGeneration, counts of the generated variants by state, the
+// target collisions and the rollout's position. Written only when it changed.
+import { isDeepStrictEqual } from 'node:util';
+import type {
+  PackageVariantSet,
+  PackageVariantSetStatus,
+  TargetCollision,
+  VariantSummary,
+} from '../../api/v1alpha1/index.ts';
+import { setCondition } from '../../lib/kube/conditions.ts';
+import type { RolloutPlan } from './rollout.ts';
+
+export interface SetOutcome {
+  /** `ready`: variants reconciled; `stalled`: needs a person; `error`: retried with backoff. */
+  kind: 'ready' | 'stalled' | 'error';
+  reason: string;
+  message: string;
+  summary?: VariantSummary;
+  collisions?: TargetCollision[];
+  rollout?: RolloutPlan;
+}
+
+function reconciling(outcome: SetOutcome): { status: 'True' | 'False'; reason: string; message: string } {
+  if (outcome.kind === 'error') return { status: 'True', reason: 'Retrying', message: outcome.message };
+  if (outcome.kind === 'stalled') return { status: 'False', reason: outcome.reason, message: '' };
+  const plan = outcome.rollout;
+  if (plan?.halted) return { status: 'False', reason: 'RolloutHalted', message: plan.message };
+  if (plan && !plan.complete) {
+    return { status: 'True', reason: plan.paused ? 'RolloutPaused' : 'RolloutInProgress', message: plan.message };
+  }
+  const s = outcome.summary;
+  const busy = s ? s.total - s.upToDate : 0;
+  return busy
+    ? { status: 'True', reason: 'VariantsPending', message: `${busy} of ${s!.total} variant(s) not up to date` }
+    : { status: 'False', reason: 'Reconciled', message: '' };
+}
+
+export function nextSetStatus(pvs: PackageVariantSet, outcome: SetOutcome, now?: string): PackageVariantSetStatus {
+  const generation = pvs.metadata?.generation;
+  const previous = pvs.status ?? {};
+  let conditions = previous.conditions ?? [];
+  conditions = setCondition(
+    conditions,
+    outcome.kind === 'stalled'
+      ? { type: 'Stalled', status: 'True', reason: outcome.reason, message: outcome.message }
+      : { type: 'Stalled', status: 'False', reason: 'Valid', message: 'all validation checks passed' },
+    generation,
+    now,
+  );
+  conditions = setCondition(
+    conditions,
+    {
+      type: 'Ready',
+      status: outcome.kind === 'ready' ? 'True' : 'False',
+      reason: outcome.reason,
+      message: outcome.message,
+    },
+    generation,
+    now,
+  );
+  conditions = setCondition(conditions, { type: 'Reconciling', ...reconciling(outcome) }, generation, now);
+  const summary = outcome.summary ?? previous.variants;
+  const plan = outcome.rollout;
+  return {
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    conditions,
+    ...(summary ? { variants: summary } : {}),
+    ...(outcome.collisions?.length ? { collisions: outcome.collisions } : {}),
+    ...(plan
+      ? {
+          rollout: {
+            ...(plan.currentStage ? { currentStage: plan.currentStage } : {}),
+            released: plan.released,
+            halted: plan.halted,
+            message: plan.message,
+          },
+        }
+      : {}),
+  };
+}
+
+export function setStatusChanged(before: PackageVariantSetStatus | undefined, after: PackageVariantSetStatus): boolean {
+  return !isDeepStrictEqual(before ?? {}, after);
+}
