@@ -1,7 +1,6 @@
 // The PackageVariantSet reconciler: validate, unroll targets, render one PackageVariant spec per
 // target, then create / update / delete the generated variants by identity (recomputed from each
 // variant's spec), gate upgrades by the rollout, and report status aggregated from the variants.
-import { isDeepStrictEqual } from 'node:util';
 import {
   API_VERSION,
   describeFieldErrors,
@@ -21,6 +20,7 @@ import {
 import type { ReconcileResult } from '../../lib/kube/workqueue.ts';
 import { keyString, parseKey, type GroupVersionKind, type ObjectStore } from '../store.ts';
 import { TemplateError, TemplateEvaluator } from './cel.ts';
+import { jsonEqual } from './equal.ts';
 import { variantIdentity, variantName } from './naming.ts';
 import { renderVariantSpec, stageLabels, upstreamMap } from './render.ts';
 import { planRollout, variantState, type RolloutPlan, type VariantState } from './rollout.ts';
@@ -238,10 +238,7 @@ export class PackageVariantSetReconciler {
       const current = live.get(d.identity);
       if (current) {
         const annotations = withHold(current.metadata?.annotations, hold);
-        if (
-          isDeepStrictEqual(current.spec, spec) &&
-          isDeepStrictEqual(current.metadata?.annotations ?? {}, annotations)
-        ) {
+        if (jsonEqual(current.spec, spec) && jsonEqual(current.metadata?.annotations ?? {}, annotations)) {
           variants.push(current);
           continue;
         }

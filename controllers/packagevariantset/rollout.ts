@@ -125,10 +125,13 @@ export function planRollout(
       `stage "${current.name}" (${currentIndex + 1}/${stages.length}): ` +
       `${count(current.members, 'upToDate')}/${current.members.length} up to date, ` +
       `${count(current.members, ...IN_FLIGHT)} in flight, ${waiting} waiting`;
-    holdReason = (_m, stage) =>
-      stage === current
-        ? `${who}: stage "${current.name}" has ${rollout.maxConcurrent} variant(s) in flight (maxConcurrent)`
-        : `${who}: stage "${stage.name}" waits for stage "${current.name}"`;
+    holdReason = (_m, stage) => {
+      const index = stages.indexOf(stage);
+      if (index < currentIndex)
+        return `${who}: stage "${stage.name}" is complete; the rollout is in stage "${current.name}"`;
+      if (index > currentIndex) return `${who}: stage "${stage.name}" waits for stage "${current.name}"`;
+      return `${who}: stage "${current.name}" has ${rollout.maxConcurrent} variant(s) in flight (maxConcurrent)`;
+    };
   }
   const holds = new Map<string, string>();
   for (const stage of stages) {

@@ -1,7 +1,6 @@
 // The status a set reconcile writes: Porch's Stalled/Ready conditions and reasons, plus Reconciling
 // (the rollout is still moving), observedGeneration, counts of the generated variants by state, the
 // target collisions and the rollout's position. Written only when it changed.
-import { isDeepStrictEqual } from 'node:util';
 import type {
   PackageVariantSet,
   PackageVariantSetStatus,
@@ -9,6 +8,7 @@ import type {
   VariantSummary,
 } from '../../api/v1alpha1/index.ts';
 import { setCondition } from '../../lib/kube/conditions.ts';
+import { jsonEqual } from './equal.ts';
 import type { RolloutPlan } from './rollout.ts';
 
 export interface SetOutcome {
@@ -81,5 +81,5 @@ export function nextSetStatus(pvs: PackageVariantSet, outcome: SetOutcome, now?:
 }
 
 export function setStatusChanged(before: PackageVariantSetStatus | undefined, after: PackageVariantSetStatus): boolean {
-  return !isDeepStrictEqual(before ?? {}, after);
+  return !jsonEqual(before ?? {}, after);
 }
