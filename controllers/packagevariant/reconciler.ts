@@ -28,6 +28,7 @@ import type { UpstreamWatch } from '../upstream/index.ts';
 import { classifyDownstream, isOwnedBy, ownerOf, revisionName } from './downstream.ts';
 import { locationOf, type GitStores } from './git-stores.ts';
 import { applyMutations, MutationError, packagesDiffer } from './mutations.ts';
+import { approveOp, heldDraft, heldMessage, publishDecision, publishedTarget, UPGRADE_HELD_REASON } from './publish.ts';
 import type { PushCoalescer } from './push-coalescer.ts';
 import { nextStatus, statusChanged, type Outcome } from './status.ts';
 import { resolveUpstream, upstreamLocation, UpstreamNotFoundError, type ResolvedUpstream } from './upstream.ts';
@@ -99,11 +100,11 @@ export class PackageVariantReconciler {
       return;
     }
     try {
-      const targets = await this.ensureDownstream(pv, defaultPackageVariantSpec(pv.spec!));
+      const { targets, held } = await this.ensureDownstream(pv, defaultPackageVariantSpec(pv.spec!));
       await this.writeStatus(pv, {
         kind: 'ready',
-        reason: 'NoErrors',
-        message: 'successfully ensured downstream package variant',
+        reason: held ? UPGRADE_HELD_REASON : 'NoErrors',
+        message: held ?? 'successfully ensured downstream package variant',
         targets,
       });
     } catch (error) {
@@ -133,7 +134,10 @@ export class PackageVariantReconciler {
     return repo;
   }
 
-  private async ensureDownstream(pv: PackageVariant, spec: DefaultedPackageVariantSpec): Promise<DownstreamTarget[]> {
+  private async ensureDownstream(
+    pv: PackageVariant,
+    spec: DefaultedPackageVariantSpec,
+  ): Promise<{ targets: DownstreamTarget[]; held?: string }> {
     const { stores } = this.options;
     const key = keyString({ namespace: pv.metadata!.namespace ?? 'default', name: pv.metadata!.name! });
     const downRepo = await this.repository(pv, spec.downstream!.repo!, 'spec.downstream.repo');
@@ -194,6 +198,17 @@ export class PackageVariantReconciler {
     const body = conflictReport(desired.conflicts);
     const task = this.task(desired.task, upstream, downRepo, packageName, base);
     const changed = !local || packagesDiffer(local, mutated.files);
+    // A PackageVariantSet rollout may hold this variant: no new upstream revision comes in for now.
+    const hold = changed ? heldDraft(pv, desired.task) : undefined;
+    if (hold && desired.task !== 'edit') {
+      const targets = this.targets(pv, downRepo, downStore, packageName, {
+        draft: draft ?? undefined,
+        published: state.published,
+        desired,
+        baseUpstreamCommit: local ? lockOf(local)?.git.commit : undefined,
+      });
+      return { targets, held: heldMessage(desired.task, hold) };
+    }
     let written: 'created' | 'updated' | undefined;
     if (draft && draft.lifecycle === 'Draft' && changed) {
       ops.push({
@@ -245,13 +260,38 @@ export class PackageVariantReconciler {
         });
       }
     }
-    return this.targets(pv, downRepo, downStore, packageName, {
+    const targets = this.targets(pv, downRepo, downStore, packageName, {
       draft: draft ?? undefined,
       published: state.published,
       written: writtenResult,
       desired,
       baseUpstreamCommit: local ? lockOf(local)?.git.commit : undefined,
     });
+    const draftFiles = writtenResult ? mutated.files : draft && !changed ? local : undefined;
+    const published = await this.publish(pv, downStore, packageName, targets[0], draftFiles);
+    return { targets: published ?? targets };
+  }
+
+  /** `spec.publishPolicy: Automatic`: publishes the pending draft when it is clean and ready. */
+  private async publish(
+    pv: PackageVariant,
+    store: GitStore,
+    packageName: string,
+    target: DownstreamTarget | undefined,
+    files: PackageFiles | undefined,
+  ): Promise<DownstreamTarget[] | undefined> {
+    if (!target?.ref || !files || (target.lifecycle !== 'Draft' && target.lifecycle !== 'Proposed')) return undefined;
+    if (!publishDecision(pv, { files, conflicts: target.conflicts?.length ?? 0 }).publish) return undefined;
+    const workspace = target.ref.split('/').pop()!;
+    const [result] = await this.options.pushes.submit(store, [approveOp(packageName, workspace, target.commit)]);
+    this.checkResults(store, result ? [result] : []);
+    if (result?.status !== 'created') return undefined;
+    this.options.objects.recordEvent(pv, {
+      type: 'Normal',
+      reason: 'DraftPublished',
+      message: `published ${packageName} v${result.revision} (publishPolicy Automatic)`,
+    });
+    return [publishedTarget(target.name, result, store.packagePath(packageName), target.upstreamCommit)];
   }
 
   /** The downstream content before mutations: the base upgraded when the upstream tree moved. */
