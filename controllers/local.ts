@@ -2,13 +2,24 @@
 // fleet upgrades from a CI job. Every variant is reconciled concurrently so that each repository
 // receives its drafts in as few atomic pushes as possible.
 import PQueue from 'p-queue';
-import { PACKAGE_VARIANT_KIND, type KubeObject, type PackageVariant } from '../api/v1alpha1/index.ts';
+import {
+  PACKAGE_VARIANT_KIND,
+  PACKAGE_VARIANT_SET_KIND,
+  ROLLOUT_HOLD_ANNOTATION,
+  type KubeObject,
+  type PackageVariant,
+  type PackageVariantSet,
+} from '../api/v1alpha1/index.ts';
 import { LocalObjectStore } from './local-store.ts';
 import { GitStores } from './packagevariant/git-stores.ts';
 import { PushCoalescer } from './packagevariant/push-coalescer.ts';
 import { PackageVariantReconciler } from './packagevariant/reconciler.ts';
+import { PackageVariantSetReconciler } from './packagevariantset/reconciler.ts';
 import { keyOf, keyString, parseKey } from './store.ts';
 import type { ConflictPolicy } from '../lib/merge/index.ts';
+
+/** Rollout waves one local run may go through (each: the sets, then the variants they released). */
+const MAX_ROLLOUT_ROUNDS = 100;
 
 export interface LocalRunOptions {
   cacheDir?: string;
@@ -21,7 +32,8 @@ export interface LocalRunOptions {
 export interface LocalRunResult {
   store: LocalObjectStore;
   variants: PackageVariant[];
-  /** Errors by variant key, for variants whose reconcile failed. */
+  sets: PackageVariantSet[];
+  /** Errors by variant (or set) key, for those whose reconcile failed. */
   errors: Map<string, string>;
   pushes: number;
 }
@@ -36,30 +48,78 @@ export async function reconcileLocally(objects: KubeObject[], options: LocalRunO
     pushes,
     ...(options.conflictPolicy ? { conflictPolicy: options.conflictPolicy } : {}),
   });
-  const keys = store
-    .all()
-    .filter((o) => o.kind === PACKAGE_VARIANT_KIND)
-    .map((o) => keyString(keyOf(o)));
+  const setReconciler = new PackageVariantSetReconciler({ objects: store });
+  const keysOf = (kind: string) =>
+    store
+      .all()
+      .filter((o) => o.kind === kind)
+      .map((o) => keyString(keyOf(o)));
   const errors = new Map<string, string>();
+  const setKeys = keysOf(PACKAGE_VARIANT_SET_KIND);
+  const reconcileSets = async () => {
+    for (const key of setKeys) {
+      try {
+        await setReconciler.reconcile(key);
+        errors.delete(key);
+      } catch (error) {
+        errors.set(key, error instanceof Error ? error.message : String(error));
+      }
+    }
+  };
   const queue = new PQueue({ concurrency: options.concurrency ?? 256 });
   let done = 0;
-  try {
+  let total = 0;
+  const reconcileVariants = async (keys: string[]) => {
+    total += keys.length;
     await Promise.all(
       keys.map((key) =>
         queue.add(async () => {
           try {
             await pushes.track(() => reconciler.reconcile(key));
+            errors.delete(key);
           } catch (error) {
             errors.set(key, error instanceof Error ? error.message : String(error));
           }
-          options.onProgress?.(++done, keys.length);
+          options.onProgress?.(++done, total);
         }),
       ),
     );
     await pushes.drain();
+  };
+  // Which variants may move now (not held by a set's rollout), and which are being deleted.
+  const gates = () =>
+    new Map(
+      store
+        .all()
+        .filter((o) => o.kind === PACKAGE_VARIANT_KIND)
+        .map((o) => [
+          keyString(keyOf(o)),
+          `${o.metadata?.annotations?.[ROLLOUT_HOLD_ANNOTATION] === undefined}/${!!o.metadata?.deletionTimestamp}`,
+        ]),
+    );
+  try {
+    // Sets first, so that their variants exist; then every variant; then, while a set's rollout
+    // releases more variants (a wave was published) or deletes some, the variants that changed.
+    await reconcileSets();
+    await reconcileVariants(keysOf(PACKAGE_VARIANT_KIND));
+    for (let round = 0; setKeys.length && round < MAX_ROLLOUT_ROUNDS; round++) {
+      const before = gates();
+      await reconcileSets();
+      const changed = [...gates()].filter(([key, gate]) => before.get(key) !== gate).map(([key]) => key);
+      if (!changed.length) break;
+      await reconcileVariants(changed);
+    }
   } finally {
     stores.close();
   }
+  const keys = keysOf(PACKAGE_VARIANT_KIND);
   const variants = await Promise.all(keys.map((key) => store.getPackageVariant(parseKey(key))));
-  return { store, variants: variants.filter((v) => v !== undefined), errors, pushes: pushes.pushes };
+  const sets = await Promise.all(setKeys.map((key) => store.getPackageVariantSet(parseKey(key))));
+  return {
+    store,
+    variants: variants.filter((v) => v !== undefined),
+    sets: sets.filter((s) => s !== undefined),
+    errors,
+    pushes: pushes.pushes,
+  };
 }
