@@ -7,6 +7,7 @@ import {
   formatFieldError,
   type KubeObject,
   type PackageVariant,
+  type PackageVariantSet,
 } from '../../api/v1alpha1/index.ts';
 import { describeSource, loadManifests } from '../../lib/kube/manifests.ts';
 import { reconcileLocally } from '../../controllers/local.ts';
@@ -45,6 +46,26 @@ function statusRows(variants: PackageVariant[]): string[][] {
   return rows;
 }
 
+function setRows(sets: PackageVariantSet[]): string[][] {
+  const rows = [['NAMESPACE', 'PACKAGEVARIANTSET', 'READY', 'VARIANTS', 'UP-TO-DATE', 'PENDING', 'FAILED', 'MESSAGE']];
+  for (const pvs of sets) {
+    const ready = getCondition(pvs.status?.conditions, 'Ready');
+    const counts = pvs.status?.variants;
+    const rollout = pvs.status?.rollout?.message;
+    rows.push([
+      pvs.metadata?.namespace ?? '',
+      pvs.metadata?.name ?? '',
+      ready?.status ?? 'Unknown',
+      String(counts?.total ?? 0),
+      String(counts?.upToDate ?? 0),
+      String((counts?.draftPending ?? 0) + (counts?.conflicted ?? 0) + (counts?.waiting ?? 0)),
+      String(counts?.failed ?? 0),
+      ready?.status === 'True' ? (rollout ?? '') : (ready?.message ?? ''),
+    ]);
+  }
+  return rows;
+}
+
 export async function runReconcile(
   options: ReconcileOptions,
   out: (line: string) => void,
@@ -76,22 +97,30 @@ export async function runReconcile(
   );
   if (format === 'table') {
     for (const line of table(statusRows(result.variants)).split('\n')) out(line);
+    if (result.sets.length) {
+      out('');
+      for (const line of table(setRows(result.sets)).split('\n')) out(line);
+    }
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const ready = result.variants.filter(isReady).length;
     err(`${ready}/${result.variants.length} PackageVariant(s) ready in ${seconds}s, ${result.pushes} push(es)`);
   } else {
-    out(serialize(format === 'json' ? { items: result.variants } : result.variants, format));
+    const items = [...result.sets, ...result.variants];
+    out(serialize(format === 'json' ? { items } : items, format));
   }
-  return result.variants.every(isReady) ? 0 : 1;
+  const setsReady = result.sets.every((s) => getCondition(s.status?.conditions, 'Ready')?.status === 'True');
+  return result.variants.every(isReady) && setsReady ? 0 : 1;
 }
 
 export function registerReconcile(program: Command): void {
   program
     .command('reconcile')
-    .description('reconcile PackageVariants read from YAML once, with no cluster, and print their status')
+    .description(
+      'reconcile PackageVariants and PackageVariantSets read from YAML once, with no cluster, and print their status',
+    )
     .requiredOption(
       '-f, --filename <path...>',
-      'files or directories: Repositories, PackageVariants, Secrets, injection sources',
+      'files or directories: Repositories, PackageVariants, PackageVariantSets, Secrets, injection sources',
     )
     .option('-o, --output <format>', 'table, yaml or json', 'table')
     .option('--cache-dir <dir>', 'where bare git caches are kept (default ~/.cache/packagevariant-controller/git)')
