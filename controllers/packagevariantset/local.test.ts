@@ -1,0 +1,152 @@
+// A PackageVariantSet in local mode against real git repositories: the set expands into variants,
+// the variants make drafts, the rollout holds and releases waves, Automatic publishes.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import {
+  API_VERSION,
+  PACKAGE_VARIANT_SET_LABEL,
+  type KubeObject,
+  type PackageVariantSet,
+  type PackageVariantSetSpec,
+} from '../../api/v1alpha1/index.ts';
+import { removeDir, tempDir } from '../../lib/git/testing/repos.ts';
+import { getCondition } from '../../lib/kube/conditions.ts';
+import { reconcileLocally } from '../local.ts';
+import { blueprint, repository, TestRepo } from '../testing/fixtures.ts';
+
+let root: string;
+let upstream: TestRepo;
+const sites: Record<string, TestRepo> = {};
+
+beforeAll(async () => {
+  root = tempDir('pvset-local-');
+  upstream = await TestRepo.create(root, 'blueprints');
+  await upstream.publish('nginx', blueprint('nginx'), 1);
+  for (const name of ['edge-1', 'edge-2', 'edge-3', 'core-1', 'canary-1', 'prod-1', 'prod-2', 'prod-3']) {
+    sites[name] = await TestRepo.create(root, name);
+  }
+});
+afterAll(() => removeDir(root));
+
+const labelled = (name: string, labels: Record<string, string>): KubeObject => {
+  const repo = repository(name, sites[name]!.url, true);
+  repo.metadata!.labels = labels;
+  return repo;
+};
+
+const set = (name: string, spec: Partial<PackageVariantSetSpec>): PackageVariantSet => ({
+  apiVersion: API_VERSION,
+  kind: 'PackageVariantSet',
+  metadata: { name, namespace: 'default' },
+  spec: { upstream: { repo: 'blueprints', package: 'nginx', revision: -1 }, targets: [], ...spec },
+});
+
+describe('PackageVariantSet in local mode (real git)', () => {
+  it('a set over 3 repositories selected by label yields 3 variants and 3 drafts', async () => {
+    const result = await reconcileLocally(
+      [
+        repository('blueprints', upstream.url),
+        labelled('edge-1', { fleet: 'edge' }),
+        labelled('edge-2', { fleet: 'edge' }),
+        labelled('edge-3', { fleet: 'edge' }),
+        labelled('core-1', { fleet: 'core' }),
+        set('edge', {
+          targets: [
+            {
+              repositorySelector: { matchLabels: { fleet: 'edge' } },
+              template: {
+                downstream: { packageExpr: "'nginx-' + target.name" },
+                labelExprs: [{ key: 'site', valueExpr: 'repository.name' }],
+              },
+            },
+          ],
+        }),
+      ],
+      { cacheDir: join(root, 'cache-1') },
+    );
+    expect(result.errors).toEqual(new Map());
+    const names = result.variants.map((v) => v.metadata?.name).sort();
+    expect(names).toEqual(['edge-edge-1-nginx-edge-1', 'edge-edge-2-nginx-edge-2', 'edge-edge-3-nginx-edge-3']);
+    const [pvs] = result.sets;
+    for (const pv of result.variants) {
+      expect(pv.metadata?.labels?.[PACKAGE_VARIANT_SET_LABEL]).toBe(pvs!.metadata!.uid);
+      expect(getCondition(pv.status?.conditions, 'Ready')).toMatchObject({ status: 'True', reason: 'NoErrors' });
+    }
+    for (const site of ['edge-1', 'edge-2', 'edge-3']) {
+      const refs = await sites[site]!.refs('refs/heads/drafts');
+      expect(refs).toEqual([`refs/heads/drafts/nginx-${site}/packagevariant-1`]);
+      const kptfile = parse(await sites[site]!.show(`drafts/nginx-${site}/packagevariant-1`, `nginx-${site}/Kptfile`));
+      expect(kptfile.metadata.labels).toEqual({ site });
+    }
+    expect(await sites['core-1']!.refs('refs/heads/drafts')).toEqual([]);
+    expect(pvs!.status?.variants).toEqual({
+      total: 3,
+      upToDate: 0,
+      waiting: 0,
+      draftPending: 3,
+      conflicted: 0,
+      failed: 0,
+    });
+    expect(getCondition(pvs!.status?.conditions, 'Ready')).toMatchObject({ status: 'True', reason: 'Reconciled' });
+    expect(getCondition(pvs!.status?.conditions, 'Reconciling')).toMatchObject({
+      status: 'True',
+      reason: 'VariantsPending',
+    });
+  });
+
+  const fleet = (rollout: PackageVariantSetSpec['rollout']) => [
+    repository('blueprints', upstream.url),
+    labelled('canary-1', { tier: 'canary' }),
+    labelled('prod-1', { tier: 'prod' }),
+    labelled('prod-2', { tier: 'prod' }),
+    labelled('prod-3', { tier: 'prod' }),
+    set('web', {
+      targets: [{ repositorySelector: { matchExpressions: [{ key: 'tier', operator: 'Exists' }] } }],
+      rollout,
+    }),
+  ];
+  const stages = [
+    { name: 'canary', selector: { matchLabels: { tier: 'canary' } } },
+    { name: 'prod', selector: { matchLabels: { tier: 'prod' } } },
+  ];
+
+  it('Manual rollout: only the first wave gets a draft; the rest is held and says why', async () => {
+    const result = await reconcileLocally(fleet({ stages, maxConcurrent: 1 }), { cacheDir: join(root, 'cache-2') });
+    expect(await sites['canary-1']!.refs('refs/heads/drafts')).toHaveLength(1);
+    for (const prod of ['prod-1', 'prod-2', 'prod-3']) expect(await sites[prod]!.refs('refs/heads/drafts')).toEqual([]);
+    const prod1 = result.variants.find((v) => v.metadata?.name === 'web-prod-1-nginx')!;
+    expect(getCondition(prod1.status?.conditions, 'Ready')).toMatchObject({
+      status: 'True',
+      reason: 'UpgradeHeld',
+      message: 'clone waits: the rollout of PackageVariantSet web: stage "prod" waits for stage "canary"',
+    });
+    expect(result.sets[0]!.status?.rollout).toMatchObject({ currentStage: 'canary', released: ['web-canary-1-nginx'] });
+    expect(result.sets[0]!.status?.variants).toMatchObject({ draftPending: 1, waiting: 3 });
+  });
+
+  it('Automatic rollout: waves publish one after another until the fleet is up to date', async () => {
+    const result = await reconcileLocally(fleet({ stages, maxConcurrent: 2, publishPolicy: 'Automatic' }), {
+      cacheDir: join(root, 'cache-3'),
+    });
+    expect(result.errors).toEqual(new Map());
+    for (const site of ['canary-1', 'prod-1', 'prod-2', 'prod-3']) {
+      // The canary's and prod's drafts were published: tag v1, no draft left.
+      expect(await sites[site]!.refs('refs/tags')).toEqual(['refs/tags/nginx/v1']);
+      expect(await sites[site]!.refs('refs/heads/drafts')).toEqual([]);
+    }
+    const [pvs] = result.sets;
+    expect(pvs!.status?.variants).toMatchObject({ total: 4, upToDate: 4 });
+    expect(pvs!.status?.rollout).toMatchObject({ halted: false, message: 'complete: 4 variant(s) up to date' });
+    expect(getCondition(pvs!.status?.conditions, 'Reconciling')).toMatchObject({ status: 'False' });
+    // Wave by wave: the canary first, then prod two at a time (prod-3 waited for a free slot).
+    const published = result.store.events.filter((e) => e.reason === 'DraftPublished').map((e) => e.name);
+    expect(published[0]).toBe('web-canary-1-nginx');
+    expect(published.slice(1, 3).sort()).toEqual(['web-prod-1-nginx', 'web-prod-2-nginx']);
+    expect(published[3]).toBe('web-prod-3-nginx');
+    const canary = result.variants.find((v) => v.metadata?.name === 'web-canary-1-nginx')!;
+    expect(canary.status?.downstreamTargets).toEqual([
+      expect.objectContaining({ lifecycle: 'Published', ref: 'nginx/v1' }),
+    ]);
+  });
+});
