@@ -165,7 +165,9 @@ export class TemplateEvaluator {
     } catch (error) {
       throw new TemplateError(field, error instanceof Error ? error.message : String(error));
     }
-    if (isCelError(result)) throw new TemplateError(field, result.message);
+    // Every map here is a map, never a message: say what cel-go says for a missing key.
+    if (isCelError(result))
+      throw new TemplateError(field, result.message.replace(/^field not found: /, 'no such key: '));
     if (typeof result !== 'string') {
       throw new TemplateError(field, `must evaluate to a string, not ${describe(result)}`);
     }

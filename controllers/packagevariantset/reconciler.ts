@@ -227,7 +227,11 @@ export class PackageVariantSetReconciler {
     const plan = planRollout(
       setName,
       pvs.spec?.rollout,
-      desired.map((d) => ({ name: d.name, labels: d.labels, state: states.get(d.identity)! })),
+      desired.map((d) => {
+        const pv = live.get(d.identity);
+        const unheld = !!pv && pv.metadata?.annotations?.[ROLLOUT_HOLD_ANNOTATION] === undefined;
+        return { name: d.name, labels: d.labels, state: states.get(d.identity)!, unheld };
+      }),
     );
     const publishPolicy = pvs.spec?.rollout?.publishPolicy;
     const variants: PackageVariant[] = [];

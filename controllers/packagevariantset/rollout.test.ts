@@ -86,6 +86,16 @@ describe('planRollout', () => {
     expect(plan.message).toBe('stage "all" (1/1): 1/5 up to date, 2 in flight, 2 waiting');
   });
 
+  it('a variant released earlier keeps its slot until it starts, so maxConcurrent holds between reconciles', () => {
+    const fleet = members({ a: ['', 'waiting'], b: ['', 'waiting'], c: ['', 'waiting'] });
+    fleet.find((m) => m.name === 'c')!.unheld = true;
+    const plan = planRollout('s', { maxConcurrent: 1 }, fleet);
+    expect(plan.released).toEqual(['c']);
+    expect(plan.holds.get('a')).toBe(
+      'the rollout of PackageVariantSet s: stage "all" has 1 variant(s) in flight (maxConcurrent)',
+    );
+  });
+
   it('moves to the next stage once a stage is up to date; unselected variants form a last stage', () => {
     const plan = planRollout(
       's',

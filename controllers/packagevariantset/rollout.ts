@@ -35,6 +35,8 @@ export interface RolloutMember {
   /** Labels of the target object or downstream Repository (what stage selectors match). */
   labels: Record<string, string>;
   state: VariantState;
+  /** The variant exists and is not held now (released by an earlier reconcile). */
+  unheld?: boolean;
 }
 
 export interface RolloutPlan {
@@ -98,12 +100,13 @@ export function planRollout(
     }
     if (!halted && !rollout.paused) {
       let slots = (rollout.maxConcurrent ?? Infinity) - count(current.members, ...IN_FLIGHT);
-      for (const m of current.members) {
+      // A variant released earlier that has not started its draft yet keeps its slot, so that a
+      // reconcile in between never releases more than maxConcurrent.
+      const waiting = current.members.filter((m) => m.state === 'waiting');
+      for (const m of [...waiting.filter((m) => m.unheld), ...waiting.filter((m) => !m.unheld)]) {
         if (slots <= 0) break;
-        if (m.state === 'waiting') {
-          released.add(m.name);
-          slots--;
-        }
+        released.add(m.name);
+        slots--;
       }
     }
   }
@@ -125,11 +128,12 @@ export function planRollout(
       `stage "${current.name}" (${currentIndex + 1}/${stages.length}): ` +
       `${count(current.members, 'upToDate')}/${current.members.length} up to date, ` +
       `${count(current.members, ...IN_FLIGHT)} in flight, ${waiting} waiting`;
-    holdReason = (_m, stage) => {
+    holdReason = (m, stage) => {
       const index = stages.indexOf(stage);
       if (index < currentIndex)
         return `${who}: stage "${stage.name}" is complete; the rollout is in stage "${current.name}"`;
       if (index > currentIndex) return `${who}: stage "${stage.name}" waits for stage "${current.name}"`;
+      if (m.state === 'upToDate') return `${who}: up to date; stage "${current.name}" is still rolling out`;
       return `${who}: stage "${current.name}" has ${rollout.maxConcurrent} variant(s) in flight (maxConcurrent)`;
     };
   }
