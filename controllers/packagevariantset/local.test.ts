@@ -149,4 +149,28 @@ describe('PackageVariantSet in local mode (real git)', () => {
       expect.objectContaining({ lifecycle: 'Published', ref: 'nginx/v1' }),
     ]);
   });
+
+  it('a new upstream revision: the canary gets the upgrade draft, prod reports its upgrade as held', async () => {
+    const v2 = await upstream.publish('nginx', blueprint('nginx', { image: 'nginx:1.27' }), 2);
+    const result = await reconcileLocally(fleet({ stages, maxConcurrent: 1 }), { cacheDir: join(root, 'cache-3') });
+    expect(result.errors).toEqual(new Map());
+    const canary = result.variants.find((v) => v.metadata?.name === 'web-canary-1-nginx')!;
+    expect(canary.status?.downstreamTargets).toEqual([
+      expect.objectContaining({ lifecycle: 'Draft', upstreamCommit: v2, ref: 'drafts/nginx/packagevariant-2' }),
+    ]);
+    expect(await sites['canary-1']!.show('drafts/nginx/packagevariant-2', 'nginx/deployment.yaml')).toContain(
+      'image: nginx:1.27',
+    );
+    for (const prod of ['prod-1', 'prod-2', 'prod-3']) {
+      expect(await sites[prod]!.refs('refs/heads/drafts')).toEqual([]);
+      const pv = result.variants.find((v) => v.metadata?.name === `web-${prod}-nginx`)!;
+      expect(getCondition(pv.status?.conditions, 'Ready')).toMatchObject({
+        reason: 'UpgradeHeld',
+        message: 'upgrade waits: the rollout of PackageVariantSet web: stage "prod" waits for stage "canary"',
+      });
+      // Still reported: the published revision it runs now.
+      expect(pv.status?.downstreamTargets).toEqual([expect.objectContaining({ lifecycle: 'Published' })]);
+    }
+    expect(result.sets[0]!.status?.variants).toMatchObject({ draftPending: 1, waiting: 3 });
+  });
 });
