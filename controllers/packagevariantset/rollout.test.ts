@@ -137,3 +137,13 @@ describe('planRollout', () => {
     expect(plan.holds.has('p1')).toBe(true);
   });
 });
+
+describe('status messages', () => {
+  it('are capped for large fleets', async () => {
+    const { capMessage } = await import('./status.ts');
+    expect(capMessage('short')).toBe('short');
+    const long = capMessage('x'.repeat(10_000));
+    expect(long).toHaveLength(2048);
+    expect(long.endsWith('… (truncated)')).toBe(true);
+  });
+});

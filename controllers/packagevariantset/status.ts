@@ -21,6 +21,13 @@ export interface SetOutcome {
   rollout?: RolloutPlan;
 }
 
+/** Condition messages stay readable (and far below the API's 32 KiB limit) on a fleet of thousands. */
+const MAX_MESSAGE = 2048;
+const TRUNCATED = '… (truncated)';
+export function capMessage(message: string): string {
+  return message.length <= MAX_MESSAGE ? message : message.slice(0, MAX_MESSAGE - TRUNCATED.length) + TRUNCATED;
+}
+
 function reconciling(outcome: SetOutcome): { status: 'True' | 'False'; reason: string; message: string } {
   if (outcome.kind === 'error') return { status: 'True', reason: 'Retrying', message: outcome.message };
   if (outcome.kind === 'stalled') return { status: 'False', reason: outcome.reason, message: '' };
@@ -43,7 +50,7 @@ export function nextSetStatus(pvs: PackageVariantSet, outcome: SetOutcome, now?:
   conditions = setCondition(
     conditions,
     outcome.kind === 'stalled'
-      ? { type: 'Stalled', status: 'True', reason: outcome.reason, message: outcome.message }
+      ? { type: 'Stalled', status: 'True', reason: outcome.reason, message: capMessage(outcome.message) }
       : { type: 'Stalled', status: 'False', reason: 'Valid', message: 'all validation checks passed' },
     generation,
     now,
@@ -54,12 +61,18 @@ export function nextSetStatus(pvs: PackageVariantSet, outcome: SetOutcome, now?:
       type: 'Ready',
       status: outcome.kind === 'ready' ? 'True' : 'False',
       reason: outcome.reason,
-      message: outcome.message,
+      message: capMessage(outcome.message),
     },
     generation,
     now,
   );
-  conditions = setCondition(conditions, { type: 'Reconciling', ...reconciling(outcome) }, generation, now);
+  const progress = reconciling(outcome);
+  conditions = setCondition(
+    conditions,
+    { type: 'Reconciling', ...progress, message: capMessage(progress.message) },
+    generation,
+    now,
+  );
   const summary = outcome.summary ?? previous.variants;
   const plan = outcome.rollout;
   return {
@@ -73,7 +86,7 @@ export function nextSetStatus(pvs: PackageVariantSet, outcome: SetOutcome, now?:
             ...(plan.currentStage ? { currentStage: plan.currentStage } : {}),
             released: plan.released,
             halted: plan.halted,
-            message: plan.message,
+            message: capMessage(plan.message),
           },
         }
       : {}),
