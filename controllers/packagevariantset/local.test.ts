@@ -13,7 +13,7 @@ import {
 import { removeDir, tempDir } from '../../lib/git/testing/repos.ts';
 import { getCondition } from '../../lib/kube/conditions.ts';
 import { reconcileLocally } from '../local.ts';
-import { blueprint, repository, TestRepo } from '../testing/fixtures.ts';
+import { blueprint, packageVariant, repository, TestRepo } from '../testing/fixtures.ts';
 
 let root: string;
 let upstream: TestRepo;
@@ -172,5 +172,43 @@ describe('PackageVariantSet in local mode (real git)', () => {
       expect(pv.status?.downstreamTargets).toEqual([expect.objectContaining({ lifecycle: 'Published' })]);
     }
     expect(result.sets[0]!.status?.variants).toMatchObject({ draftPending: 1, waiting: 3 });
+  });
+});
+
+describe('PackageVariant publishPolicy Automatic (real git)', () => {
+  it('publishes a clean draft, and leaves one whose readiness gates are not True', async () => {
+    const gated = blueprint('gated');
+    const kptfile = gated.get('Kptfile')!.toString() + 'info:\n  readinessGates:\n    - conditionType: tested\n';
+    gated.set('Kptfile', Buffer.from(kptfile.replace('info:\n  description: gated blueprint\n', '')));
+    await upstream.publish('gated', gated, 1);
+    const deploy = await TestRepo.create(root, 'single');
+    const result = await reconcileLocally(
+      [
+        repository('blueprints', upstream.url),
+        repository('single', deploy.url, true),
+        packageVariant('plain', {
+          upstream: { repo: 'blueprints', package: 'nginx' },
+          downstream: { repo: 'single', package: 'plain' },
+          publishPolicy: 'Automatic',
+        }),
+        packageVariant('gated', {
+          upstream: { repo: 'blueprints', package: 'gated' },
+          downstream: { repo: 'single', package: 'gated' },
+          publishPolicy: 'Automatic',
+        }),
+      ],
+      { cacheDir: join(root, 'cache-single') },
+    );
+    expect(result.errors).toEqual(new Map());
+    expect(await deploy.refs('refs/tags')).toEqual(['refs/tags/plain/v1']);
+    expect(await deploy.refs('refs/heads/drafts')).toEqual(['refs/heads/drafts/gated/packagevariant-1']);
+    const draftKptfile = parse(await deploy.show('drafts/gated/packagevariant-1', 'gated/Kptfile'));
+    expect(draftKptfile.info.readinessGates).toEqual([{ conditionType: 'tested' }]);
+    const byName = (name: string) => result.variants.find((v) => v.metadata?.name === name)!;
+    expect(byName('plain').status?.downstreamTargets).toEqual([
+      expect.objectContaining({ lifecycle: 'Published', ref: 'plain/v1' }),
+    ]);
+    expect(byName('gated').status?.downstreamTargets).toEqual([expect.objectContaining({ lifecycle: 'Draft' })]);
+    expect(result.store.events.filter((e) => e.reason === 'DraftPublished').map((e) => e.name)).toEqual(['plain']);
   });
 });
