@@ -83,6 +83,8 @@ export class Manager {
   /** Watched repository identity → the location its source reads (repository root). */
   private readonly sourceLocations = new Map<string, GitLocation>();
   private readonly sources = new Map<string, GitUpstreamSource>();
+  /** Variant → the downstream repository identity it writes to. */
+  private readonly downstreamRepos = new Map<string, string>();
   private workers: Workers | undefined;
   private servers: Server[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
@@ -103,14 +105,15 @@ export class Manager {
     this.stores = new GitStores({ objects: this.store, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
     this.pushes = new PushCoalescer();
     const intervalMs = options.pollIntervalMs ?? 60_000;
-    const watcher = (index: UpstreamIndex, kind: string) =>
+    const watcher = (index: UpstreamIndex, kind: 'upstream' | 'downstream') =>
       new UpstreamWatcher({
         index,
         intervalMs,
         sourceFor: (repo) => this.sourceFor(repo),
         enqueue: (keys) => {
           this.log.debug({ keys, watch: kind }, 'git change');
-          for (const key of keys) this.queue.add(key);
+          if (kind === 'upstream') this.enqueueAfterDownstreamPoll(keys);
+          else for (const key of keys) this.queue.add(key);
         },
         onPoll: (repo, result, { error }) => {
           if (result === 'error') this.log.warn({ repo, watch: kind, err: describeError(error) }, 'git poll failed');
@@ -214,6 +217,17 @@ export class Manager {
     return result;
   }
 
+  /**
+   * An upstream change is merged into what the downstream holds now: poll the downstream
+   * repositories first, so that a revision a person published since the last poll is the base.
+   */
+  private enqueueAfterDownstreamPoll(keys: string[]): void {
+    const repos = new Set(keys.map((key) => this.downstreamRepos.get(key)).filter((r) => r !== undefined));
+    void Promise.allSettled([...repos].map((repo) => this.downstreamWatcher.pollNow(repo))).then(() => {
+      for (const key of keys) this.queue.add(key);
+    });
+  }
+
   private registerHandlers(): void {
     const pvs = this.store.packageVariants;
     pvs.on('add', (pv) => {
@@ -277,6 +291,7 @@ export class Manager {
     if (!observation) {
       this.upstreamIndex.delete(key);
       this.downstreamIndex.delete(key);
+      this.downstreamRepos.delete(key);
       for (const variants of this.injectionKinds.values()) variants.delete(key);
       return;
     }
@@ -301,6 +316,7 @@ export class Manager {
         track: DOWNSTREAM_TRACK,
       };
       this.watch(this.downstreamIndex, this.downstreamWatcher, key, watch, location);
+      this.downstreamRepos.set(key, watch.repo);
     }
     for (const kind of observation.injectionKinds) this.watchInjectionKind(kind, key);
   }
