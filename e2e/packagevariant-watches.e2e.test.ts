@@ -1,7 +1,12 @@
 // The PackageVariant controller in a cluster: injection from a ConfigMap and from a custom
 // resource (and the watch on injection sources Porch lacks), Stalled without a retry storm, and an
-// unreachable repository retried with backoff.
+// unreachable repository retried with backoff; `pvctl run` as a child process.
 import { describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
 import { blueprint } from '../controllers/testing/fixtures.ts';
 import { apiErrorCode, mergePatch } from '../lib/kube/client.ts';
@@ -168,5 +173,91 @@ describe('PackageVariant controller watches (cluster, real git)', () => {
     const gaps = attempts.slice(1).map((t, i) => t - attempts[i]!);
     expect(gaps.at(-1)!).toBeGreaterThan(gaps[1]! * 4);
     expect(manager.queue.failureCount(key)).toBeGreaterThanOrEqual(attempts.length - 2);
+  });
+});
+
+describe('pvctl run (child process)', () => {
+  const env = useControllerEnv();
+
+  it('serves probes, upgrades on a signed push webhook, and exits cleanly on SIGTERM', async () => {
+    const upstream = await env.repo('blueprints');
+    const deploy = await env.repo('deploy');
+    await upstream.publish('nginx', blueprint('nginx'), 1);
+    await env.createRepository('blueprints', upstream.url);
+    await env.createRepository('deploy', deploy.url, true);
+    const secretFile = join(env.root(), 'webhook-secret');
+    writeFileSync(secretFile, 'shared-secret\n');
+    const child = spawn(
+      process.execPath,
+      [
+        join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'pvctl.ts'),
+        'run',
+        '--kubeconfig',
+        process.env.TESTENV_KUBECONFIG!,
+        '--namespace',
+        env.namespace(),
+        '--poll-interval',
+        '1h',
+        '--cache-dir',
+        join(env.root(), 'cache'),
+        '--health-probe-bind-address',
+        '127.0.0.1:0',
+        '--webhook-bind-address',
+        '127.0.0.1:0',
+        '--webhook-secret-file',
+        secretFile,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const lines: Record<string, unknown>[] = [];
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    let buffered = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const parts = buffered.split('\n');
+      buffered = parts.pop()!;
+      for (const line of parts) lines.push(JSON.parse(line) as Record<string, unknown>);
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const listening = await eventually(() => {
+        const line = lines.find((l) => l.msg === 'listening');
+        if (!line) throw new Error(`not listening yet; stderr: ${stderr}`);
+        return line as { addresses: { port: number }[] };
+      }, 20_000);
+      const [probe, webhook] = listening.addresses.map((a) => `http://127.0.0.1:${a.port}`);
+      expect((await fetch(`${probe}/healthz`)).status).toBe(200);
+      await eventually(async () => expect((await fetch(`${probe}/readyz`)).status).toBe(200));
+
+      await env.createVariant('east', {
+        upstream: { repo: 'blueprints', package: 'nginx' },
+        downstream: { repo: 'deploy', package: 'east' },
+      });
+      await env.waitFor('east', (pv) => condition(pv, 'Ready')?.status === 'True');
+      const v2 = await upstream.publish('nginx', blueprint('nginx', { image: 'nginx:1.27' }), 2);
+      const body = JSON.stringify({ ref: 'refs/tags/nginx/v2', repository: { clone_url: upstream.url } });
+      const sign = (secret: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+      const post = (signature: string) =>
+        fetch(`${webhook}/`, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signature },
+        });
+      expect((await post(sign('wrong'))).status).toBe(401);
+      expect((await post(sign('shared-secret'))).status).toBe(202);
+      const pv = await env.waitFor('east', (pv) => pv.status?.downstreamTargets?.[0]?.upstreamCommit === v2);
+      // The pending clone draft is recomputed in place: still one draft.
+      expect(pv.status?.downstreamTargets?.[0]?.ref).toBe('drafts/east/packagevariant-1');
+      expect(await deploy.show('drafts/east/packagevariant-1', 'east/deployment.yaml')).toContain('image: nginx:1.27');
+      expect(JSON.stringify(lines)).not.toContain('shared-secret');
+      expect(lines.some((l) => l.controller === 'packagevariant')).toBe(true);
+
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(lines.map((l) => l.msg)).toContain('stopped');
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
