@@ -328,7 +328,10 @@ export class Manager {
     watch: UpstreamWatch,
     location: GitLocation,
   ): void {
-    if (!this.sourceLocations.has(watch.repo)) this.sourceLocations.set(watch.repo, { ...location, directory: '' });
+    // The source reads from the repository root and never writes (no branch creation).
+    if (!this.sourceLocations.has(watch.repo)) {
+      this.sourceLocations.set(watch.repo, { ...location, directory: '', createBranch: false });
+    }
     index.set(key, watch);
     watcher.track(watch.repo);
   }

@@ -155,6 +155,27 @@ describe('PackageVariant controller watches (cluster, real git)', () => {
   );
 
   it(
+    'a Repository created after the variant is noticed (Repository watch)',
+    async () => {
+      const upstream = await env.repo('blueprints');
+      const deploy = await env.repo('deploy');
+      await upstream.publish('nginx', blueprint('nginx'), 1);
+      await env.createRepository('blueprints', upstream.url);
+      await env.start();
+      await env.createVariant('late', {
+        upstream: { repo: 'blueprints', package: 'nginx' },
+        downstream: { repo: 'deploy', package: 'late' },
+      });
+      const stalled = await env.waitFor('late', (pv) => condition(pv, 'Stalled')?.status === 'True');
+      expect(condition(stalled, 'Stalled')).toMatchObject({ reason: 'RepositoryNotFound' });
+      await env.createRepository('deploy', deploy.url, true);
+      await env.waitFor('late', (pv) => condition(pv, 'Ready')?.status === 'True');
+      expect(await deploy.refs('refs/heads/drafts')).toEqual(['refs/heads/drafts/late/packagevariant-1']);
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
     'an unreachable repository is Ready=False with the cause, retried with backoff',
     async () => {
       const upstream = await env.repo('blueprints');
@@ -186,6 +207,15 @@ describe('PackageVariant controller watches (cluster, real git)', () => {
       const gaps = attempts.slice(1).map((t, i) => t - attempts[i]!);
       expect(gaps.at(-1)!).toBeGreaterThan(gaps[1]! * 4);
       expect(manager.queue.failureCount(key)).toBeGreaterThanOrEqual(attempts.length - 2);
+      // One Warning event for the repeated failure, its count raised instead of a new event each time.
+      const events = await eventually(async () => {
+        const list = await adminClients().core.listNamespacedEvent({ namespace: env.namespace() });
+        const failed = list.items.filter((e) => e.reason === 'ReconcileFailed' && e.involvedObject.name === 'lost');
+        expect(failed).toHaveLength(1);
+        expect(failed[0]!.count).toBeGreaterThan(1);
+        return failed;
+      });
+      expect(events[0]).toMatchObject({ type: 'Warning', source: { component: 'packagevariant-controller' } });
     },
     TIMEOUT_MS,
   );
