@@ -11,7 +11,8 @@ import type { Logger } from 'pino';
 import type { KubeObject, PackageVariant, Repository } from '../api/v1alpha1/index.ts';
 import { makeClients } from '../lib/kube/client.ts';
 import { describeError } from '../lib/kube/informer.ts';
-import { runWorkers, WorkQueue, type ReconcileResult, type Workers } from '../lib/kube/workqueue.ts';
+import { backoffDelay } from '../lib/kube/backoff.ts';
+import { ITEM_BACKOFF, runWorkers, WorkQueue, type ReconcileResult, type Workers } from '../lib/kube/workqueue.ts';
 import type { ConflictPolicy } from '../lib/merge/index.ts';
 import { KubeObjectStore } from './kube-store.ts';
 import { GitStores, locationOf, type GitLocation } from './packagevariant/git-stores.ts';
@@ -156,12 +157,7 @@ export class Manager {
     await this.store.start();
     this.upstreamWatcher.start();
     this.downstreamWatcher.start();
-    this.workers = runWorkers(
-      this.queue,
-      this.options.concurrency ?? 8,
-      (key) => this.reconcile(key),
-      (key, error) => this.log.warn({ key, err: describeError(error) }, 'reconcile failed; retrying with backoff'),
-    );
+    this.workers = runWorkers(this.queue, this.options.concurrency ?? 8, (key) => this.reconcile(key));
     this.log.info(
       { namespace: this.options.namespace ?? '(all)', concurrency: this.options.concurrency ?? 8 },
       'controller started',
@@ -212,9 +208,16 @@ export class Manager {
     const log = this.log.child({ key, reconcileID: randomUUID() });
     const started = performance.now();
     log.debug('reconcile started');
-    const result = await this.pushes.track(() => this.reconciler.reconcile(key));
-    log.debug({ durationMs: Math.round(performance.now() - started) }, 'reconcile finished');
-    return result;
+    const durationMs = () => Math.round(performance.now() - started);
+    try {
+      const result = await this.pushes.track(() => this.reconciler.reconcile(key));
+      log.debug({ durationMs: durationMs() }, 'reconcile finished');
+      return result;
+    } catch (error) {
+      const retryInMs = backoffDelay(this.queue.failureCount(key) + 1, ITEM_BACKOFF);
+      log.warn({ durationMs: durationMs(), retryInMs, err: describeError(error) }, 'reconcile failed; retrying');
+      throw error;
+    }
   }
 
   /**
