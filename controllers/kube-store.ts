@@ -294,18 +294,26 @@ export class KubeObjectStore implements ObjectStore {
   }
 
   async setPackageVariantFinalizers(pv: PackageVariant, finalizers: string[]): Promise<PackageVariant> {
+    return this.setFinalizers('packagevariants', pv, finalizers);
+  }
+
+  async setPackageVariantSetFinalizers(pvs: PackageVariantSet, finalizers: string[]): Promise<PackageVariantSet> {
+    return this.setFinalizers('packagevariantsets', pvs, finalizers);
+  }
+
+  private async setFinalizers<T extends KubeObject>(plural: string, obj: T, finalizers: string[]): Promise<T> {
     this.requests.patch++;
     try {
       return (await this.clients.customObjects.patchNamespacedCustomObject(
         {
-          ...this.ref('packagevariants', keyOf(pv)),
-          body: { metadata: { finalizers, resourceVersion: pv.metadata?.resourceVersion } },
+          ...this.ref(plural, keyOf(obj)),
+          body: { metadata: { finalizers, resourceVersion: obj.metadata?.resourceVersion } },
         },
         mergePatch,
-      )) as PackageVariant;
+      )) as T;
     } catch (error) {
       // Removing our finalizer from an object that is already gone is done.
-      if (apiErrorCode(error) === 404 && pv.metadata?.deletionTimestamp) return pv;
+      if (apiErrorCode(error) === 404 && obj.metadata?.deletionTimestamp) return obj;
       throw error;
     }
   }
