@@ -24,7 +24,8 @@ export default {
       // One etcd + kube-apiserver for the run (built by `make testenv`); see docs/testenv.md.
       globalSetup: '<rootDir>/e2e/global-setup.ts',
       globalTeardown: '<rootDir>/e2e/global-teardown.ts',
-      testTimeout: 60_000,
+      // `testTimeout` is a global option and would be ignored here: e2e/jest-timeout.ts sets it.
+      setupFilesAfterEnv: ['<rootDir>/e2e/jest-timeout.ts'],
     },
   ],
 };

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerMerge } from './commands/merge.ts';
 import { registerReconcile } from './commands/reconcile.ts';
 import { registerRpkg } from './commands/rpkg.ts';
+import { registerRun } from './commands/run.ts';
 import { registerValidate } from './commands/validate.ts';
 import { packageVersion } from './version.ts';
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerMerge(program);
   registerReconcile(program);
   registerRpkg(program);
+  registerRun(program);
   return program;
 }
 

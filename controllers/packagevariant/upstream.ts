@@ -48,56 +48,83 @@ export function upstreamLocation(pv: PackageVariant, repository: Repository | un
   return locationOf(repository!);
 }
 
+/** What the upstream watcher follows for an upstream: `ref:<ref>`, `workspace:<ws>`, `revision:<n>` or `latest`. */
+export function trackOf(
+  upstream: NonNullable<NonNullable<PackageVariant['spec']>['upstream']>,
+  branch: string,
+): string {
+  if (upstream.git) return `ref:${upstream.git.ref || branch}`;
+  if (upstream.workspaceName) return `workspace:${upstream.workspaceName}`;
+  if (upstream.revision && upstream.revision > 0) return `revision:${upstream.revision}`;
+  return 'latest';
+}
+
+export interface TrackedRef {
+  ref: string;
+  commit: string;
+  /** Published revision number, when the ref is a published revision. */
+  revision?: number;
+}
+
+/**
+ * Where `track` points for a package of `store` (refreshed by the caller): shared by the reconciler
+ * and the upstream watcher's git source. Throws UpstreamNotFoundError when it points nowhere.
+ */
+export async function resolveTrack(store: GitStore, packageName: string, track: string): Promise<TrackedRef> {
+  const colon = track.indexOf(':');
+  const kind = colon < 0 ? track : track.slice(0, colon);
+  const arg = colon < 0 ? '' : track.slice(colon + 1);
+  switch (kind) {
+    case 'ref': {
+      const found = await store.resolveRef(arg, packageName);
+      if (!found) throw new UpstreamNotFoundError(`upstream ref ${arg} not found in ${store.url}`);
+      return found;
+    }
+    case 'workspace': {
+      const revisions = await store.listRevisions({ packageName });
+      // A published revision of that workspace first, then a proposed or draft one.
+      const order = ['Published', 'DeletionProposed', 'Proposed', 'Draft'];
+      const match = revisions
+        .filter((r) => r.workspace === arg && r.revision >= 0 && !r.error)
+        .sort((a, b) => order.indexOf(a.lifecycle) - order.indexOf(b.lifecycle))[0];
+      if (!match) {
+        throw new UpstreamNotFoundError(`no revision with workspace ${arg} of package ${packageName} in ${store.url}`);
+      }
+      return { ref: match.ref, commit: match.commit, ...(match.revision ? { revision: match.revision } : {}) };
+    }
+    case 'revision': {
+      const revision = Number(arg);
+      const tag = `refs/tags/${store.packagePath(packageName)}/v${revision}`;
+      const commit = (await store.refs()).get(tag);
+      if (!commit) {
+        throw new UpstreamNotFoundError(`revision ${revision} of package ${packageName} not found in ${store.url}`);
+      }
+      return { ref: tag, commit, revision };
+    }
+    case 'latest': {
+      const latest = await store.latestPublished(packageName);
+      if (latest) return latest;
+      const branch = await store.resolveRef(`refs/heads/${store.branch}`);
+      if (!branch) throw new UpstreamNotFoundError(`branch ${store.branch} not found in ${store.url}`);
+      return branch;
+    }
+    default:
+      throw new UpstreamNotFoundError(`unknown upstream track ${track}`);
+  }
+}
+
 /** Resolves the upstream of `pv` in `store` (refreshed by the caller). */
 export async function resolveUpstream(pv: PackageVariant, store: GitStore): Promise<ResolvedUpstream> {
   const upstream = pv.spec!.upstream!;
-  const repo = normalizeRepoUrl(store.url);
-  if (upstream.git) {
-    const packageName = (upstream.git.directory ?? '').replace(/^\/+|\/+$/g, '');
-    const ref = upstream.git.ref || store.branch;
-    const found = await store.resolveRef(ref, packageName);
-    if (!found) throw new UpstreamNotFoundError(`upstream ref ${ref} not found in ${store.url}`);
-    return finish(store, packageName, found.ref, found.commit, undefined, {
-      repo,
-      package: packageName,
-      track: `ref:${ref}`,
-    });
-  }
-  const packageName = upstream.package!;
-  const track = upstream.workspaceName
-    ? `workspace:${upstream.workspaceName}`
-    : upstream.revision && upstream.revision > 0
-      ? `revision:${upstream.revision}`
-      : 'latest';
-  const watch = { repo, package: store.packagePath(packageName), track };
-  if (upstream.workspaceName) {
-    const revisions = await store.listRevisions({ packageName });
-    // A published revision of that workspace first, then a proposed or draft one.
-    const order = ['Published', 'DeletionProposed', 'Proposed', 'Draft'];
-    const match = revisions
-      .filter((r) => r.workspace === upstream.workspaceName && r.revision >= 0 && !r.error)
-      .sort((a, b) => order.indexOf(a.lifecycle) - order.indexOf(b.lifecycle))[0];
-    if (!match) {
-      throw new UpstreamNotFoundError(
-        `no revision with workspace ${upstream.workspaceName} of package ${packageName} in ${store.url}`,
-      );
-    }
-    return finish(store, packageName, match.ref, match.commit, match.revision || undefined, watch);
-  }
-  if (upstream.revision && upstream.revision > 0) {
-    const tag = `refs/tags/${store.packagePath(packageName)}/v${upstream.revision}`;
-    const commit = (await store.refs()).get(tag);
-    if (!commit)
-      throw new UpstreamNotFoundError(
-        `revision ${upstream.revision} of package ${packageName} not found in ${store.url}`,
-      );
-    return finish(store, packageName, tag, commit, upstream.revision, watch);
-  }
-  const latest = await store.latestPublished(packageName);
-  if (latest) return finish(store, packageName, latest.ref, latest.commit, latest.revision, watch);
-  const branch = await store.resolveRef(`refs/heads/${store.branch}`);
-  if (!branch) throw new UpstreamNotFoundError(`branch ${store.branch} not found in ${store.url}`);
-  return finish(store, packageName, branch.ref, branch.commit, undefined, watch);
+  const packageName = upstream.git ? (upstream.git.directory ?? '').replace(/^\/+|\/+$/g, '') : upstream.package!;
+  const track = trackOf(upstream, store.branch);
+  const watch = {
+    repo: normalizeRepoUrl(store.url),
+    package: upstream.git ? packageName : store.packagePath(packageName),
+    track,
+  };
+  const found = await resolveTrack(store, packageName, track);
+  return finish(store, packageName, found.ref, found.commit, found.revision, watch);
 }
 
 async function finish(

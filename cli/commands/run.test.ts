@@ -1,0 +1,46 @@
+import { describe, expect, it } from '@jest/globals';
+import { managerOptionsFrom, parseBindAddress, parseDuration, type RunOptions } from './run.ts';
+
+describe('pvctl run flags', () => {
+  it('parses durations', () => {
+    expect(parseDuration('1m')).toBe(60_000);
+    expect(parseDuration('1h30m')).toBe(5_400_000);
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('1.5s')).toBe(1500);
+    for (const bad of ['', '10', 'm', '1m junk', '-1s']) expect(() => parseDuration(bad)).toThrow(/invalid duration/);
+  });
+
+  it('parses bind addresses', () => {
+    expect(parseBindAddress(':8081', 'x')).toEqual({ port: 8081 });
+    expect(parseBindAddress('127.0.0.1:0', 'x')).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(parseBindAddress('[::1]:9000', 'x')).toEqual({ host: '::1', port: 9000 });
+    expect(parseBindAddress('0', 'x')).toBeUndefined();
+    expect(() => parseBindAddress('8081', '--flag')).toThrow(/--flag: invalid address/);
+    expect(() => parseBindAddress(':99999', '--flag')).toThrow(/invalid address/);
+  });
+
+  it('serves the webhook only with a secret, and checks the concurrency', () => {
+    const base: RunOptions = {
+      concurrency: '8',
+      pollInterval: '1m',
+      healthProbeBindAddress: ':8081',
+      webhookBindAddress: ':8082',
+      logLevel: 'info',
+    };
+    const saved = process.env.PVC_WEBHOOK_SECRET;
+    delete process.env.PVC_WEBHOOK_SECRET;
+    try {
+      expect(managerOptionsFrom(base)).toEqual({
+        concurrency: 8,
+        pollIntervalMs: 60_000,
+        probeAddress: { port: 8081 },
+      });
+      process.env.PVC_WEBHOOK_SECRET = 's3cret';
+      expect(managerOptionsFrom(base)).toMatchObject({ webhookAddress: { port: 8082 }, webhookSecret: 's3cret' });
+      expect(() => managerOptionsFrom({ ...base, concurrency: '0' })).toThrow(/--concurrency/);
+    } finally {
+      if (saved === undefined) delete process.env.PVC_WEBHOOK_SECRET;
+      else process.env.PVC_WEBHOOK_SECRET = saved;
+    }
+  });
+});

@@ -1,0 +1,420 @@
+// Controller mode: informers feed a keyed work queue, a worker pool runs the PackageVariant
+// reconciler, and the watches Porch lacks (Repositories, their Secrets, injection sources, the
+// upstream and downstream git repositories) enqueue exactly the variants they affect. Informer
+// handlers and watcher callbacks only enqueue. Also serves the webhook and the health probes, and
+// shuts down gracefully.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { KubeObject, PackageVariant, Repository } from '../api/v1alpha1/index.ts';
+import { makeClients } from '../lib/kube/client.ts';
+import { describeError } from '../lib/kube/informer.ts';
+import { backoffDelay } from '../lib/kube/backoff.ts';
+import { ITEM_BACKOFF, runWorkers, WorkQueue, type ReconcileResult, type Workers } from '../lib/kube/workqueue.ts';
+import type { ConflictPolicy } from '../lib/merge/index.ts';
+import { KubeObjectStore } from './kube-store.ts';
+import { GitStores, locationOf, type GitLocation } from './packagevariant/git-stores.ts';
+import { PushCoalescer } from './packagevariant/push-coalescer.ts';
+import { PackageVariantReconciler, type Observation } from './packagevariant/reconciler.ts';
+import { upstreamLocation } from './packagevariant/upstream.ts';
+import { keyOf, keyString, parseKey } from './store.ts';
+import { DOWNSTREAM_TRACK, GitUpstreamSource } from './upstream/git-source.ts';
+import { UpstreamIndex, type UpstreamWatch } from './upstream/index.ts';
+import { normalizeRepoUrl } from './upstream/repo-url.ts';
+import { UpstreamWatcher } from './upstream/watcher.ts';
+import { createWebhookHandler } from './upstream/webhook.ts';
+
+export interface ListenAddress {
+  host?: string;
+  port: number;
+}
+
+export interface ManagerOptions {
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  /** The one namespace watched; all when absent. */
+  namespace?: string;
+  concurrency?: number;
+  /** Upstream and downstream git poll interval (default 1 minute). */
+  pollIntervalMs?: number;
+  cacheDir?: string;
+  conflictPolicy?: ConflictPolicy;
+  /** `/healthz` and `/readyz`; no probe server when absent. */
+  probeAddress?: ListenAddress;
+  /** The git push webhook; served only with a secret. */
+  webhookAddress?: ListenAddress;
+  webhookSecret?: string;
+  /** How long shutdown waits for in-flight reconciles (default 30 s). */
+  shutdownTimeoutMs?: number;
+}
+
+interface Snapshot {
+  generation?: number;
+  deleting: boolean;
+  meta: string;
+}
+
+const snapshotOf = (obj: KubeObject): Snapshot => ({
+  ...(obj.metadata?.generation !== undefined ? { generation: obj.metadata.generation } : {}),
+  deleting: Boolean(obj.metadata?.deletionTimestamp),
+  meta: JSON.stringify([obj.metadata?.finalizers ?? [], obj.metadata?.labels ?? {}]),
+});
+
+const objectKey = (obj: KubeObject) => keyString(keyOf(obj));
+
+export class Manager {
+  readonly store: KubeObjectStore;
+  readonly queue: WorkQueue;
+  readonly stores: GitStores;
+  readonly pushes: PushCoalescer;
+  readonly upstreamIndex = new UpstreamIndex();
+  readonly downstreamIndex = new UpstreamIndex();
+  /** Reconciles started, by key (tests and benchmarks). */
+  readonly reconciles = new Map<string, number>();
+  private readonly upstreamWatcher: UpstreamWatcher;
+  private readonly downstreamWatcher: UpstreamWatcher;
+  private readonly reconciler: PackageVariantReconciler;
+  private readonly log: Logger;
+  private readonly options: ManagerOptions;
+  private readonly snapshots = new Map<string, Snapshot>();
+  /** `apiVersion/kind` of injection sources → variants that inject from that kind. */
+  private readonly injectionKinds = new Map<string, Set<string>>();
+  /** Watched repository identity → the location its source reads (repository root). */
+  private readonly sourceLocations = new Map<string, GitLocation>();
+  private readonly sources = new Map<string, GitUpstreamSource>();
+  /** Variant → the downstream repository identity it writes to. */
+  private readonly downstreamRepos = new Map<string, string>();
+  private workers: Workers | undefined;
+  private servers: Server[] = [];
+  private heartbeat: NodeJS.Timeout | undefined;
+  private lastBeat = Date.now();
+  private stopping: Promise<void> | undefined;
+
+  constructor(options: ManagerOptions) {
+    this.options = options;
+    this.log = options.logger.child({ controller: 'packagevariant' });
+    this.store = new KubeObjectStore({
+      clients: makeClients(options.kubeConfig),
+      ...(options.namespace ? { namespace: options.namespace } : {}),
+      onInformerError: (informer, err, retryInMs) =>
+        this.log.warn({ informer, retryInMs, err: describeError(err) }, 'informer failed; restarting'),
+      onError: (what, err) => this.log.warn({ err: describeError(err) }, `${what} write failed`),
+    });
+    this.queue = new WorkQueue();
+    this.stores = new GitStores({ objects: this.store, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
+    this.pushes = new PushCoalescer();
+    const intervalMs = options.pollIntervalMs ?? 60_000;
+    const watcher = (index: UpstreamIndex, kind: 'upstream' | 'downstream') =>
+      new UpstreamWatcher({
+        index,
+        intervalMs,
+        sourceFor: (repo) => this.sourceFor(repo),
+        enqueue: (keys) => {
+          this.log.debug({ keys, watch: kind }, 'git change');
+          if (kind === 'upstream') this.enqueueAfterDownstreamPoll(keys);
+          else for (const key of keys) this.queue.add(key);
+        },
+        onPoll: (repo, result, { error }) => {
+          if (result === 'error') this.log.warn({ repo, watch: kind, err: describeError(error) }, 'git poll failed');
+        },
+      });
+    this.upstreamWatcher = watcher(this.upstreamIndex, 'upstream');
+    this.downstreamWatcher = watcher(this.downstreamIndex, 'downstream');
+    this.reconciler = new PackageVariantReconciler({
+      objects: this.store,
+      stores: this.stores,
+      pushes: this.pushes,
+      ...(options.conflictPolicy ? { conflictPolicy: options.conflictPolicy } : {}),
+      observe: (key, observation) => this.observe(key, observation),
+      upstreamSeen: (watch, revision) => this.upstreamWatcher.noteResolved(watch, revision),
+    });
+  }
+
+  async start(): Promise<void> {
+    this.registerHandlers();
+    this.heartbeat = setInterval(() => (this.lastBeat = Date.now()), 500);
+    this.heartbeat.unref();
+    if (this.options.probeAddress) {
+      this.servers.push(await listen(this.options.probeAddress, (req, res) => this.probe(req, res)));
+    }
+    if (this.options.webhookAddress && this.options.webhookSecret) {
+      const handler = createWebhookHandler({
+        secret: this.options.webhookSecret,
+        repositoriesFor: (url) =>
+          this.upstreamIndex.repositories().includes(url) || this.downstreamIndex.repositories().includes(url)
+            ? [url]
+            : [],
+        poll: (repo) => {
+          this.log.info({ repo }, 'webhook: polling');
+          void this.upstreamWatcher.pollNow(repo);
+          void this.downstreamWatcher.pollNow(repo);
+        },
+      });
+      this.servers.push(await listen(this.options.webhookAddress, handler));
+    }
+    await this.store.start();
+    this.upstreamWatcher.start();
+    this.downstreamWatcher.start();
+    this.workers = runWorkers(this.queue, this.options.concurrency ?? 8, (key) => this.reconcile(key));
+    this.log.info(
+      { namespace: this.options.namespace ?? '(all)', concurrency: this.options.concurrency ?? 8 },
+      'controller started',
+    );
+  }
+
+  /** Addresses the probe and webhook servers listen on (in start order). */
+  addresses(): AddressInfo[] {
+    return this.servers.map((s) => s.address() as AddressInfo);
+  }
+
+  ready(): boolean {
+    return this.store.informers().every((i) => i.health.synced && i.health.watching);
+  }
+
+  /** Stops watching and taking work, lets in-flight reconciles finish (bounded), closes the git caches. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.log.info('shutting down');
+    this.upstreamWatcher.stop();
+    this.downstreamWatcher.stop();
+    await this.store.stop();
+    this.workers?.stop();
+    this.queue.shutDown();
+    const timeoutMs = this.options.shutdownTimeoutMs ?? 30_000;
+    const finished = await withTimeout(
+      (async () => {
+        await this.workers?.drain();
+        await this.pushes.drain();
+      })(),
+      timeoutMs,
+    );
+    if (!finished) this.log.warn({ timeoutMs }, 'reconciles still running at shutdown');
+    await this.store.flushEvents();
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    await Promise.all(this.servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    this.servers = [];
+    this.stores.close();
+    this.log.info('stopped');
+  }
+
+  private async reconcile(key: string): Promise<ReconcileResult | void> {
+    this.reconciles.set(key, (this.reconciles.get(key) ?? 0) + 1);
+    const log = this.log.child({ key, reconcileID: randomUUID() });
+    const started = performance.now();
+    log.debug('reconcile started');
+    const durationMs = () => Math.round(performance.now() - started);
+    try {
+      const result = await this.pushes.track(() => this.reconciler.reconcile(key));
+      log.debug({ durationMs: durationMs() }, 'reconcile finished');
+      return result;
+    } catch (error) {
+      const retryInMs = backoffDelay(this.queue.failureCount(key) + 1, ITEM_BACKOFF);
+      log.warn({ durationMs: durationMs(), retryInMs, err: describeError(error) }, 'reconcile failed; retrying');
+      throw error;
+    }
+  }
+
+  /**
+   * An upstream change is merged into what the downstream holds now: poll the downstream
+   * repositories first, so that a revision a person published since the last poll is the base.
+   */
+  private enqueueAfterDownstreamPoll(keys: string[]): void {
+    const repos = new Set(keys.map((key) => this.downstreamRepos.get(key)).filter((r) => r !== undefined));
+    void Promise.allSettled([...repos].map((repo) => this.downstreamWatcher.pollNow(repo))).then(() => {
+      for (const key of keys) this.queue.add(key);
+    });
+  }
+
+  private registerHandlers(): void {
+    const pvs = this.store.packageVariants;
+    pvs.on('add', (pv) => {
+      this.snapshots.set(objectKey(pv), snapshotOf(pv));
+      this.queue.add(objectKey(pv));
+    });
+    pvs.on('update', (pv) => {
+      const key = objectKey(pv);
+      const before = this.snapshots.get(key);
+      const after = snapshotOf(pv);
+      this.snapshots.set(key, after);
+      // Our own status writes change neither generation nor metadata: no reconcile for them.
+      if (
+        !before ||
+        before.generation !== after.generation ||
+        before.deleting !== after.deleting ||
+        before.meta !== after.meta
+      ) {
+        this.queue.add(key);
+      }
+    });
+    pvs.on('delete', (pv) => {
+      this.snapshots.delete(objectKey(pv));
+      this.queue.add(objectKey(pv));
+    });
+    for (const event of ['add', 'update', 'delete'] as const) {
+      this.store.repositories.on(event, (repo) => this.enqueueUsersOfRepository(repo));
+      this.store.secrets.on(event, (secret) => this.enqueueUsersOfSecret(secret));
+    }
+  }
+
+  private variantsIn(namespace: string): PackageVariant[] {
+    return this.store.packageVariants.list(namespace) as PackageVariant[];
+  }
+
+  private enqueueUsersOfRepository(repo: KubeObject): void {
+    const { namespace, name } = keyOf(repo);
+    for (const pv of this.variantsIn(namespace)) {
+      if (pv.spec?.upstream?.repo === name || pv.spec?.downstream?.repo === name) this.queue.add(objectKey(pv));
+    }
+  }
+
+  private enqueueUsersOfSecret(secret: KubeObject): void {
+    const { namespace, name } = keyOf(secret);
+    const repos = new Set(
+      (this.store.repositories.list(namespace) as Repository[])
+        .filter((r) => r.spec?.git?.secretRef?.name === name)
+        .map((r) => r.metadata?.name),
+    );
+    for (const pv of this.variantsIn(namespace)) {
+      const uses =
+        repos.has(pv.spec?.upstream?.repo) ||
+        repos.has(pv.spec?.downstream?.repo) ||
+        pv.spec?.upstream?.git?.secretRef?.name === name;
+      if (uses) this.queue.add(objectKey(pv));
+    }
+  }
+
+  /** The reconciler's report of what a variant uses: feeds the git watchers and injection watches. */
+  private observe(key: string, observation: Observation | undefined): void {
+    if (!observation) {
+      this.upstreamIndex.delete(key);
+      this.downstreamIndex.delete(key);
+      this.downstreamRepos.delete(key);
+      for (const variants of this.injectionKinds.values()) variants.delete(key);
+      return;
+    }
+    const { namespace, name } = parseKey(key);
+    const pv = this.store.packageVariants.get(name, namespace) as PackageVariant | undefined;
+    const repository = (repoName: string | undefined) =>
+      repoName ? (this.store.repositories.get(repoName, namespace) as Repository | undefined) : undefined;
+    if (observation.upstream && pv?.spec?.upstream) {
+      const upRepo = repository(pv.spec.upstream.repo);
+      if (pv.spec.upstream.git || upRepo) {
+        this.watch(this.upstreamIndex, this.upstreamWatcher, key, observation.upstream, upstreamLocation(pv, upRepo));
+      }
+    }
+    const downRepo = repository(pv?.spec?.downstream?.repo);
+    const downPackage = pv?.spec?.downstream?.package;
+    if (downRepo?.spec?.git && downPackage) {
+      const location = locationOf(downRepo);
+      const directory = location.directory.replace(/^\/+|\/+$/g, '');
+      const watch = {
+        repo: normalizeRepoUrl(location.url),
+        package: directory ? `${directory}/${downPackage}` : downPackage,
+        track: DOWNSTREAM_TRACK,
+      };
+      this.watch(this.downstreamIndex, this.downstreamWatcher, key, watch, location);
+      this.downstreamRepos.set(key, watch.repo);
+    }
+    for (const kind of observation.injectionKinds) this.watchInjectionKind(kind, key);
+  }
+
+  private watch(
+    index: UpstreamIndex,
+    watcher: UpstreamWatcher,
+    key: string,
+    watch: UpstreamWatch,
+    location: GitLocation,
+  ): void {
+    // The source reads from the repository root and never writes (no branch creation).
+    if (!this.sourceLocations.has(watch.repo)) {
+      this.sourceLocations.set(watch.repo, { ...location, directory: '', createBranch: false });
+    }
+    index.set(key, watch);
+    watcher.track(watch.repo);
+  }
+
+  private sourceFor(repo: string): GitUpstreamSource | undefined {
+    let source = this.sources.get(repo);
+    const location = this.sourceLocations.get(repo);
+    if (!source && location) {
+      source = new GitUpstreamSource(() => this.stores.get(location));
+      this.sources.set(repo, source);
+    }
+    return source;
+  }
+
+  private watchInjectionKind(kindId: string, key: string): void {
+    let variants = this.injectionKinds.get(kindId);
+    if (!variants) {
+      variants = new Set();
+      this.injectionKinds.set(kindId, variants);
+      const slash = kindId.lastIndexOf('/');
+      const gvk = { apiVersion: kindId.slice(0, slash), kind: kindId.slice(slash + 1) };
+      const users = variants;
+      this.store.watchKind(gvk).then(
+        (informer) => {
+          const enqueue = (obj: KubeObject) => {
+            const namespace = obj.metadata?.namespace;
+            for (const user of users) if (!namespace || parseKey(user).namespace === namespace) this.queue.add(user);
+          };
+          for (const event of ['add', 'update', 'delete'] as const) informer.on(event, enqueue);
+          this.log.info({ kind: kindId }, 'watching injection source kind');
+        },
+        (error: unknown) => {
+          this.injectionKinds.delete(kindId);
+          this.log.warn({ kind: kindId, err: describeError(error) }, 'cannot watch injection source kind');
+        },
+      );
+    }
+    variants.add(key);
+  }
+
+  private probe(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/healthz') {
+      const lagMs = Date.now() - this.lastBeat;
+      const ok = lagMs < 10_000;
+      res.writeHead(ok ? 200 : 500, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : `event loop stalled\n`);
+      return;
+    }
+    if (path === '/readyz') {
+      const unready = this.store.informers().filter((i) => !(i.health.synced && i.health.watching));
+      const ok = unready.length === 0 && !this.stopping;
+      const body = ok
+        ? 'ok\n'
+        : `${this.stopping ? 'shutting down\n' : ''}${unready
+            .map((i) => `informer ${i.name}: ${i.health.synced ? 'not watching' : 'not synced'}\n`)
+            .join('')}`;
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(body);
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+  }
+}
+
+function listen(address: ListenAddress, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer(handler);
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

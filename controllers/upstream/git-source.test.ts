@@ -1,0 +1,96 @@
+// The watcher's git source on real bare repositories: fetches only when refs moved, resolves each
+// track like the reconciler, and the downstream digest moves when a revision's lifecycle does.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { join } from 'node:path';
+import { GitStore } from '../../lib/git/store.ts';
+import { removeDir, tempDir } from '../../lib/git/testing/repos.ts';
+import { blueprint, TestRepo } from '../testing/fixtures.ts';
+import { DOWNSTREAM_TRACK, GitUpstreamSource } from './git-source.ts';
+import { UpstreamIndex, type UpstreamWatch } from './index.ts';
+import { normalizeRepoUrl } from './repo-url.ts';
+import { UpstreamWatcher } from './watcher.ts';
+
+let root: string;
+let repo: TestRepo;
+let store: GitStore;
+let source: GitUpstreamSource;
+
+beforeAll(async () => {
+  root = tempDir('pv-git-source-');
+  repo = await TestRepo.create(root, 'blueprints');
+  store = new GitStore({ url: repo.url, cacheDir: join(root, 'cache') });
+  source = new GitUpstreamSource(async () => store);
+});
+afterAll(() => {
+  store.close();
+  removeDir(root);
+});
+
+const watch = (track: string, pkg = 'nginx'): UpstreamWatch => ({
+  repo: normalizeRepoUrl(repo.url),
+  package: pkg,
+  track,
+});
+
+async function resolveAll(...watches: UpstreamWatch[]) {
+  const resolved = await source.resolve(watches, await source.lsRemote());
+  return watches.map((w) => resolved.get(w));
+}
+
+describe('GitUpstreamSource', () => {
+  it('resolves latest, revision, ref and missing packages, fetching when the remote moved', async () => {
+    const v1 = await repo.publish('nginx', blueprint('nginx'), 1);
+    const [latest, pinned, branch, missing] = await resolveAll(
+      watch('latest'),
+      watch('revision:1'),
+      watch('ref:main'),
+      watch('latest', 'redis'),
+    );
+    expect(latest?.commit).toBe(v1);
+    expect(latest?.tree).toMatch(/^[0-9a-f]{40}$/);
+    expect(pinned).toEqual(latest);
+    expect(branch?.commit).toBe(v1);
+    expect(missing).toBeUndefined();
+
+    const v2 = await repo.publish('nginx', blueprint('nginx', { image: 'nginx:1.27' }), 2);
+    const [latest2, pinned2, revision2] = await resolveAll(watch('latest'), watch('revision:1'), watch('revision:2'));
+    expect(latest2?.commit).toBe(v2);
+    expect(latest2?.tree).not.toBe(latest?.tree);
+    expect(pinned2).toEqual(latest);
+    expect(revision2).toEqual(latest2);
+  });
+
+  it('gives the downstream track a digest that moves with the package revisions', async () => {
+    const [before] = await resolveAll(watch(DOWNSTREAM_TRACK));
+    const person = repo.store(join(root, 'person'));
+    await person.refresh();
+    await person
+      .batch()
+      .createDraft({ packageName: 'nginx', workspace: 'ws1', files: blueprint('nginx') })
+      .push();
+    const [withDraft] = await resolveAll(watch(DOWNSTREAM_TRACK));
+    expect(withDraft?.tree).not.toBe(before?.tree);
+    await person.refresh();
+    await person.batch().approve({ packageName: 'nginx', workspace: 'ws1' }).push();
+    person.close();
+    const [approved] = await resolveAll(watch(DOWNSTREAM_TRACK));
+    expect(approved?.tree).not.toBe(withDraft?.tree);
+    const [again] = await resolveAll(watch(DOWNSTREAM_TRACK));
+    expect(again).toEqual(approved);
+  });
+
+  it('drives the watcher: a publish enqueues the variants following latest, not those pinned', async () => {
+    const index = new UpstreamIndex();
+    index.set('ns/follower', watch('latest'));
+    index.set('ns/pinned', watch('revision:1'));
+    const enqueued: string[][] = [];
+    const watcher = new UpstreamWatcher({ index, sourceFor: () => source, enqueue: (keys) => enqueued.push(keys) });
+    const repoId = normalizeRepoUrl(repo.url);
+    expect(await watcher.pollNow(repoId)).toBe('changed'); // first sight of both watches
+    expect(await watcher.pollNow(repoId)).toBe('unchanged');
+    await repo.publish('nginx', blueprint('nginx', { image: 'nginx:1.28' }), 4);
+    enqueued.length = 0;
+    expect(await watcher.pollNow(repoId)).toBe('changed');
+    expect(enqueued).toEqual([['ns/follower']]);
+  });
+});
