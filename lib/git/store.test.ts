@@ -74,6 +74,19 @@ describe('GitStore reading', () => {
     expect(gitProcessStats.spawned - before).toBe(0);
   });
 
+  it('returns the same Buffers for a tree read again (concurrently or later), in a Map of the caller', async () => {
+    const store = open();
+    const [a, b] = await store.readPackages([
+      { packageName: 'db', ref: 'main' },
+      { packageName: 'db', ref: 'refs/heads/main' },
+    ]);
+    const c = await store.readPackage({ packageName: 'db', ref: 'main' });
+    expect(a!.get('cm-0.yaml')).toBe(b!.get('cm-0.yaml'));
+    expect(a!.get('cm-0.yaml')).toBe(c.get('cm-0.yaml'));
+    a!.delete('cm-0.yaml');
+    expect((await store.readPackage({ packageName: 'db', ref: 'main' })).has('cm-0.yaml')).toBe(true);
+  });
+
   it('reports a missing package or ref with the repository, ref and path', async () => {
     const store = open();
     await expect(store.readPackage({ packageName: 'nope', ref: 'main' })).rejects.toThrow(
