@@ -345,7 +345,7 @@ async function main(): Promise<void> {
       repos: { type: 'string', default: process.env.REPOS ?? '10' },
       runs: { type: 'string', default: process.env.RUNS ?? '3' },
       'cold-runs': { type: 'string', default: process.env.COLD_RUNS ?? '1' },
-      profile: { type: 'boolean', default: !!process.env.PROFILE },
+      profile: { type: 'boolean', default: ['1', 'true', 'yes'].includes(process.env.PROFILE ?? '') },
       keep: { type: 'boolean', default: false },
       out: { type: 'string' },
       pass: { type: 'string' },
