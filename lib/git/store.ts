@@ -97,7 +97,9 @@ export interface PackageLocator {
 
 const MAX_COMMIT_CACHE = 5_000;
 /** Bytes of package contents kept by tree id (see {@link GitStore.readTree}). */
-const TREE_CACHE_BYTES = 4 * 2 ** 20;
+const TREE_CACHE_BYTES = 2 * 2 ** 20;
+/** Tree ids read once (a tree is kept from its second read on, so one-off reads cost no memory). */
+const TREES_SEEN = 4_096;
 const OWNER_WALK_LIMIT = 20;
 
 export class GitStore {
@@ -115,6 +117,7 @@ export class GitStore {
   private readonly treeFiles = new Map<string, { files: PackageFileMap; bytes: number }>();
   private treeFileBytes = 0;
   private readonly treeReads = new Map<string, Promise<PackageFileMap>>();
+  private readonly treesSeen = new Set<string>();
 
   constructor(options: GitStoreOptions) {
     this.branch = options.branch || 'main';
@@ -233,11 +236,11 @@ export class GitStore {
   }
 
   /**
-   * Reads every regular file below a tree into memory. Trees are immutable, so the last few read
-   * (up to 4 MiB) are kept and returned again with the same Buffer objects: when a fleet of
-   * variants merges one upstream change, the upstream package is read from git once, and the
-   * merge's parse cache (keyed by Buffer) recognizes it. Callers must not modify the Buffers; the
-   * Map returned is their own.
+   * Reads every regular file below a tree into memory. Trees are immutable, so a tree read a second
+   * time is kept (the last few, up to 2 MiB per store) and returned again with the same Buffer
+   * objects: when a fleet of variants merges one upstream change, the upstream package is read from
+   * git twice, and the merge's parse cache (keyed by Buffer) recognizes it. Trees read once (each
+   * downstream package) are not kept. Callers must not modify the Buffers; the Map is their own.
    */
   async readTree(treeOid: string): Promise<PackageFileMap> {
     const cached = this.treeFiles.get(treeOid);
@@ -255,7 +258,11 @@ export class GitStore {
     const files = await reading;
     let bytes = 0;
     for (const content of files.values()) bytes += content.length;
-    if (bytes <= TREE_CACHE_BYTES / 4) {
+    const seenBefore = this.treesSeen.delete(treeOid);
+    if (!seenBefore) {
+      this.treesSeen.add(treeOid);
+      if (this.treesSeen.size > TREES_SEEN) this.treesSeen.delete(this.treesSeen.values().next().value as string);
+    } else if (bytes <= TREE_CACHE_BYTES / 2) {
       this.treeFiles.set(treeOid, { files, bytes });
       this.treeFileBytes += bytes;
       for (const [oid, entry] of this.treeFiles) {
