@@ -90,3 +90,8 @@ testenv:
 
 # The binaries are built before jest starts, so a cold build shows its progress instead of hiding in a hook.
 test e2e: testenv
+
+## bench-fleet: fleet upgrade in local mode (N variants, REPOS repositories, RUNS runs; PROFILE=1 adds a CPU profile)
+.PHONY: bench-fleet
+bench-fleet: install
+	node bench/fleet.ts

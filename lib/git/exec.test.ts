@@ -31,6 +31,9 @@ describe('exec', () => {
     const before = gitProcessStats.spawned;
     await runGit(['--version']);
     expect(gitProcessStats.spawned).toBe(before + 1);
+    const versions = gitProcessStats.byCommand['version']?.count ?? 0;
+    await runGit(['-c', 'core.quotepath=false', 'version']);
+    expect(gitProcessStats.byCommand['version']?.count).toBe(versions + 1);
     // A server that accepts connections and never answers: git must be killed at the timeout.
     const silent = createServer(() => {});
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));

@@ -11,8 +11,25 @@ export const ALLOWED_PROTOCOLS = ['file', 'https', 'http', 'ssh', 'git'] as cons
 
 export const DEFAULT_TIMEOUT_MS = 120_000;
 
-/** Counts every git process started through this module (the benchmarks report it). */
-export const gitProcessStats = { spawned: 0 };
+/**
+ * Counts every git process started through this module (the benchmarks report it): in all, and by
+ * subcommand (`ls-remote`, `fetch`, `cat-file`, `fast-import`, `push`, ...) with the wall time from
+ * spawn to exit (long-lived batch processes count until they end).
+ */
+export const gitProcessStats: { spawned: number; byCommand: Record<string, { count: number; ms: number }> } = {
+  spawned: 0,
+  byCommand: {},
+};
+
+/** The subcommand of a git argument list (the first argument that is not an option). */
+function subcommand(args: readonly string[]): string {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '-C' || arg === '-c' || arg === '--git-dir') i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return '(none)';
+}
 
 export class GitError extends Error {
   readonly exitCode: number | null;
@@ -108,7 +125,11 @@ function describeCommand(args: readonly string[], secrets: readonly string[]): s
 /** Starts a git process (for long-lived batch processes). The caller owns it. */
 export function spawnGit(args: readonly string[], options: GitExecOptions = {}): ChildProcessWithoutNullStreams {
   gitProcessStats.spawned++;
-  return spawn('git', args, {
+  const command = subcommand(args);
+  const stats = (gitProcessStats.byCommand[command] ??= { count: 0, ms: 0 });
+  stats.count++;
+  const started = performance.now();
+  const child = spawn('git', args, {
     cwd: options.cwd,
     env: { ...baseGitEnv(), ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -116,6 +137,10 @@ export function spawnGit(args: readonly string[], options: GitExecOptions = {}):
     // Its own process group, so a timeout also ends helpers git started (git-remote-http, ssh).
     detached: true,
   });
+  child.once('close', () => {
+    stats.ms += performance.now() - started;
+  });
+  return child;
 }
 
 /** Ends a git process and every helper it started (they share its process group). */

@@ -74,6 +74,18 @@ describe('GitStore reading', () => {
     expect(gitProcessStats.spawned - before).toBe(0);
   });
 
+  it('shares one read between concurrent readers and keeps a tree read twice (same Buffers, own Map)', async () => {
+    const store = open();
+    const { tree } = await store.resolvePackage({ packageName: 'db', ref: 'main' });
+    const [a, b] = await Promise.all([store.readTree(tree), store.readTree(tree)]);
+    expect(a.get('cm-0.yaml')).toBe(b.get('cm-0.yaml'));
+    const second = await store.readPackage({ packageName: 'db', ref: 'main' }); // read again: kept from now on
+    const third = await store.readPackage({ packageName: 'db', ref: 'main' });
+    expect(third.get('cm-0.yaml')).toBe(second.get('cm-0.yaml'));
+    second.delete('cm-0.yaml');
+    expect((await store.readPackage({ packageName: 'db', ref: 'main' })).has('cm-0.yaml')).toBe(true);
+  });
+
   it('reports a missing package or ref with the repository, ref and path', async () => {
     const store = open();
     await expect(store.readPackage({ packageName: 'nope', ref: 'main' })).rejects.toThrow(

@@ -96,6 +96,10 @@ export interface PackageLocator {
 }
 
 const MAX_COMMIT_CACHE = 5_000;
+/** Bytes of package contents kept by tree id (see {@link GitStore.readTree}). */
+const TREE_CACHE_BYTES = 2 * 2 ** 20;
+/** Tree ids read once (a tree is kept from its second read on, so one-off reads cost no memory). */
+const TREES_SEEN = 4_096;
 const OWNER_WALK_LIMIT = 20;
 
 export class GitStore {
@@ -109,6 +113,11 @@ export class GitStore {
   private readonly commits = new Map<string, ParsedCommit>();
   private closed = false;
   private readonly packagesByTree = new Map<string, string[]>();
+  /** Recently read package trees (LRU by insertion order), within TREE_CACHE_BYTES. */
+  private readonly treeFiles = new Map<string, { files: PackageFileMap; bytes: number }>();
+  private treeFileBytes = 0;
+  private readonly treeReads = new Map<string, Promise<PackageFileMap>>();
+  private readonly treesSeen = new Set<string>();
 
   constructor(options: GitStoreOptions) {
     this.branch = options.branch || 'main';
@@ -226,8 +235,46 @@ export class GitStore {
     return kptfile ? tree : undefined;
   }
 
-  /** Reads every regular file below a tree into memory. */
+  /**
+   * Reads every regular file below a tree into memory. Trees are immutable, so a tree read a second
+   * time is kept (the last few, up to 2 MiB per store) and returned again with the same Buffer
+   * objects: when a fleet of variants merges one upstream change, the upstream package is read from
+   * git twice, and the merge's parse cache (keyed by Buffer) recognizes it. Trees read once (each
+   * downstream package) are not kept. Callers must not modify the Buffers; the Map is their own.
+   */
   async readTree(treeOid: string): Promise<PackageFileMap> {
+    const cached = this.treeFiles.get(treeOid);
+    if (cached) {
+      this.treeFiles.delete(treeOid);
+      this.treeFiles.set(treeOid, cached);
+      return new Map(cached.files);
+    }
+    // Concurrent reads of one tree share one read (and so the same Buffers).
+    let reading = this.treeReads.get(treeOid);
+    if (!reading) {
+      reading = this.readTreeFromGit(treeOid).finally(() => this.treeReads.delete(treeOid));
+      this.treeReads.set(treeOid, reading);
+    } else return new Map(await reading);
+    const files = await reading;
+    let bytes = 0;
+    for (const content of files.values()) bytes += content.length;
+    const seenBefore = this.treesSeen.delete(treeOid);
+    if (!seenBefore) {
+      this.treesSeen.add(treeOid);
+      if (this.treesSeen.size > TREES_SEEN) this.treesSeen.delete(this.treesSeen.values().next().value as string);
+    } else if (bytes <= TREE_CACHE_BYTES / 2) {
+      this.treeFiles.set(treeOid, { files, bytes });
+      this.treeFileBytes += bytes;
+      for (const [oid, entry] of this.treeFiles) {
+        if (this.treeFileBytes <= TREE_CACHE_BYTES) break;
+        this.treeFiles.delete(oid);
+        this.treeFileBytes -= entry.bytes;
+      }
+    }
+    return new Map(files);
+  }
+
+  private async readTreeFromGit(treeOid: string): Promise<PackageFileMap> {
     const files: PackageFileMap = new Map();
     const walk = async (oid: string, prefix: string): Promise<void> => {
       const entries = await this.treeEntries(oid);

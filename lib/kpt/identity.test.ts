@@ -72,6 +72,14 @@ metadata: # kpt-merge: /some-app
     // idempotent: a second pass changes nothing, so the bytes are the same object
     const again = ensureMergeKeys(out);
     expect(again.get('app.yaml')).toBe(out.get('app.yaml'));
+    // the same input again (a fleet): the same output, remembered by content, in the caller's map
+    const repeat = ensureMergeKeys(new Map([['app.yaml', Buffer.from(text)]]));
+    expect(repeat.get('app.yaml')!.equals(out.get('app.yaml')!)).toBe(true);
+    expect(
+      ensureMergeKeys(new Map([['other.yaml', Buffer.from(text)]]))
+        .get('other.yaml')!
+        .toString(),
+    ).toBe(out.get('app.yaml')!.toString());
   });
 
   it('never rewrites an existing kpt-merge comment (renamed resources keep their identity)', () => {

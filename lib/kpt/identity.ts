@@ -1,6 +1,7 @@
 // Resource identity as kpt's merge sees it: API group + kind + namespace/name, where a
 // `kpt-merge: <namespace>/<name>` line comment on `metadata:` overrides the name and namespace,
 // and the `internal.kpt.dev/upstream-identifier` annotation kpt/Porch write next to it.
+import { createHash } from 'node:crypto';
 import { KPTFILE, type PackageFiles } from './package.ts';
 import { parseResourceFile, isResourceFile } from './resources.ts';
 import {
@@ -126,6 +127,13 @@ export function ensureMergeKeys(files: PackageFiles, options: EnsureMergeKeysOpt
       out.set(path, content);
       continue;
     }
+    // A fleet passes the same file contents again and again: the outcome is remembered by content.
+    const key = createHash('sha1').update(path).update('\0').update(content).digest('base64');
+    const known = marked.get(key);
+    if (known) {
+      out.set(path, known === SAME ? content : known);
+      continue;
+    }
     const parsed = parseResourceFile(path, content.toString('utf8'), { requireKind: false });
     let changed = false;
     const texts = parsed.documents.map((document) => {
@@ -136,7 +144,15 @@ export function ensureMergeKeys(files: PackageFiles, options: EnsureMergeKeysOpt
       }
       return document.raw;
     });
-    out.set(path, changed ? Buffer.from(joinDocuments(texts), 'utf8') : content);
+    const result = changed ? Buffer.from(joinDocuments(texts), 'utf8') : content;
+    out.set(path, result);
+    marked.set(key, changed ? result : SAME);
+    if (marked.size > MARKED_LIMIT) marked.delete(marked.keys().next().value as string);
   }
   return out;
 }
+
+/** Outcomes of ensureMergeKeys by hash of path and content: SAME, or the new bytes (never modified). */
+const SAME = Symbol('unchanged');
+const MARKED_LIMIT = 5_000;
+const marked = new Map<string, Buffer | typeof SAME>();

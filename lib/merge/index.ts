@@ -6,6 +6,13 @@ import { isKrmFile, isResourceFile, PackageError, parseResourceFile, type Resour
 import { fingerprint, getField, getIn, isMap, isSeq, scalarString, toPlain, type YNode } from '../kpt/yaml.ts';
 import { mergeKptfiles } from './kptfile.ts';
 import { markValid, parseUpstreamFile, validateLocalFile, validateLocalKptfile } from './cache.ts';
+import {
+  fileMergeKey,
+  rememberedFileMerge,
+  rememberFileMerge,
+  type MemoContext,
+  type MemoizedFileMerge,
+} from './merge-memo.ts';
 import { assertNoDuplicates, mergeResources } from './resources.ts';
 import { SchemaRegistry } from './schema.ts';
 import {
@@ -71,22 +78,44 @@ function resourceMerge(input: MergeInput, options: Resolved): MergeResult {
 
   const registry = SchemaRegistry.kubernetes();
   for (const crd of options.crds ?? []) registry.registerCrd(crd);
-  const files = selectResourceFiles(input);
+  // Without CRDs the schema is the same for every package, so a file's merge depends only on its
+  // three versions: the result is remembered by their bytes (see merge-memo.ts).
+  const memo =
+    !options.crds?.length && !holdsCrd(input)
+      ? { generation: options.generation, conflicts: options.conflicts }
+      : undefined;
+  const files = selectResourceFiles(input, memo);
   if (options.crdsFromPackages ?? true) {
     for (const file of files.crdSources) registerCrds(registry, file);
   }
-  const resources = mergeResources(files.original, files.updated, files.local, {
-    generation: options.generation,
-    conflicts: options.conflicts,
-    registry,
-  });
-  resources.stats.unchanged += files.unchangedResources;
+  const stats = { merged: 0, added: 0, deleted: 0, unchanged: files.unchangedResources };
+  const apply = (merged: MemoizedFileMerge) => {
+    conflicts.push(...merged.conflicts);
+    for (const key of ['merged', 'added', 'deleted', 'unchanged'] as const) stats[key] += merged.stats[key];
+    for (const [path, text] of merged.changed) setOrDelete(out, path, text);
+  };
+  for (const hit of files.remembered) apply(hit);
+  const paths = new Set([...files.original, ...files.updated, ...files.local].map((f) => f.path));
+  for (const path of [...paths].sort()) {
+    const only = (list: ResourceFile[]) => list.filter((f) => f.path === path);
+    const merged = mergeResources(only(files.original), only(files.updated), only(files.local), {
+      generation: options.generation,
+      conflicts: options.conflicts,
+      registry,
+    });
+    const result: MemoizedFileMerge = {
+      changed: [...merged.changed],
+      conflicts: merged.conflicts,
+      stats: merged.stats,
+    };
+    const key = files.memoKeys.get(path);
+    if (key) rememberFileMerge(key, result);
+    apply(result);
+  }
   for (const file of files.local) markValid(file.path, local.get(file.path)!, file.resources.length);
-  conflicts.push(...resources.conflicts);
-  for (const [path, text] of resources.changed) setOrDelete(out, path, text);
 
   mergeOtherFiles(input, out, conflicts, options);
-  return finish(local, out, conflicts, resources.stats);
+  return finish(local, out, conflicts, stats);
 }
 
 function fastForward(input: MergeInput, options: Resolved): MergeResult {
@@ -252,6 +281,10 @@ function registerCrds(registry: SchemaRegistry, file: ResourceFile): void {
 }
 
 interface SelectedFiles {
+  /** Merges of files found in the memo (not parsed). */
+  remembered: MemoizedFileMerge[];
+  /** Memo keys of the files to merge, when the merge may be remembered. */
+  memoKeys: Map<string, string>;
   original: ResourceFile[];
   updated: ResourceFile[];
   local: ResourceFile[];
@@ -266,10 +299,17 @@ interface SelectedFiles {
  * file did not change (O and U byte-identical), or whose local file equals the upstream one, keeps
  * the local file as it is: only its validity is checked (cached by content), nothing else is parsed.
  */
-function selectResourceFiles({ original, updated, local }: MergeInput): SelectedFiles {
-  const selected: SelectedFiles = { original: [], updated: [], local: [], crdSources: [], unchangedResources: 0 };
+function selectResourceFiles({ original, updated, local }: MergeInput, memo?: MemoContext): SelectedFiles {
+  const selected: SelectedFiles = {
+    remembered: [],
+    memoKeys: new Map(),
+    original: [],
+    updated: [],
+    local: [],
+    crdSources: [],
+    unchangedResources: 0,
+  };
   const paths = new Set([...original.keys(), ...updated.keys(), ...local.keys()].filter(isResourceFile));
-  const mayHoldCrd = (content: Buffer) => content.includes('CustomResourceDefinition');
   for (const path of [...paths].sort()) {
     const o = original.get(path);
     const u = updated.get(path);
@@ -282,6 +322,15 @@ function selectResourceFiles({ original, updated, local }: MergeInput): Selected
       }
       continue;
     }
+    if (memo) {
+      const key = fileMergeKey(memo, path, o, u, l);
+      const hit = rememberedFileMerge(key);
+      if (hit) {
+        selected.remembered.push(hit);
+        continue;
+      }
+      selected.memoKeys.set(path, key);
+    }
     const add = (list: ResourceFile[], content: Buffer | undefined, parse: (content: Buffer) => ResourceFile) => {
       if (!content) return;
       const file = parse(content);
@@ -293,6 +342,15 @@ function selectResourceFiles({ original, updated, local }: MergeInput): Selected
     add(selected.local, l, (c) => parseResourceFile(path, c.toString('utf8')));
   }
   return selected;
+}
+
+const mayHoldCrd = (content: Buffer) => content.includes('CustomResourceDefinition');
+
+function holdsCrd({ original, updated, local }: MergeInput): boolean {
+  for (const files of [original, updated, local]) {
+    for (const [path, content] of files) if (isResourceFile(path) && mayHoldCrd(content)) return true;
+  }
+  return false;
 }
 
 function setOrDelete(files: PackageFiles, path: string, text: string | null | undefined): void {

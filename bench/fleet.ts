@@ -1,0 +1,381 @@
+// Fleet-upgrade benchmark of the PackageVariant controller in local mode (`make bench-fleet`).
+//
+//   node bench/fleet.ts [--n 1000] [--repos 10] [--runs 3] [--cold-runs 1] [--profile] [--keep]
+//   (or N=1000 REPOS=10 RUNS=3 COLD_RUNS=1 PROFILE=1 in the environment)
+//
+// Builds a fleet of real bare git repositories (bench/lib/fleet.ts), runs the clone pass, publishes
+// the drafts and every site's own customizations, then measures the upgrade pass that follows one
+// upstream release (app/v2): wall time, git processes by command, pushes, peak RSS, event-loop
+// delay, and checks every draft against an independently computed merge. Then a steady-state pass
+// (nothing changed). Every measured pass runs in its own Node process, as a controller would, so
+// its peak RSS and process counts are its own. Benchmarks never assert on time.
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import type { KubeObject } from '../api/v1alpha1/index.ts';
+import { reconcileLocally } from '../controllers/local.ts';
+import { gitProcessStats } from '../lib/git/exec.ts';
+import { removeDir, tempDir } from '../lib/git/testing/repos.ts';
+import {
+  approveAllDrafts,
+  createFleet,
+  draftRefCounts,
+  publishCustomizations,
+  publishUpstreamV2,
+  restore,
+  snapshot,
+  verifyUpgrade,
+  type Fleet,
+  type Verification,
+} from './lib/fleet.ts';
+import { summarizeProfile, type ProfileSummary } from './lib/fleet-profile.ts';
+
+const SELF = new URL(import.meta.url).pathname;
+
+/** What one reconcile pass measured (in the process that ran it). */
+export interface PassStats {
+  name: string;
+  variants: number;
+  seconds: number;
+  pushes: number;
+  errors: number;
+  /** Variants whose status differs from the one they came in with. */
+  statusChanges: number;
+  gitProcesses: number;
+  byCommand: Record<string, { count: number; ms: number }>;
+  maxRssMiB: number;
+  /** CPU seconds of this Node process and of its (ended) git children. */
+  cpu: { node: number; git: number };
+  eventLoopDelayMs: { p50: number; p99: number; max: number };
+  /** Whole child process, from spawn to exit (includes Node start and module loading). */
+  processSeconds?: number;
+  profile?: ProfileSummary;
+}
+
+function childCpuSeconds(): number {
+  // /proc/self/stat fields 16 and 17: cutime and cstime of waited-for children, in clock ticks.
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100;
+}
+
+/** Child mode: one reconcileLocally pass over the objects in `state`, results written next to it. */
+async function runPass(name: string, state: string, cacheDir: string): Promise<void> {
+  const objects = JSON.parse(readFileSync(state, 'utf8')) as KubeObject[];
+  const before = new Map(
+    objects.filter((o) => o.kind === 'PackageVariant').map((o) => [o.metadata!.name!, JSON.stringify(o.status)]),
+  );
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  const cpu0 = process.cpuUsage();
+  const git0 = childCpuSeconds();
+  const start = performance.now();
+  const result = await reconcileLocally(objects, { cacheDir });
+  const seconds = (performance.now() - start) / 1000;
+  delay.disable();
+  const cpu = process.cpuUsage(cpu0);
+  const statusChanges = result.variants.filter(
+    (v) => JSON.stringify(v.status) !== before.get(v.metadata!.name!),
+  ).length;
+  const out = result.store.all().map((o) => {
+    const copy = structuredClone(o);
+    delete copy.metadata!.uid; // derived again from the name by the local store
+    return copy;
+  });
+  writeFileSync(`${state}.out.json`, JSON.stringify(out));
+  const stats: PassStats = {
+    name,
+    variants: result.variants.length,
+    seconds,
+    pushes: result.pushes,
+    errors: result.errors.size,
+    statusChanges,
+    gitProcesses: gitProcessStats.spawned,
+    byCommand: gitProcessStats.byCommand,
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    cpu: { node: (cpu.user + cpu.system) / 1e6, git: childCpuSeconds() - git0 },
+    eventLoopDelayMs: {
+      p50: delay.percentile(50) / 1e6,
+      p99: delay.percentile(99) / 1e6,
+      max: delay.max / 1e6,
+    },
+  };
+  if (result.errors.size) stats.name += ` (first error: ${[...result.errors.values()][0]})`;
+  process.stdout.write(`\n${JSON.stringify(stats)}\n`);
+}
+
+/** Runs a pass in a fresh Node process; returns its stats and the objects it left. */
+async function pass(
+  name: string,
+  objects: KubeObject[],
+  cacheDir: string,
+  work: string,
+  profileDir?: string,
+): Promise<{ stats: PassStats; objects: KubeObject[] }> {
+  const state = join(work, `${name}.json`);
+  writeFileSync(state, JSON.stringify(objects));
+  const args = [
+    ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-interval', '500'] : []),
+    SELF,
+    '--pass',
+    name,
+    '--state',
+    state,
+    '--cache',
+    cacheDir,
+  ];
+  const start = performance.now();
+  const stdout = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, args, { maxBuffer: 64 * 2 ** 20 }, (error, out, err) =>
+      error ? reject(new Error(`pass ${name} failed: ${error.message}\n${err}`)) : resolve(out),
+    ),
+  );
+  const lines = stdout.trim().split('\n');
+  const stats = JSON.parse(lines[lines.length - 1]!) as PassStats;
+  stats.processSeconds = (performance.now() - start) / 1000;
+  if (profileDir) {
+    const file = readdirSync(profileDir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .sort()
+      .pop();
+    if (file) stats.profile = summarizeProfile(join(profileDir, file));
+  }
+  return { stats, objects: JSON.parse(readFileSync(`${state}.out.json`, 'utf8')) as KubeObject[] };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function spread(values: number[]): { median: number; min: number; max: number } {
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+}
+
+export interface FleetResult {
+  n: number;
+  repos: number;
+  runs: number;
+  node: string;
+  git: string;
+  date: string;
+  setupSeconds: number;
+  clone: PassStats;
+  warmup: PassStats;
+  upgrade: PassStats[];
+  upgradeCold: PassStats[];
+  steady: PassStats[];
+  verification: Verification;
+  duplicateDrafts: number;
+  summary: Record<string, unknown>;
+}
+
+export interface FleetOptions {
+  n: number;
+  repos: number;
+  runs: number;
+  coldRuns: number;
+  profile?: boolean;
+  keep?: boolean;
+  log?(line: string): void;
+}
+
+export async function runFleetBenchmark(options: FleetOptions): Promise<FleetResult> {
+  const log = options.log ?? (() => {});
+  const root = tempDir('pv-fleet-bench-');
+  const work = join(root, 'work');
+  mkdirSync(work);
+  const cache = join(root, 'cache');
+  const profileRoot = options.profile ? join(root, 'profiles') : undefined;
+  try {
+    const setupStart = performance.now();
+    const fleet: Fleet = await createFleet(root, options.n, options.repos);
+    log(`fleet: ${options.n} variants in ${options.repos} repositories under ${root}`);
+    const clone = await pass('clone', fleet.objects, cache, work);
+    if (clone.stats.errors) throw new Error(`clone pass: ${clone.stats.name}`);
+    log(`clone pass: ${clone.stats.seconds.toFixed(2)} s, ${clone.stats.pushes} pushes`);
+    await approveAllDrafts(fleet, join(root, 'setup-cache'));
+    await publishCustomizations(fleet, join(root, 'setup-cache'));
+    // The controller sees the published customizations before the release (its poll would).
+    const warmup = await pass('warmup', clone.objects, cache, work);
+    if (warmup.stats.errors || warmup.stats.pushes) throw new Error(`warm-up pass wrote: ${warmup.stats.name}`);
+    const setupSeconds = (performance.now() - setupStart) / 1000;
+    log(`setup: ${setupSeconds.toFixed(1)} s`);
+    const snap = join(root, 'snapshot');
+    snapshot(fleet.remotes, join(snap, 'remotes'));
+    snapshot(cache, join(snap, 'cache'));
+
+    const upgrade: PassStats[] = [];
+    const steady: PassStats[] = [];
+    let verification: Verification | undefined;
+    let duplicateDrafts = 0;
+    for (let run = 1; run <= options.runs; run++) {
+      restore(join(snap, 'remotes'), fleet.remotes);
+      restore(join(snap, 'cache'), cache);
+      const released = performance.now();
+      const v2 = await publishUpstreamV2(fleet);
+      const profileDir = profileRoot && run === 1 ? join(profileRoot, `upgrade-${run}`) : undefined;
+      const up = await pass(`upgrade-${run}`, warmup.objects, cache, work, profileDir);
+      up.stats.processSeconds = (performance.now() - released) / 1000;
+      upgrade.push(up.stats);
+      log(
+        `upgrade run ${run}: ${up.stats.seconds.toFixed(2)} s pass, ${up.stats.processSeconds.toFixed(2)} s from the release, ` +
+          `${up.stats.gitProcesses} git processes, ${up.stats.pushes} pushes, ${up.stats.maxRssMiB.toFixed(0)} MiB`,
+      );
+      const counts = await draftRefCounts(fleet);
+      duplicateDrafts = Math.max(duplicateDrafts, [...counts.values()].filter((c) => c > 1).length);
+      const st = await pass(`steady-${run}`, up.objects, cache, work);
+      steady.push(st.stats);
+      log(
+        `steady run ${run}: ${st.stats.seconds.toFixed(2)} s, ${st.stats.gitProcesses} git processes, ` +
+          `${st.stats.pushes} pushes, ${st.stats.statusChanges} status changes`,
+      );
+      if (run === 1) {
+        verification = await verifyUpgrade(fleet, join(root, `verify-cache-${run}`), v2);
+        log(
+          `verified: ${verification.exact}/${verification.checked} equal the expected merge, ` +
+            `${verification.fieldsOk} pass the field checks, ${verification.oneDraft} have exactly one draft`,
+        );
+      }
+    }
+    const upgradeCold: PassStats[] = [];
+    for (let run = 1; run <= options.coldRuns; run++) {
+      restore(join(snap, 'remotes'), fleet.remotes);
+      const coldCache = join(root, `cold-cache-${run}`);
+      const released = performance.now();
+      await publishUpstreamV2(fleet);
+      const up = await pass(`upgrade-cold-${run}`, warmup.objects, coldCache, work);
+      up.stats.processSeconds = (performance.now() - released) / 1000;
+      upgradeCold.push(up.stats);
+      log(`cold upgrade run ${run}: ${up.stats.seconds.toFixed(2)} s, ${up.stats.gitProcesses} git processes`);
+      removeDir(coldCache);
+    }
+    const n = options.n;
+    const summary = {
+      upgradeSeconds: spread(upgrade.map((s) => s.seconds)),
+      upgradeFromReleaseSeconds: spread(upgrade.map((s) => s.processSeconds ?? 0)),
+      upgradeColdSeconds: upgradeCold.length ? spread(upgradeCold.map((s) => s.seconds)) : undefined,
+      upgradeGitProcesses: median(upgrade.map((s) => s.gitProcesses)),
+      upgradeGitProcessesPerVariant: median(upgrade.map((s) => s.gitProcesses)) / n,
+      upgradePushes: median(upgrade.map((s) => s.pushes)),
+      upgradeMaxRssMiB: spread(upgrade.map((s) => s.maxRssMiB)),
+      steadySeconds: spread(steady.map((s) => s.seconds)),
+      steadyGitProcesses: median(steady.map((s) => s.gitProcesses)),
+      steadyPushes: Math.max(...steady.map((s) => s.pushes)),
+      steadyFetches: Math.max(...steady.map((s) => s.byCommand['fetch']?.count ?? 0)),
+      steadyStatusChanges: Math.max(...steady.map((s) => s.statusChanges)),
+      correct: verification!.exact === n && verification!.fieldsOk === n && verification!.oneDraft === n,
+    };
+    return {
+      n,
+      repos: options.repos,
+      runs: options.runs,
+      node: process.version,
+      git: '',
+      date: new Date().toISOString(),
+      setupSeconds,
+      clone: clone.stats,
+      warmup: warmup.stats,
+      upgrade,
+      upgradeCold,
+      steady,
+      verification: { ...verification!, problems: verification!.problems.slice(0, 20) },
+      duplicateDrafts,
+      summary,
+    };
+  } finally {
+    if (!options.keep) removeDir(root);
+  }
+}
+
+function table(r: FleetResult): string {
+  const s = r.summary as {
+    upgradeSeconds: { median: number; min: number; max: number };
+    upgradeColdSeconds?: { median: number; min: number; max: number };
+    upgradeMaxRssMiB: { median: number; min: number; max: number };
+  };
+  const range = (x: { median: number; min: number; max: number }, digits = 2) =>
+    `${x.median.toFixed(digits)} (${x.min.toFixed(digits)}–${x.max.toFixed(digits)})`;
+  const up = r.upgrade[0]!;
+  const st = r.steady[0]!;
+  const rows = [
+    ['variants / repositories / runs', `${r.n} / ${r.repos} / ${r.runs}`],
+    ['upgrade pass, warm cache: s, median (min–max)', range(s.upgradeSeconds)],
+    ['upgrade pass, cold cache: s', s.upgradeColdSeconds ? range(s.upgradeColdSeconds) : '-'],
+    ['upgrade: git processes (per variant)', `${up.gitProcesses} (${(up.gitProcesses / r.n).toFixed(3)})`],
+    [
+      'upgrade: git processes by command',
+      Object.entries(up.byCommand)
+        .map(([k, v]) => `${k} ${v.count}`)
+        .join(', '),
+    ],
+    ['upgrade: pushes', String(up.pushes)],
+    ['upgrade: peak RSS MiB', range(s.upgradeMaxRssMiB, 0)],
+    ['upgrade: CPU s node / git', `${up.cpu.node.toFixed(2)} / ${up.cpu.git.toFixed(2)}`],
+    [
+      'upgrade: event-loop delay ms p99 / max',
+      `${up.eventLoopDelayMs.p99.toFixed(1)} / ${up.eventLoopDelayMs.max.toFixed(1)}`,
+    ],
+    [
+      'correct: exact merge / field checks / one draft',
+      `${r.verification.exact} / ${r.verification.fieldsOk} / ${r.verification.oneDraft} of ${r.n}`,
+    ],
+    ['duplicate drafts', String(r.duplicateDrafts)],
+    [
+      'steady pass: s, git processes, pushes, fetches, status changes',
+      `${st.seconds.toFixed(2)}, ${st.gitProcesses} (${Object.entries(st.byCommand)
+        .map(([k, v]) => `${k} ${v.count}`)
+        .join(', ')}), ${st.pushes}, ${st.byCommand['fetch']?.count ?? 0}, ${st.statusChanges}`,
+    ],
+    [
+      'clone pass (setup): s, git processes, pushes',
+      `${r.clone.seconds.toFixed(2)}, ${r.clone.gitProcesses}, ${r.clone.pushes}`,
+    ],
+  ];
+  const width = Math.max(...rows.map(([k]) => k!.length));
+  return rows.map(([k, v]) => `${k!.padEnd(width)}  ${v}`).join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      n: { type: 'string', default: process.env.N ?? '1000' },
+      repos: { type: 'string', default: process.env.REPOS ?? '10' },
+      runs: { type: 'string', default: process.env.RUNS ?? '3' },
+      'cold-runs': { type: 'string', default: process.env.COLD_RUNS ?? '1' },
+      profile: { type: 'boolean', default: ['1', 'true', 'yes'].includes(process.env.PROFILE ?? '') },
+      keep: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      pass: { type: 'string' },
+      state: { type: 'string' },
+      cache: { type: 'string' },
+    },
+  });
+  if (values.pass) return runPass(values.pass, values.state!, values.cache!);
+  const result = await runFleetBenchmark({
+    n: Number(values.n),
+    repos: Number(values.repos),
+    runs: Number(values.runs),
+    coldRuns: Number(values['cold-runs']),
+    profile: values.profile,
+    keep: values.keep,
+    log: (line) => console.error(line),
+  });
+  const { execFileSync } = await import('node:child_process');
+  result.git = execFileSync('git', ['--version']).toString().trim();
+  const dir = join(import.meta.dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = values.out ?? join(dir, `fleet-n${result.n}-r${result.repos}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(table(result));
+  console.log(`\nresult: ${file}`);
+}
+
+if (process.argv[1] === SELF) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
