@@ -23,7 +23,11 @@ const MAX_ROLLOUT_ROUNDS = 100;
 
 export interface LocalRunOptions {
   cacheDir?: string;
-  /** Variants reconciled at once (and so the most drafts in one push). */
+  /**
+   * Variants reconciled at once (default: all). Each repository is pushed when every running
+   * reconcile waits for its push, so with all at once a pass pushes each repository once; a lower
+   * number bounds memory at the cost of more pushes.
+   */
   concurrency?: number;
   conflictPolicy?: ConflictPolicy;
   onProgress?(done: number, total: number): void;
@@ -41,7 +45,9 @@ export interface LocalRunResult {
 export async function reconcileLocally(objects: KubeObject[], options: LocalRunOptions = {}): Promise<LocalRunResult> {
   const store = new LocalObjectStore(objects);
   const stores = new GitStores({ objects: store, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
-  const pushes = new PushCoalescer({ maxDelayMs: 1000 });
+  // Nothing is gained by pushing early in a one-shot pass: each repository is pushed once every
+  // running reconcile waits for its push.
+  const pushes = new PushCoalescer({ maxDelayMs: Infinity });
   const reconciler = new PackageVariantReconciler({
     objects: store,
     stores,
@@ -66,7 +72,7 @@ export async function reconcileLocally(objects: KubeObject[], options: LocalRunO
       }
     }
   };
-  const queue = new PQueue({ concurrency: options.concurrency ?? 256 });
+  const queue = new PQueue({ concurrency: options.concurrency ?? Infinity });
   let done = 0;
   let total = 0;
   const reconcileVariants = async (keys: string[]) => {

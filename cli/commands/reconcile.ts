@@ -124,7 +124,10 @@ export function registerReconcile(program: Command): void {
     )
     .option('-o, --output <format>', 'table, yaml or json', 'table')
     .option('--cache-dir <dir>', 'where bare git caches are kept (default ~/.cache/packagevariant-controller/git)')
-    .option('--concurrency <n>', 'variants reconciled at once (default 256)')
+    .option(
+      '--concurrency <n>',
+      'variants reconciled at once (default: all, so each repository is pushed once; lower bounds memory)',
+    )
     .action(async (options: ReconcileOptions) => {
       process.exitCode = await runReconcile(
         options,

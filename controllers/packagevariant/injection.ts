@@ -3,6 +3,7 @@
 // kind) of an in-cluster object of the same apiVersion and kind, chosen by the PV's `spec.injectors`.
 // The outcome of every point is recorded in the Kptfile's `status.conditions`, and required points
 // become `info.readinessGates`. Rewritten files keep their other documents and comments.
+import { createHash } from 'node:crypto';
 import type { InjectionSelector, KubeObject } from '../../api/v1alpha1/index.ts';
 import { apiGroup } from '../../lib/kpt/identity.ts';
 import type { Kptfile } from '../../lib/kpt/kptfile.ts';
@@ -74,34 +75,50 @@ export interface FoundInjectionPoints {
   points: InjectionPoint[];
   /** Files that could not be parsed, as `<file>: <problem>`. */
   errors: string[];
-  /** The parsed candidate files, by path (for injecting without parsing again). */
-  parsed: Map<string, ResourceFile>;
 }
 
-/** Finds the injection points of a package, in file order then document order. */
+interface FileScan {
+  points: readonly InjectionPoint[];
+  error?: string;
+}
+
+/**
+ * What a file holds is a function of its path and bytes, and most files are the same across a fleet
+ * of variants: scanning each distinct file once keeps a reconcile from parsing the whole package.
+ */
+const scans = new Map<string, FileScan>();
+const MAX_SCANS = 5_000;
+
+function scanFile(path: string, content: Buffer): FileScan {
+  const key = `${path}\0${createHash('sha1').update(content).digest('hex')}`;
+  const known = scans.get(key);
+  if (known) return known;
+  let scan: FileScan;
+  try {
+    const file = parseResourceFile(path, content.toString('utf8'), { requireKind: false });
+    const points = file.resources
+      .map((resource) => injectionPoint(path, resource.index, resource.doc.contents))
+      .filter((point) => point !== undefined);
+    scan = { points };
+  } catch (e) {
+    if (!(e instanceof PackageError)) throw e;
+    scan = { points: [], error: e.message };
+  }
+  if (scans.size >= MAX_SCANS) scans.delete(scans.keys().next().value!);
+  scans.set(key, scan);
+  return scan;
+}
+
 export function findInjectionPoints(files: PackageFiles): FoundInjectionPoints {
   const points: InjectionPoint[] = [];
   const errors: string[] = [];
-  const parsed = new Map<string, ResourceFile>();
   for (const [path, content] of files) {
     if (!isInjectionCandidate(path)) continue;
-    let file: ResourceFile;
-    try {
-      file = parseResourceFile(path, content.toString('utf8'), { requireKind: false });
-    } catch (e) {
-      if (e instanceof PackageError) {
-        errors.push(e.message);
-        continue;
-      }
-      throw e;
-    }
-    parsed.set(path, file);
-    for (const resource of file.resources) {
-      const point = injectionPoint(path, resource.index, resource.doc.contents);
-      if (point) points.push(point);
-    }
+    const scan = scanFile(path, content);
+    if (scan.error) errors.push(scan.error);
+    points.push(...scan.points.map((point) => ({ ...point, errors: [...point.errors] })));
   }
-  return { points, errors, parsed };
+  return { points, errors };
 }
 
 function injectionPoint(file: string, document: number, object: unknown): InjectionPoint | undefined {
@@ -218,8 +235,16 @@ export async function injectConfig(
 ): Promise<ConfigInjectionResult> {
   const scanned = new Map(files);
   scanned.set(KPTFILE, Buffer.from(kptfile.toString(), 'utf8'));
-  const { points, errors, parsed } = findInjectionPoints(scanned);
+  const { points, errors } = findInjectionPoints(scanned);
   validateInjectionPoints(points, errors);
+  // Only the files that hold injection points are parsed for editing.
+  const parsed = new Map<string, ResourceFile>();
+  const parse = (path: string) => {
+    let file = parsed.get(path);
+    if (!file)
+      parsed.set(path, (file = parseResourceFile(path, scanned.get(path)!.toString('utf8'), { requireKind: false })));
+    return file;
+  };
 
   const lists = new Map<string, Promise<KubeObject[]>>();
   const list = (apiVersion: string, kind: string) => {
@@ -258,7 +283,7 @@ export async function injectConfig(
       outcome.errors.push(`cannot inject "${field}" into a Kptfile`);
       continue;
     }
-    const document = parsed.get(point.file)?.documents.find((d) => d.index === point.document);
+    const document = parse(point.file).documents.find((d) => d.index === point.document);
     if (!document || !isMap(document.doc.contents)) continue;
     outcome.injected = true;
     outcome.injectedName = choice.name;

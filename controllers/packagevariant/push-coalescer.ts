@@ -1,6 +1,7 @@
 // Gathers the git writes of concurrent reconciles into one batch — one fast-import and one atomic
 // push — per repository. A wave is pushed as soon as every running reconcile is waiting for its
-// push (so a fleet pass pushes each repository once), or after `maxDelayMs` at the latest.
+// push (so a fleet pass pushes each repository once), or after `maxDelayMs` at the latest
+// (`Infinity`: only when every running reconcile waits, as in a one-shot local pass).
 import type { BatchOp, BatchResult, GitBatch } from '../../lib/git/batch.ts';
 import type { GitStore } from '../../lib/git/store.ts';
 
@@ -81,9 +82,13 @@ export class PushCoalescer {
       queue.push({ ops, resolve, reject });
       this.pending.set(store, queue);
       this.waiting++;
-      this.timer ??= setTimeout(() => this.flush(), this.maxDelayMs);
+      this.startTimer();
       this.maybeFlush();
     });
+  }
+
+  private startTimer(): void {
+    if (Number.isFinite(this.maxDelayMs)) this.timer ??= setTimeout(() => this.flush(), this.maxDelayMs);
   }
 
   private maybeFlush(): void {
@@ -119,7 +124,7 @@ export class PushCoalescer {
 
   private maybeFlushSoon(): void {
     if (this.waiting >= this.active) queueMicrotask(() => this.flush());
-    else this.timer ??= setTimeout(() => this.flush(), this.maxDelayMs);
+    else this.startTimer();
   }
 
   private async pushWave(store: GitStore, wave: Submission[]): Promise<void> {

@@ -197,7 +197,8 @@ export class PackageVariantReconciler {
     const ops: BatchOp[] = [];
     const body = conflictReport(desired.conflicts);
     const task = this.task(desired.task, upstream, downRepo, packageName, base);
-    const changed = !local || packagesDiffer(local, mutated.files);
+    // An edit of the base itself changed exactly when the mutations did; otherwise compare.
+    const changed = !local || (desired.files === local ? mutated.changed : packagesDiffer(local, mutated.files));
     // A PackageVariantSet rollout may hold this variant: no new upstream revision comes in for now.
     const hold = changed ? heldDraft(pv, desired.task) : undefined;
     if (hold && desired.task !== 'edit') {
