@@ -1,8 +1,8 @@
 // Controller mode: informers feed a keyed work queue, a worker pool runs the PackageVariant
 // reconciler, and the watches Porch lacks (Repositories, their Secrets, injection sources, the
 // upstream and downstream git repositories) enqueue exactly the variants they affect. Informer
-// handlers and watcher callbacks only enqueue. Also serves the webhook and the health probes, and
-// shuts down gracefully.
+// handlers and watcher callbacks only enqueue. PackageVariantSets have their own queue and workers
+// (`manager-sets.ts`). Also serves the webhook and the health probes, and shuts down gracefully.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +15,7 @@ import { backoffDelay } from '../lib/kube/backoff.ts';
 import { ITEM_BACKOFF, runWorkers, WorkQueue, type ReconcileResult, type Workers } from '../lib/kube/workqueue.ts';
 import type { ConflictPolicy } from '../lib/merge/index.ts';
 import { KubeObjectStore } from './kube-store.ts';
+import { SetController } from './manager-sets.ts';
 import { GitStores, locationOf, type GitLocation } from './packagevariant/git-stores.ts';
 import { PushCoalescer } from './packagevariant/push-coalescer.ts';
 import { PackageVariantReconciler, type Observation } from './packagevariant/reconciler.ts';
@@ -37,6 +38,8 @@ export interface ManagerOptions {
   /** The one namespace watched; all when absent. */
   namespace?: string;
   concurrency?: number;
+  /** PackageVariantSet reconciles running at once (default 2). */
+  setConcurrency?: number;
   /** Upstream and downstream git poll interval (default 1 minute). */
   pollIntervalMs?: number;
   cacheDir?: string;
@@ -59,7 +62,8 @@ interface Snapshot {
 const snapshotOf = (obj: KubeObject): Snapshot => ({
   ...(obj.metadata?.generation !== undefined ? { generation: obj.metadata.generation } : {}),
   deleting: Boolean(obj.metadata?.deletionTimestamp),
-  meta: JSON.stringify([obj.metadata?.finalizers ?? [], obj.metadata?.labels ?? {}]),
+  // Annotations too: a PackageVariantSet rollout releases a variant by removing its hold annotation.
+  meta: JSON.stringify([obj.metadata?.finalizers ?? [], obj.metadata?.labels ?? {}, obj.metadata?.annotations ?? {}]),
 });
 
 const objectKey = (obj: KubeObject) => keyString(keyOf(obj));
@@ -67,6 +71,8 @@ const objectKey = (obj: KubeObject) => keyString(keyOf(obj));
 export class Manager {
   readonly store: KubeObjectStore;
   readonly queue: WorkQueue;
+  /** PackageVariantSets: their own queue and workers. */
+  readonly sets: SetController;
   readonly stores: GitStores;
   readonly pushes: PushCoalescer;
   readonly upstreamIndex = new UpstreamIndex();
@@ -103,6 +109,11 @@ export class Manager {
       onError: (what, err) => this.log.warn({ err: describeError(err) }, `${what} write failed`),
     });
     this.queue = new WorkQueue();
+    this.sets = new SetController({
+      store: this.store,
+      logger: options.logger,
+      ...(options.setConcurrency ? { concurrency: options.setConcurrency } : {}),
+    });
     this.stores = new GitStores({ objects: this.store, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
     this.pushes = new PushCoalescer();
     const intervalMs = options.pollIntervalMs ?? 60_000;
@@ -158,6 +169,7 @@ export class Manager {
     this.upstreamWatcher.start();
     this.downstreamWatcher.start();
     this.workers = runWorkers(this.queue, this.options.concurrency ?? 8, (key) => this.reconcile(key));
+    this.sets.start();
     this.log.info(
       { namespace: this.options.namespace ?? '(all)', concurrency: this.options.concurrency ?? 8 },
       'controller started',
@@ -186,10 +198,11 @@ export class Manager {
     await this.store.stop();
     this.workers?.stop();
     this.queue.shutDown();
+    this.sets.stopTaking();
     const timeoutMs = this.options.shutdownTimeoutMs ?? 30_000;
     const finished = await withTimeout(
       (async () => {
-        await this.workers?.drain();
+        await Promise.all([this.workers?.drain(), this.sets.drain()]);
         await this.pushes.drain();
       })(),
       timeoutMs,
@@ -232,6 +245,7 @@ export class Manager {
   }
 
   private registerHandlers(): void {
+    this.sets.registerHandlers();
     const pvs = this.store.packageVariants;
     pvs.on('add', (pv) => {
       this.snapshots.set(objectKey(pv), snapshotOf(pv));

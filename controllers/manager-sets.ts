@@ -1,0 +1,192 @@
+// Controller mode for PackageVariantSets: the set's own work queue and workers, fed by the set
+// informer and by the watches a set needs (Porch watches none of the first two): Repositories in
+// its namespace, objects of the kinds its `objectSelector` targets select, and its generated
+// variants — status included, since a variant's progress is what moves a rollout on. Handlers only
+// enqueue; the Manager owns start, readiness and shutdown.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { PACKAGE_VARIANT_SET_KIND, PACKAGE_VARIANT_SET_LABEL, type KubeObject } from '../api/v1alpha1/index.ts';
+import { backoffDelay } from '../lib/kube/backoff.ts';
+import { describeError } from '../lib/kube/informer.ts';
+import { ITEM_BACKOFF, runWorkers, WorkQueue, type ReconcileResult, type Workers } from '../lib/kube/workqueue.ts';
+import type { KubeObjectStore } from './kube-store.ts';
+import { PackageVariantSetReconciler, type SetObservation } from './packagevariantset/reconciler.ts';
+import { keyOf, keyString, type GroupVersionKind } from './store.ts';
+
+export interface SetControllerOptions {
+  store: KubeObjectStore;
+  logger: Logger;
+  /** Set reconciles running at once (default 2). */
+  concurrency?: number;
+}
+
+interface SetSnapshot {
+  generation?: number;
+  deleting: boolean;
+  finalizers: string;
+}
+
+const snapshotOf = (obj: KubeObject): SetSnapshot => ({
+  ...(obj.metadata?.generation !== undefined ? { generation: obj.metadata.generation } : {}),
+  deleting: Boolean(obj.metadata?.deletionTimestamp),
+  finalizers: JSON.stringify(obj.metadata?.finalizers ?? []),
+});
+
+const kindId = (gvk: GroupVersionKind) => `${gvk.apiVersion}/${gvk.kind}`;
+
+export class SetController {
+  readonly queue = new WorkQueue();
+  /** Reconciles started, by set key (tests). */
+  readonly reconciles = new Map<string, number>();
+  private readonly store: KubeObjectStore;
+  private readonly log: Logger;
+  private readonly concurrency: number;
+  private readonly reconciler: PackageVariantSetReconciler;
+  private readonly snapshots = new Map<string, SetSnapshot>();
+  /** What each set's last reconcile said it uses. */
+  private readonly observations = new Map<string, SetObservation>();
+  /** Generated variant key → set key (from the observations). */
+  private readonly owners = new Map<string, string>();
+  /** Kinds selected by object targets whose informer is started (or starting). */
+  private readonly watchedKinds = new Set<string>();
+  private workers: Workers | undefined;
+
+  constructor(options: SetControllerOptions) {
+    this.store = options.store;
+    this.log = options.logger.child({ controller: 'packagevariantset' });
+    this.concurrency = options.concurrency ?? 2;
+    this.reconciler = new PackageVariantSetReconciler({
+      objects: this.store,
+      observe: (key, observation) => this.observe(key, observation),
+    });
+  }
+
+  /** Informer handlers; call before the store's informers start, so that their initial adds arrive. */
+  registerHandlers(): void {
+    const sets = this.store.packageVariantSets;
+    sets.on('add', (pvs) => {
+      const key = keyString(keyOf(pvs));
+      this.snapshots.set(key, snapshotOf(pvs));
+      this.queue.add(key);
+    });
+    sets.on('update', (pvs) => {
+      const key = keyString(keyOf(pvs));
+      const before = this.snapshots.get(key);
+      const after = snapshotOf(pvs);
+      this.snapshots.set(key, after);
+      // Our own status writes change none of these: no reconcile for them.
+      if (
+        !before ||
+        before.generation !== after.generation ||
+        before.deleting !== after.deleting ||
+        before.finalizers !== after.finalizers
+      ) {
+        this.queue.add(key);
+      }
+    });
+    sets.on('delete', (pvs) => {
+      const key = keyString(keyOf(pvs));
+      this.snapshots.delete(key);
+      this.queue.add(key);
+    });
+    // Any change of a generated variant, status included: its progress moves the rollout on.
+    for (const event of ['add', 'update', 'delete'] as const) {
+      this.store.packageVariants.on(event, (pv) => this.enqueueOwnerOf(pv));
+      this.store.repositories.on(event, (repo) => this.enqueueSetsIn(keyOf(repo).namespace, (o) => o.repositories));
+    }
+  }
+
+  start(): void {
+    this.workers = runWorkers(this.queue, this.concurrency, (key) => this.reconcile(key));
+  }
+
+  /** Takes no new keys (in-flight reconciles run on; `drain` waits for them). */
+  stopTaking(): void {
+    this.workers?.stop();
+    this.queue.shutDown();
+  }
+
+  async drain(): Promise<void> {
+    await this.workers?.drain();
+  }
+
+  private async reconcile(key: string): Promise<ReconcileResult | void> {
+    this.reconciles.set(key, (this.reconciles.get(key) ?? 0) + 1);
+    const log = this.log.child({ key, reconcileID: randomUUID() });
+    const started = performance.now();
+    const durationMs = () => Math.round(performance.now() - started);
+    log.debug('reconcile started');
+    try {
+      const result = await this.reconciler.reconcile(key);
+      log.debug({ durationMs: durationMs(), ...(result ?? {}) }, 'reconcile finished');
+      return result;
+    } catch (error) {
+      const retryInMs = backoffDelay(this.queue.failureCount(key) + 1, ITEM_BACKOFF);
+      log.warn({ durationMs: durationMs(), retryInMs, err: describeError(error) }, 'reconcile failed; retrying');
+      throw error;
+    }
+  }
+
+  /** The set a variant belongs to: its controller owner reference, else its set label (the set's UID). */
+  private ownerOf(pv: KubeObject): string | undefined {
+    const key = keyString(keyOf(pv));
+    const { namespace } = keyOf(pv);
+    const owner = pv.metadata?.ownerReferences?.find((r) => r.controller && r.kind === PACKAGE_VARIANT_SET_KIND);
+    if (owner?.name) return keyString({ namespace, name: owner.name });
+    const uid = pv.metadata?.labels?.[PACKAGE_VARIANT_SET_LABEL];
+    if (uid) {
+      const set = this.store.packageVariantSets.list(namespace).find((s) => s.metadata?.uid === uid);
+      if (set) return keyString(keyOf(set));
+    }
+    return this.owners.get(key);
+  }
+
+  private enqueueOwnerOf(pv: KubeObject): void {
+    const owner = this.ownerOf(pv);
+    if (owner) this.queue.add(owner);
+  }
+
+  /** Enqueues the sets of a namespace (all namespaces for cluster-scoped objects) whose observation matches. */
+  private enqueueSetsIn(namespace: string | undefined, uses: (o: SetObservation) => boolean): void {
+    for (const set of this.store.packageVariantSets.list(namespace)) {
+      const key = keyString(keyOf(set));
+      const observation = this.observations.get(key);
+      // A set not reconciled yet is enqueued anyway: it will be reconciled soon in any case.
+      if (!observation || uses(observation)) this.queue.add(key);
+    }
+  }
+
+  private observe(key: string, observation: SetObservation | undefined): void {
+    const previous = this.observations.get(key);
+    for (const variant of previous?.variants ?? []) {
+      if (this.owners.get(variant) === key) this.owners.delete(variant);
+    }
+    if (!observation) {
+      this.observations.delete(key);
+      return;
+    }
+    this.observations.set(key, observation);
+    for (const variant of observation.variants) this.owners.set(variant, key);
+    for (const gvk of observation.objectKinds) this.watchKind(gvk);
+  }
+
+  /** One informer per selected kind (shared with injection watches); a change enqueues the sets selecting it. */
+  private watchKind(gvk: GroupVersionKind): void {
+    const id = kindId(gvk);
+    if (this.watchedKinds.has(id)) return;
+    this.watchedKinds.add(id);
+    this.store.watchKind(gvk).then(
+      (informer) => {
+        const enqueue = (obj: KubeObject) =>
+          this.enqueueSetsIn(obj.metadata?.namespace, (o) => o.objectKinds.some((k) => kindId(k) === id));
+        for (const event of ['add', 'update', 'delete'] as const) informer.on(event, enqueue);
+        this.log.info({ kind: id }, 'watching target kind');
+      },
+      (error: unknown) => {
+        // Tried again on the next reconcile that reports the kind.
+        this.watchedKinds.delete(id);
+        this.log.warn({ kind: id, err: describeError(error) }, 'cannot watch target kind');
+      },
+    );
+  }
+}
