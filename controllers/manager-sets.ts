@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { PACKAGE_VARIANT_SET_KIND, PACKAGE_VARIANT_SET_LABEL, type KubeObject } from '../api/v1alpha1/index.ts';
 import { backoffDelay } from '../lib/kube/backoff.ts';
+import { apiErrorCode } from '../lib/kube/client.ts';
 import { describeError } from '../lib/kube/informer.ts';
 import { ITEM_BACKOFF, runWorkers, WorkQueue, type ReconcileResult, type Workers } from '../lib/kube/workqueue.ts';
 import type { KubeObjectStore } from './kube-store.ts';
@@ -122,7 +123,10 @@ export class SetController {
       return result;
     } catch (error) {
       const retryInMs = backoffDelay(this.queue.failureCount(key) + 1, ITEM_BACKOFF);
-      log.warn({ durationMs: durationMs(), retryInMs, err: describeError(error) }, 'reconcile failed; retrying');
+      const fields = { durationMs: durationMs(), retryInMs, err: describeError(error) };
+      // A variant changed under a write (the cache was behind): routine, retried at once.
+      if (apiErrorCode(error) === 409) log.debug(fields, 'write conflict; retrying');
+      else log.warn(fields, 'reconcile failed; retrying');
       throw error;
     }
   }
