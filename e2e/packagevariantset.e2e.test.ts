@@ -10,7 +10,8 @@ import {
   type PackageVariantSetSpec,
 } from '../api/v1alpha1/index.ts';
 import { blueprint, type TestRepo } from '../controllers/testing/fixtures.ts';
-import { eventually } from './helpers.ts';
+import { mergePatch } from '../lib/kube/client.ts';
+import { adminClients, eventually } from './helpers.ts';
 import { condition } from './packagevariant-env.ts';
 import { setCondition, useSetEnv } from './packagevariantset-env.ts';
 
@@ -127,6 +128,47 @@ describe('PackageVariantSet controller (cluster, real git)', () => {
       expect(shrunk.status?.variants).toMatchObject({ total: 2, draftPending: 2 });
       expect([...(await env.variants()).keys()].sort()).toEqual(['edge-a-nginx', 'edge-c-nginx']);
       expect(await repos.a!.refs('refs/heads/drafts')).toEqual(['refs/heads/drafts/nginx/packagevariant-1']);
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'objectSelector targets: a ConfigMap labelled into the selection adds a variant, one labelled out removes it',
+    async () => {
+      const { core } = adminClients();
+      const namespace = env.namespace();
+      const configMap = (name: string, labels: Record<string, string>) =>
+        core.createNamespacedConfigMap({ namespace, body: { metadata: { name, namespace, labels } } });
+      await configMap('site-a', { fleet: 'edge' });
+      const { repos } = await setup({ deploy: {} });
+      await env.createSet('sites', {
+        upstream,
+        targets: [
+          {
+            objectSelector: { apiVersion: 'v1', kind: 'ConfigMap', matchLabels: { fleet: 'edge' } },
+            template: { downstream: { repo: 'deploy', packageExpr: 'target.name' }, deletionPolicy: 'delete' },
+          },
+        ],
+      });
+      await env.waitForSet('sites', (s) => s.status?.variants?.draftPending === 1);
+      expect([...(await env.variants()).keys()]).toEqual(['sites-deploy-site-a']);
+
+      // The watch on the selected kind: a new ConfigMap in the selection is a new variant.
+      await configMap('site-b', { fleet: 'edge' });
+      await env.waitForSet('sites', (s) => s.status?.variants?.draftPending === 2);
+      expect([...(await env.variants()).keys()].sort()).toEqual(['sites-deploy-site-a', 'sites-deploy-site-b']);
+      expect(await repos.deploy!.refs('refs/heads/drafts')).toEqual([
+        'refs/heads/drafts/site-a/packagevariant-1',
+        'refs/heads/drafts/site-b/packagevariant-1',
+      ]);
+
+      await core.patchNamespacedConfigMap(
+        { namespace, name: 'site-a', body: { metadata: { labels: { fleet: null } } } },
+        mergePatch,
+      );
+      await eventually(async () => expect([...(await env.variants()).keys()]).toEqual(['sites-deploy-site-b']), 20_000);
+      expect(await repos.deploy!.refs('refs/heads/drafts')).toEqual(['refs/heads/drafts/site-b/packagevariant-1']);
+      await env.waitForSet('sites', (s) => s.status?.variants?.total === 1);
     },
     TIMEOUT_MS,
   );
