@@ -12,7 +12,7 @@ import { describeError } from '../lib/kube/informer.ts';
 import { ITEM_BACKOFF, runWorkers, WorkQueue, type ReconcileResult, type Workers } from '../lib/kube/workqueue.ts';
 import type { KubeObjectStore } from './kube-store.ts';
 import { PackageVariantSetReconciler, type SetObservation } from './packagevariantset/reconciler.ts';
-import { keyOf, keyString, type GroupVersionKind } from './store.ts';
+import { keyOf, keyString, parseKey, type GroupVersionKind } from './store.ts';
 
 export interface SetControllerOptions {
   store: KubeObjectStore;
@@ -35,6 +35,22 @@ const snapshotOf = (obj: KubeObject): SetSnapshot => ({
 
 const kindId = (gvk: GroupVersionKind) => `${gvk.apiVersion}/${gvk.kind}`;
 
+/** How long a set waits at most for its variants to look at an upstream change. */
+const SETTLE_TIMEOUT_MS = 30_000;
+
+/**
+ * A set waiting for its variants to look at an upstream change. Variants notice it one by one; a
+ * set that decided on the first reports would see later stages waiting while earlier ones still
+ * look up to date, and release them out of order. (Local mode reconciles every variant before the
+ * sets for the same reason.)
+ */
+interface Settling {
+  /** Variant key → `reconciling`, or the resourceVersion its status write must reach the cache with. */
+  pending: Map<string, string>;
+  timer: NodeJS.Timeout;
+}
+const RECONCILING = 'reconciling';
+
 export class SetController {
   readonly queue = new WorkQueue();
   /** Reconciles started, by set key (tests). */
@@ -50,6 +66,7 @@ export class SetController {
   private readonly owners = new Map<string, string>();
   /** Kinds selected by object targets whose informer is started (or starting). */
   private readonly watchedKinds = new Set<string>();
+  private readonly settling = new Map<string, Settling>();
   private workers: Workers | undefined;
 
   constructor(options: SetControllerOptions) {
@@ -68,7 +85,7 @@ export class SetController {
     sets.on('add', (pvs) => {
       const key = keyString(keyOf(pvs));
       this.snapshots.set(key, snapshotOf(pvs));
-      this.queue.add(key);
+      this.enqueue(key);
     });
     sets.on('update', (pvs) => {
       const key = keyString(keyOf(pvs));
@@ -82,17 +99,20 @@ export class SetController {
         before.deleting !== after.deleting ||
         before.finalizers !== after.finalizers
       ) {
-        this.queue.add(key);
+        this.enqueue(key);
       }
     });
     sets.on('delete', (pvs) => {
       const key = keyString(keyOf(pvs));
       this.snapshots.delete(key);
-      this.queue.add(key);
+      this.enqueue(key);
     });
     // Any change of a generated variant, status included: its progress moves the rollout on.
     for (const event of ['add', 'update', 'delete'] as const) {
-      this.store.packageVariants.on(event, (pv) => this.enqueueOwnerOf(pv));
+      this.store.packageVariants.on(event, (pv) => {
+        this.cached(pv);
+        this.enqueueOwnerOf(pv);
+      });
       this.store.repositories.on(event, (repo) => this.enqueueSetsIn(keyOf(repo).namespace, (o) => o.repositories));
     }
   }
@@ -101,8 +121,73 @@ export class SetController {
     this.workers = runWorkers(this.queue, this.concurrency, (key) => this.reconcile(key));
   }
 
+  /**
+   * An upstream change is about to reach these variants: their sets decide again only once every
+   * one of their variants has reconciled (and its status reached the cache), or after a timeout.
+   */
+  upstreamChanged(variantKeys: readonly string[]): void {
+    const bySet = new Map<string, string[]>();
+    for (const key of variantKeys) {
+      const owner = this.owners.get(key);
+      if (owner) bySet.set(owner, [...(bySet.get(owner) ?? []), key]);
+    }
+    for (const [setKey, keys] of bySet) {
+      const current = this.settling.get(setKey);
+      if (current) {
+        for (const key of keys) current.pending.set(key, RECONCILING);
+        continue;
+      }
+      const timer = setTimeout(() => {
+        this.log.debug({ key: setKey }, 'variants did not all report on the upstream change in time');
+        this.settled(setKey);
+      }, SETTLE_TIMEOUT_MS);
+      timer.unref();
+      this.settling.set(setKey, { pending: new Map(keys.map((key) => [key, RECONCILING])), timer });
+    }
+  }
+
+  /** A variant reconcile finished; `statusVersion` is the resourceVersion of its status write, if it wrote one. */
+  variantReconciled(key: string, statusVersion: string | undefined): void {
+    const setKey = this.owners.get(key);
+    const settling = setKey ? this.settling.get(setKey) : undefined;
+    if (!setKey || settling?.pending.get(key) !== RECONCILING) return;
+    const { name, namespace } = parseKey(key);
+    const cached = this.store.packageVariants.get(name, namespace)?.metadata?.resourceVersion;
+    if (statusVersion && cached !== statusVersion) settling.pending.set(key, statusVersion);
+    else settling.pending.delete(key);
+    if (!settling.pending.size) this.settled(setKey);
+  }
+
+  /** A variant reached the cache: the status write a settling set waits for may be in it. */
+  private cached(pv: KubeObject): void {
+    const key = keyString(keyOf(pv));
+    const setKey = this.owners.get(key);
+    const settling = setKey ? this.settling.get(setKey) : undefined;
+    if (!setKey || !settling) return;
+    const expected = settling.pending.get(key);
+    if (expected && expected !== RECONCILING && expected === pv.metadata?.resourceVersion) {
+      settling.pending.delete(key);
+      if (!settling.pending.size) this.settled(setKey);
+    }
+  }
+
+  private settled(setKey: string): void {
+    const settling = this.settling.get(setKey);
+    if (!settling) return;
+    clearTimeout(settling.timer);
+    this.settling.delete(setKey);
+    this.queue.add(setKey);
+  }
+
+  /** Enqueues a set, unless it waits for its variants to settle (it is enqueued then). */
+  private enqueue(setKey: string): void {
+    if (!this.settling.has(setKey)) this.queue.add(setKey);
+  }
+
   /** Takes no new keys (in-flight reconciles run on; `drain` waits for them). */
   stopTaking(): void {
+    for (const { timer } of this.settling.values()) clearTimeout(timer);
+    this.settling.clear();
     this.workers?.stop();
     this.queue.shutDown();
   }
@@ -147,7 +232,7 @@ export class SetController {
 
   private enqueueOwnerOf(pv: KubeObject): void {
     const owner = this.ownerOf(pv);
-    if (owner) this.queue.add(owner);
+    if (owner) this.enqueue(owner);
   }
 
   /** Enqueues the sets of a namespace (all namespaces for cluster-scoped objects) whose observation matches. */
@@ -156,7 +241,7 @@ export class SetController {
       const key = keyString(keyOf(set));
       const observation = this.observations.get(key);
       // A set not reconciled yet is enqueued anyway: it will be reconciled soon in any case.
-      if (!observation || uses(observation)) this.queue.add(key);
+      if (!observation || uses(observation)) this.enqueue(key);
     }
   }
 

@@ -124,8 +124,11 @@ export class Manager {
         sourceFor: (repo) => this.sourceFor(repo),
         enqueue: (keys) => {
           this.log.debug({ keys, watch: kind }, 'git change');
-          if (kind === 'upstream') this.enqueueAfterDownstreamPoll(keys);
-          else for (const key of keys) this.queue.add(key);
+          if (kind === 'upstream') {
+            // Their sets decide again once all of them have looked at the change.
+            this.sets.upstreamChanged(keys);
+            this.enqueueAfterDownstreamPoll(keys);
+          } else for (const key of keys) this.queue.add(key);
         },
         onPoll: (repo, result, { error }) => {
           if (result === 'error') this.log.warn({ repo, watch: kind, err: describeError(error) }, 'git poll failed');
@@ -222,6 +225,7 @@ export class Manager {
     const started = performance.now();
     log.debug('reconcile started');
     const durationMs = () => Math.round(performance.now() - started);
+    this.store.variantStatusVersions.delete(key);
     try {
       const result = await this.pushes.track(() => this.reconciler.reconcile(key));
       log.debug({ durationMs: durationMs() }, 'reconcile finished');
@@ -230,6 +234,9 @@ export class Manager {
       const retryInMs = backoffDelay(this.queue.failureCount(key) + 1, ITEM_BACKOFF);
       log.warn({ durationMs: durationMs(), retryInMs, err: describeError(error) }, 'reconcile failed; retrying');
       throw error;
+    } finally {
+      this.sets.variantReconciled(key, this.store.variantStatusVersions.get(key));
+      this.store.variantStatusVersions.delete(key);
     }
   }
 
