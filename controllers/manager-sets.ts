@@ -5,7 +5,14 @@
 // enqueue; the Manager owns start, readiness and shutdown.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { PACKAGE_VARIANT_SET_KIND, PACKAGE_VARIANT_SET_LABEL, type KubeObject } from '../api/v1alpha1/index.ts';
+import {
+  PACKAGE_VARIANT_SET_KIND,
+  PACKAGE_VARIANT_SET_LABEL,
+  UPGRADE_HELD_REASON,
+  type KubeObject,
+  type PackageVariant,
+} from '../api/v1alpha1/index.ts';
+import { getCondition } from '../lib/kube/conditions.ts';
 import { backoffDelay } from '../lib/kube/backoff.ts';
 import { apiErrorCode } from '../lib/kube/client.ts';
 import { describeError } from '../lib/kube/informer.ts';
@@ -19,6 +26,8 @@ export interface SetControllerOptions {
   logger: Logger;
   /** Set reconciles running at once (default 2). */
   concurrency?: number;
+  /** Reconciles these variants (the PackageVariant queue). */
+  enqueueVariants(keys: string[]): void;
 }
 
 interface SetSnapshot {
@@ -67,12 +76,16 @@ export class SetController {
   /** Kinds selected by object targets whose informer is started (or starting). */
   private readonly watchedKinds = new Set<string>();
   private readonly settling = new Map<string, Settling>();
+  /** Variants whose status says an upgrade waits for the rollout. */
+  private readonly heldUpgrades = new Set<string>();
+  private readonly enqueueVariants: (keys: string[]) => void;
   private workers: Workers | undefined;
 
   constructor(options: SetControllerOptions) {
     this.store = options.store;
     this.log = options.logger.child({ controller: 'packagevariantset' });
     this.concurrency = options.concurrency ?? 2;
+    this.enqueueVariants = options.enqueueVariants;
     this.reconciler = new PackageVariantSetReconciler({
       objects: this.store,
       observe: (key, observation) => this.observe(key, observation),
@@ -111,6 +124,8 @@ export class SetController {
     for (const event of ['add', 'update', 'delete'] as const) {
       this.store.packageVariants.on(event, (pv) => {
         this.cached(pv);
+        if (event !== 'delete') this.noticeHeldUpgrade(pv);
+        else this.heldUpgrades.delete(keyString(keyOf(pv)));
         this.enqueueOwnerOf(pv);
       });
       this.store.repositories.on(event, (repo) => this.enqueueSetsIn(keyOf(repo).namespace, (o) => o.repositories));
@@ -144,6 +159,31 @@ export class SetController {
       timer.unref();
       this.settling.set(setKey, { pending: new Map(keys.map((key) => [key, RECONCILING])), timer });
     }
+  }
+
+  /**
+   * A variant newly reports an upgrade held by the rollout: it has seen an upstream revision its
+   * siblings may not have looked at yet (it reconciled for another reason, or the upstream poll
+   * is still resolving). They are reconciled now, and the set decides once they all have.
+   */
+  private noticeHeldUpgrade(pv: PackageVariant): void {
+    const key = keyString(keyOf(pv));
+    const ready = getCondition(pv.status?.conditions, 'Ready');
+    const held =
+      ready?.reason === UPGRADE_HELD_REASON &&
+      pv.status?.observedGeneration === pv.metadata?.generation &&
+      (pv.status?.downstreamTargets ?? []).length > 0;
+    if (!held) {
+      this.heldUpgrades.delete(key);
+      return;
+    }
+    if (this.heldUpgrades.has(key)) return;
+    this.heldUpgrades.add(key);
+    const setKey = this.ownerOf(pv);
+    const siblings = (setKey ? this.observations.get(setKey)?.variants : undefined)?.filter((k) => k !== key);
+    if (!setKey || !siblings?.length || this.settling.has(setKey)) return;
+    this.upstreamChanged(siblings);
+    this.enqueueVariants(siblings);
   }
 
   /** A variant reconcile finished; `statusVersion` is the resourceVersion of its status write, if it wrote one. */

@@ -112,6 +112,9 @@ export class Manager {
     this.sets = new SetController({
       store: this.store,
       logger: options.logger,
+      enqueueVariants: (keys) => {
+        for (const key of keys) this.queue.add(key);
+      },
       ...(options.setConcurrency ? { concurrency: options.setConcurrency } : {}),
     });
     this.stores = new GitStores({ objects: this.store, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
@@ -142,7 +145,7 @@ export class Manager {
       pushes: this.pushes,
       ...(options.conflictPolicy ? { conflictPolicy: options.conflictPolicy } : {}),
       observe: (key, observation) => this.observe(key, observation),
-      upstreamSeen: (watch, revision) => this.upstreamWatcher.noteResolved(watch, revision),
+      upstreamSeen: (watch, revision) => this.upstreamSeen(watch, revision),
     });
   }
 
@@ -237,6 +240,21 @@ export class Manager {
     } finally {
       this.sets.variantReconciled(key, this.store.variantStatusVersions.get(key));
       this.store.variantStatusVersions.delete(key);
+    }
+  }
+
+  /**
+   * A variant wrote a draft from an upstream revision. The watcher then takes it as known; if it is
+   * new to the watcher, the other variants of that watch have not seen it yet: enqueue them as a
+   * poll would have.
+   */
+  private upstreamSeen(watch: UpstreamWatch, revision: { commit: string; tree: string }): void {
+    const before = this.upstreamWatcher.current(watch);
+    this.upstreamWatcher.noteResolved(watch, revision);
+    if (before && before.tree !== revision.tree) {
+      const keys = this.upstreamIndex.variantsOf(watch);
+      this.sets.upstreamChanged(keys);
+      this.enqueueAfterDownstreamPoll(keys);
     }
   }
 
