@@ -29,6 +29,7 @@ import { apiErrorCode, mergePatch, type KubeClients } from '../lib/kube/client.t
 import { RestartableInformer, type InformerHealth } from '../lib/kube/informer.ts';
 import {
   keyOf,
+  keyString,
   matchesSelector,
   type GroupVersionKind,
   type KubeEvent,
@@ -91,6 +92,8 @@ export class KubeObjectStore implements ObjectStore {
   readonly requests: Record<Verb, number> = { get: 0, list: 0, create: 0, update: 0, patch: 0, delete: 0 };
   /** Status writes (both kinds), for tests and benchmarks. */
   statusWrites = 0;
+  /** resourceVersion after the last PackageVariant status write, by `namespace/name` (the manager takes them). */
+  readonly variantStatusVersions = new Map<string, string>();
   readonly packageVariants: RestartableInformer<Cached>;
   readonly packageVariantSets: RestartableInformer<Cached>;
   readonly repositories: RestartableInformer<Cached>;
@@ -277,17 +280,24 @@ export class KubeObjectStore implements ObjectStore {
   }
 
   async writePackageVariantStatus(pv: PackageVariant, status: PackageVariantStatus): Promise<void> {
-    await this.writeStatus('packagevariants', pv, pv.status, status);
+    const written = await this.writeStatus('packagevariants', pv, pv.status, status);
+    const version = written?.metadata?.resourceVersion;
+    if (version) this.variantStatusVersions.set(keyString(keyOf(pv)), version);
   }
 
   async writePackageVariantSetStatus(pvs: PackageVariantSet, status: PackageVariantSetStatus): Promise<void> {
     await this.writeStatus('packagevariantsets', pvs, pvs.status, status);
   }
 
-  private async writeStatus(plural: string, obj: KubeObject, previous: object | undefined, status: object) {
+  private async writeStatus(
+    plural: string,
+    obj: KubeObject,
+    previous: object | undefined,
+    status: object,
+  ): Promise<KubeObject | undefined> {
     this.requests.patch++;
     this.statusWrites++;
-    await this.clients.customObjects.patchNamespacedCustomObjectStatus(
+    return this.clients.customObjects.patchNamespacedCustomObjectStatus(
       { ...this.ref(plural, keyOf(obj)), body: { status: replacing(previous, status) } },
       mergePatch,
     );

@@ -1,8 +1,8 @@
 // Controller mode: informers feed a keyed work queue, a worker pool runs the PackageVariant
 // reconciler, and the watches Porch lacks (Repositories, their Secrets, injection sources, the
 // upstream and downstream git repositories) enqueue exactly the variants they affect. Informer
-// handlers and watcher callbacks only enqueue. Also serves the webhook and the health probes, and
-// shuts down gracefully.
+// handlers and watcher callbacks only enqueue. PackageVariantSets have their own queue and workers
+// (`manager-sets.ts`). Also serves the webhook and the health probes, and shuts down gracefully.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +15,7 @@ import { backoffDelay } from '../lib/kube/backoff.ts';
 import { ITEM_BACKOFF, runWorkers, WorkQueue, type ReconcileResult, type Workers } from '../lib/kube/workqueue.ts';
 import type { ConflictPolicy } from '../lib/merge/index.ts';
 import { KubeObjectStore } from './kube-store.ts';
+import { SetController } from './manager-sets.ts';
 import { GitStores, locationOf, type GitLocation } from './packagevariant/git-stores.ts';
 import { PushCoalescer } from './packagevariant/push-coalescer.ts';
 import { PackageVariantReconciler, type Observation } from './packagevariant/reconciler.ts';
@@ -37,6 +38,8 @@ export interface ManagerOptions {
   /** The one namespace watched; all when absent. */
   namespace?: string;
   concurrency?: number;
+  /** PackageVariantSet reconciles running at once (default 2). */
+  setConcurrency?: number;
   /** Upstream and downstream git poll interval (default 1 minute). */
   pollIntervalMs?: number;
   cacheDir?: string;
@@ -59,7 +62,8 @@ interface Snapshot {
 const snapshotOf = (obj: KubeObject): Snapshot => ({
   ...(obj.metadata?.generation !== undefined ? { generation: obj.metadata.generation } : {}),
   deleting: Boolean(obj.metadata?.deletionTimestamp),
-  meta: JSON.stringify([obj.metadata?.finalizers ?? [], obj.metadata?.labels ?? {}]),
+  // Annotations too: a PackageVariantSet rollout releases a variant by removing its hold annotation.
+  meta: JSON.stringify([obj.metadata?.finalizers ?? [], obj.metadata?.labels ?? {}, obj.metadata?.annotations ?? {}]),
 });
 
 const objectKey = (obj: KubeObject) => keyString(keyOf(obj));
@@ -67,6 +71,8 @@ const objectKey = (obj: KubeObject) => keyString(keyOf(obj));
 export class Manager {
   readonly store: KubeObjectStore;
   readonly queue: WorkQueue;
+  /** PackageVariantSets: their own queue and workers. */
+  readonly sets: SetController;
   readonly stores: GitStores;
   readonly pushes: PushCoalescer;
   readonly upstreamIndex = new UpstreamIndex();
@@ -103,6 +109,14 @@ export class Manager {
       onError: (what, err) => this.log.warn({ err: describeError(err) }, `${what} write failed`),
     });
     this.queue = new WorkQueue();
+    this.sets = new SetController({
+      store: this.store,
+      logger: options.logger,
+      enqueueVariants: (keys) => {
+        for (const key of keys) this.queue.add(key);
+      },
+      ...(options.setConcurrency ? { concurrency: options.setConcurrency } : {}),
+    });
     this.stores = new GitStores({ objects: this.store, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
     this.pushes = new PushCoalescer();
     const intervalMs = options.pollIntervalMs ?? 60_000;
@@ -113,8 +127,11 @@ export class Manager {
         sourceFor: (repo) => this.sourceFor(repo),
         enqueue: (keys) => {
           this.log.debug({ keys, watch: kind }, 'git change');
-          if (kind === 'upstream') this.enqueueAfterDownstreamPoll(keys);
-          else for (const key of keys) this.queue.add(key);
+          if (kind === 'upstream') {
+            // Their sets decide again once all of them have looked at the change.
+            this.sets.upstreamChanged(keys);
+            this.enqueueAfterDownstreamPoll(keys);
+          } else for (const key of keys) this.queue.add(key);
         },
         onPoll: (repo, result, { error }) => {
           if (result === 'error') this.log.warn({ repo, watch: kind, err: describeError(error) }, 'git poll failed');
@@ -128,7 +145,7 @@ export class Manager {
       pushes: this.pushes,
       ...(options.conflictPolicy ? { conflictPolicy: options.conflictPolicy } : {}),
       observe: (key, observation) => this.observe(key, observation),
-      upstreamSeen: (watch, revision) => this.upstreamWatcher.noteResolved(watch, revision),
+      upstreamSeen: (watch, revision) => this.upstreamSeen(watch, revision),
     });
   }
 
@@ -158,6 +175,7 @@ export class Manager {
     this.upstreamWatcher.start();
     this.downstreamWatcher.start();
     this.workers = runWorkers(this.queue, this.options.concurrency ?? 8, (key) => this.reconcile(key));
+    this.sets.start();
     this.log.info(
       { namespace: this.options.namespace ?? '(all)', concurrency: this.options.concurrency ?? 8 },
       'controller started',
@@ -186,10 +204,11 @@ export class Manager {
     await this.store.stop();
     this.workers?.stop();
     this.queue.shutDown();
+    this.sets.stopTaking();
     const timeoutMs = this.options.shutdownTimeoutMs ?? 30_000;
     const finished = await withTimeout(
       (async () => {
-        await this.workers?.drain();
+        await Promise.all([this.workers?.drain(), this.sets.drain()]);
         await this.pushes.drain();
       })(),
       timeoutMs,
@@ -209,6 +228,7 @@ export class Manager {
     const started = performance.now();
     log.debug('reconcile started');
     const durationMs = () => Math.round(performance.now() - started);
+    this.store.variantStatusVersions.delete(key);
     try {
       const result = await this.pushes.track(() => this.reconciler.reconcile(key));
       log.debug({ durationMs: durationMs() }, 'reconcile finished');
@@ -217,6 +237,24 @@ export class Manager {
       const retryInMs = backoffDelay(this.queue.failureCount(key) + 1, ITEM_BACKOFF);
       log.warn({ durationMs: durationMs(), retryInMs, err: describeError(error) }, 'reconcile failed; retrying');
       throw error;
+    } finally {
+      this.sets.variantReconciled(key, this.store.variantStatusVersions.get(key));
+      this.store.variantStatusVersions.delete(key);
+    }
+  }
+
+  /**
+   * A variant wrote a draft from an upstream revision. The watcher then takes it as known; if it is
+   * new to the watcher, the other variants of that watch have not seen it yet: enqueue them as a
+   * poll would have.
+   */
+  private upstreamSeen(watch: UpstreamWatch, revision: { commit: string; tree: string }): void {
+    const before = this.upstreamWatcher.current(watch);
+    this.upstreamWatcher.noteResolved(watch, revision);
+    if (before && before.tree !== revision.tree) {
+      const keys = this.upstreamIndex.variantsOf(watch);
+      this.sets.upstreamChanged(keys);
+      this.enqueueAfterDownstreamPoll(keys);
     }
   }
 
@@ -232,6 +270,7 @@ export class Manager {
   }
 
   private registerHandlers(): void {
+    this.sets.registerHandlers();
     const pvs = this.store.packageVariants;
     pvs.on('add', (pv) => {
       this.snapshots.set(objectKey(pv), snapshotOf(pv));

@@ -1,6 +1,7 @@
 // Set reconciliation through the local adapter: create, update, delete, retarget, collisions,
 // conditions, finalizer and rollout holds.
 import { describe, expect, it } from '@jest/globals';
+import { ApiException } from '@kubernetes/client-node';
 import {
   API_VERSION,
   PACKAGE_VARIANT_FINALIZER,
@@ -352,6 +353,28 @@ describe('PackageVariantSet reconcile (local adapter)', () => {
     await t.reconcile();
     expect(t.store.take()).toEqual(['create my-pvs-r1-up', 'status my-pvs']);
     expect((await t.variants()).map((v) => v.metadata?.name)).toEqual(['my-pvs-r1-up', 'other']);
+  });
+});
+
+describe('PackageVariantSet reconcile: write conflicts', () => {
+  it('a variant changed since it was read (409) fails the reconcile without an error status or event', async () => {
+    const t = setup([repo('r1'), set({ targets: [{ repositories: [{ name: 'r1' }] }] })]);
+    await t.reconcile();
+    const before = (await t.getSet()).status;
+    await t.update({ targets: [{ repositories: [{ name: 'r1' }], template: { labels: { tier: 'gold' } } }] });
+    const update = t.store.updatePackageVariant.bind(t.store);
+    t.store.updatePackageVariant = async () => {
+      throw new ApiException(409, 'Operation cannot be fulfilled: the object has been modified', {}, {});
+    };
+    await expect(t.reconcile()).rejects.toMatchObject({ code: 409 });
+    const pvs = await t.getSet();
+    expect(condition(pvs.status, 'Ready')).toEqual(condition(before, 'Ready'));
+    expect(t.store.events.filter((e) => e.reason === 'ReconcileFailed')).toEqual([]);
+    // The retry goes through.
+    t.store.updatePackageVariant = update;
+    await t.reconcile();
+    expect((await t.variants())[0]!.spec?.labels).toEqual({ tier: 'gold' });
+    expect(condition((await t.getSet()).status, 'Ready')).toMatchObject({ status: 'True', observedGeneration: 2 });
   });
 });
 

@@ -17,6 +17,7 @@ import {
   type TargetCollision,
   type VariantSummary,
 } from '../../api/v1alpha1/index.ts';
+import { apiErrorCode } from '../../lib/kube/client.ts';
 import type { ReconcileResult } from '../../lib/kube/workqueue.ts';
 import { keyString, parseKey, type GroupVersionKind, type ObjectStore } from '../store.ts';
 import { TemplateError, TemplateEvaluator } from './cel.ts';
@@ -116,6 +117,8 @@ export class PackageVariantSetReconciler {
         await this.writeStatus(pvs, { kind: 'stalled', reason: error.reason, message: error.message });
         return;
       }
+      // A variant changed since our cache read it (409): retried at once, not worth a status or an event.
+      if (apiErrorCode(error) === 409) throw error;
       const message = error instanceof Error ? error.message : String(error);
       await this.writeStatus(pvs, { kind: 'error', reason: 'UnexpectedError', message });
       objects.recordEvent(pvs, { type: 'Warning', reason: 'ReconcileFailed', message });

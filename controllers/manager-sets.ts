@@ -1,0 +1,321 @@
+// Controller mode for PackageVariantSets: the set's own work queue and workers, fed by the set
+// informer and by the watches a set needs (Porch watches none of the first two): Repositories in
+// its namespace, objects of the kinds its `objectSelector` targets select, and its generated
+// variants — status included, since a variant's progress is what moves a rollout on. Handlers only
+// enqueue; the Manager owns start, readiness and shutdown.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import {
+  PACKAGE_VARIANT_SET_KIND,
+  PACKAGE_VARIANT_SET_LABEL,
+  UPGRADE_HELD_REASON,
+  type KubeObject,
+  type PackageVariant,
+} from '../api/v1alpha1/index.ts';
+import { getCondition } from '../lib/kube/conditions.ts';
+import { backoffDelay } from '../lib/kube/backoff.ts';
+import { apiErrorCode } from '../lib/kube/client.ts';
+import { describeError } from '../lib/kube/informer.ts';
+import { ITEM_BACKOFF, runWorkers, WorkQueue, type ReconcileResult, type Workers } from '../lib/kube/workqueue.ts';
+import type { KubeObjectStore } from './kube-store.ts';
+import { PackageVariantSetReconciler, type SetObservation } from './packagevariantset/reconciler.ts';
+import { keyOf, keyString, parseKey, type GroupVersionKind } from './store.ts';
+
+export interface SetControllerOptions {
+  store: KubeObjectStore;
+  logger: Logger;
+  /** Set reconciles running at once (default 2). */
+  concurrency?: number;
+  /** Reconciles these variants (the PackageVariant queue). */
+  enqueueVariants(keys: string[]): void;
+}
+
+interface SetSnapshot {
+  generation?: number;
+  deleting: boolean;
+  finalizers: string;
+}
+
+const snapshotOf = (obj: KubeObject): SetSnapshot => ({
+  ...(obj.metadata?.generation !== undefined ? { generation: obj.metadata.generation } : {}),
+  deleting: Boolean(obj.metadata?.deletionTimestamp),
+  finalizers: JSON.stringify(obj.metadata?.finalizers ?? []),
+});
+
+const kindId = (gvk: GroupVersionKind) => `${gvk.apiVersion}/${gvk.kind}`;
+
+/** How long a set waits at most for its variants to look at an upstream change. */
+const SETTLE_TIMEOUT_MS = 30_000;
+
+/**
+ * A set waiting for its variants to look at an upstream change. Variants notice it one by one; a
+ * set that decided on the first reports would see later stages waiting while earlier ones still
+ * look up to date, and release them out of order. (Local mode reconciles every variant before the
+ * sets for the same reason.)
+ */
+interface Settling {
+  /** Variant key → `reconciling`, or the resourceVersion its status write must reach the cache with. */
+  pending: Map<string, string>;
+  timer: NodeJS.Timeout;
+}
+const RECONCILING = 'reconciling';
+
+export class SetController {
+  readonly queue = new WorkQueue();
+  /** Reconciles started, by set key (tests). */
+  readonly reconciles = new Map<string, number>();
+  private readonly store: KubeObjectStore;
+  private readonly log: Logger;
+  private readonly concurrency: number;
+  private readonly reconciler: PackageVariantSetReconciler;
+  private readonly snapshots = new Map<string, SetSnapshot>();
+  /** What each set's last reconcile said it uses. */
+  private readonly observations = new Map<string, SetObservation>();
+  /** Generated variant key → set key (from the observations). */
+  private readonly owners = new Map<string, string>();
+  /** Kinds selected by object targets whose informer is started (or starting). */
+  private readonly watchedKinds = new Set<string>();
+  private readonly settling = new Map<string, Settling>();
+  /** Variants whose status says an upgrade waits for the rollout. */
+  private readonly heldUpgrades = new Set<string>();
+  private readonly enqueueVariants: (keys: string[]) => void;
+  private workers: Workers | undefined;
+
+  constructor(options: SetControllerOptions) {
+    this.store = options.store;
+    this.log = options.logger.child({ controller: 'packagevariantset' });
+    this.concurrency = options.concurrency ?? 2;
+    this.enqueueVariants = options.enqueueVariants;
+    this.reconciler = new PackageVariantSetReconciler({
+      objects: this.store,
+      observe: (key, observation) => this.observe(key, observation),
+    });
+  }
+
+  /** Informer handlers; call before the store's informers start, so that their initial adds arrive. */
+  registerHandlers(): void {
+    const sets = this.store.packageVariantSets;
+    sets.on('add', (pvs) => {
+      const key = keyString(keyOf(pvs));
+      this.snapshots.set(key, snapshotOf(pvs));
+      this.enqueue(key);
+    });
+    sets.on('update', (pvs) => {
+      const key = keyString(keyOf(pvs));
+      const before = this.snapshots.get(key);
+      const after = snapshotOf(pvs);
+      this.snapshots.set(key, after);
+      // Our own status writes change none of these: no reconcile for them.
+      if (
+        !before ||
+        before.generation !== after.generation ||
+        before.deleting !== after.deleting ||
+        before.finalizers !== after.finalizers
+      ) {
+        this.enqueue(key);
+      }
+    });
+    sets.on('delete', (pvs) => {
+      const key = keyString(keyOf(pvs));
+      this.snapshots.delete(key);
+      this.enqueue(key);
+    });
+    // Any change of a generated variant, status included: its progress moves the rollout on.
+    for (const event of ['add', 'update', 'delete'] as const) {
+      this.store.packageVariants.on(event, (pv) => {
+        this.cached(pv);
+        if (event !== 'delete') this.noticeHeldUpgrade(pv);
+        else this.heldUpgrades.delete(keyString(keyOf(pv)));
+        this.enqueueOwnerOf(pv);
+      });
+      this.store.repositories.on(event, (repo) => this.enqueueSetsIn(keyOf(repo).namespace, (o) => o.repositories));
+    }
+  }
+
+  start(): void {
+    this.workers = runWorkers(this.queue, this.concurrency, (key) => this.reconcile(key));
+  }
+
+  /**
+   * An upstream change is about to reach these variants: their sets decide again only once every
+   * one of their variants has reconciled (and its status reached the cache), or after a timeout.
+   */
+  upstreamChanged(variantKeys: readonly string[]): void {
+    const bySet = new Map<string, string[]>();
+    for (const key of variantKeys) {
+      const owner = this.owners.get(key);
+      if (owner) bySet.set(owner, [...(bySet.get(owner) ?? []), key]);
+    }
+    for (const [setKey, keys] of bySet) {
+      const current = this.settling.get(setKey);
+      if (current) {
+        for (const key of keys) current.pending.set(key, RECONCILING);
+        continue;
+      }
+      const timer = setTimeout(() => {
+        this.log.debug({ key: setKey }, 'variants did not all report on the upstream change in time');
+        this.settled(setKey);
+      }, SETTLE_TIMEOUT_MS);
+      timer.unref();
+      this.settling.set(setKey, { pending: new Map(keys.map((key) => [key, RECONCILING])), timer });
+    }
+  }
+
+  /**
+   * A variant newly reports an upgrade held by the rollout: it has seen an upstream revision its
+   * siblings may not have looked at yet (it reconciled for another reason, or the upstream poll
+   * is still resolving). They are reconciled now, and the set decides once they all have.
+   */
+  private noticeHeldUpgrade(pv: PackageVariant): void {
+    const key = keyString(keyOf(pv));
+    const ready = getCondition(pv.status?.conditions, 'Ready');
+    const held =
+      ready?.reason === UPGRADE_HELD_REASON &&
+      pv.status?.observedGeneration === pv.metadata?.generation &&
+      (pv.status?.downstreamTargets ?? []).length > 0;
+    if (!held) {
+      this.heldUpgrades.delete(key);
+      return;
+    }
+    if (this.heldUpgrades.has(key)) return;
+    this.heldUpgrades.add(key);
+    const setKey = this.ownerOf(pv);
+    const siblings = (setKey ? this.observations.get(setKey)?.variants : undefined)?.filter((k) => k !== key);
+    if (!setKey || !siblings?.length || this.settling.has(setKey)) return;
+    this.upstreamChanged(siblings);
+    this.enqueueVariants(siblings);
+  }
+
+  /** A variant reconcile finished; `statusVersion` is the resourceVersion of its status write, if it wrote one. */
+  variantReconciled(key: string, statusVersion: string | undefined): void {
+    const setKey = this.owners.get(key);
+    const settling = setKey ? this.settling.get(setKey) : undefined;
+    if (!setKey || settling?.pending.get(key) !== RECONCILING) return;
+    const { name, namespace } = parseKey(key);
+    const cached = this.store.packageVariants.get(name, namespace)?.metadata?.resourceVersion;
+    if (statusVersion && cached !== statusVersion) settling.pending.set(key, statusVersion);
+    else settling.pending.delete(key);
+    if (!settling.pending.size) this.settled(setKey);
+  }
+
+  /** A variant reached the cache: the status write a settling set waits for may be in it. */
+  private cached(pv: KubeObject): void {
+    const key = keyString(keyOf(pv));
+    const setKey = this.owners.get(key);
+    const settling = setKey ? this.settling.get(setKey) : undefined;
+    if (!setKey || !settling) return;
+    const expected = settling.pending.get(key);
+    if (expected && expected !== RECONCILING && expected === pv.metadata?.resourceVersion) {
+      settling.pending.delete(key);
+      if (!settling.pending.size) this.settled(setKey);
+    }
+  }
+
+  private settled(setKey: string): void {
+    const settling = this.settling.get(setKey);
+    if (!settling) return;
+    clearTimeout(settling.timer);
+    this.settling.delete(setKey);
+    this.queue.add(setKey);
+  }
+
+  /** Enqueues a set, unless it waits for its variants to settle (it is enqueued then). */
+  private enqueue(setKey: string): void {
+    if (!this.settling.has(setKey)) this.queue.add(setKey);
+  }
+
+  /** Takes no new keys (in-flight reconciles run on; `drain` waits for them). */
+  stopTaking(): void {
+    for (const { timer } of this.settling.values()) clearTimeout(timer);
+    this.settling.clear();
+    this.workers?.stop();
+    this.queue.shutDown();
+  }
+
+  async drain(): Promise<void> {
+    await this.workers?.drain();
+  }
+
+  private async reconcile(key: string): Promise<ReconcileResult | void> {
+    this.reconciles.set(key, (this.reconciles.get(key) ?? 0) + 1);
+    const log = this.log.child({ key, reconcileID: randomUUID() });
+    const started = performance.now();
+    const durationMs = () => Math.round(performance.now() - started);
+    log.debug('reconcile started');
+    try {
+      const result = await this.reconciler.reconcile(key);
+      log.debug({ durationMs: durationMs(), ...(result ?? {}) }, 'reconcile finished');
+      return result;
+    } catch (error) {
+      const retryInMs = backoffDelay(this.queue.failureCount(key) + 1, ITEM_BACKOFF);
+      const fields = { durationMs: durationMs(), retryInMs, err: describeError(error) };
+      // A variant changed under a write (the cache was behind): routine, retried at once.
+      if (apiErrorCode(error) === 409) log.debug(fields, 'write conflict; retrying');
+      else log.warn(fields, 'reconcile failed; retrying');
+      throw error;
+    }
+  }
+
+  /** The set a variant belongs to: its controller owner reference, else its set label (the set's UID). */
+  private ownerOf(pv: KubeObject): string | undefined {
+    const key = keyString(keyOf(pv));
+    const { namespace } = keyOf(pv);
+    const owner = pv.metadata?.ownerReferences?.find((r) => r.controller && r.kind === PACKAGE_VARIANT_SET_KIND);
+    if (owner?.name) return keyString({ namespace, name: owner.name });
+    const uid = pv.metadata?.labels?.[PACKAGE_VARIANT_SET_LABEL];
+    if (uid) {
+      const set = this.store.packageVariantSets.list(namespace).find((s) => s.metadata?.uid === uid);
+      if (set) return keyString(keyOf(set));
+    }
+    return this.owners.get(key);
+  }
+
+  private enqueueOwnerOf(pv: KubeObject): void {
+    const owner = this.ownerOf(pv);
+    if (owner) this.enqueue(owner);
+  }
+
+  /** Enqueues the sets of a namespace (all namespaces for cluster-scoped objects) whose observation matches. */
+  private enqueueSetsIn(namespace: string | undefined, uses: (o: SetObservation) => boolean): void {
+    for (const set of this.store.packageVariantSets.list(namespace)) {
+      const key = keyString(keyOf(set));
+      const observation = this.observations.get(key);
+      // A set not reconciled yet is enqueued anyway: it will be reconciled soon in any case.
+      if (!observation || uses(observation)) this.enqueue(key);
+    }
+  }
+
+  private observe(key: string, observation: SetObservation | undefined): void {
+    const previous = this.observations.get(key);
+    for (const variant of previous?.variants ?? []) {
+      if (this.owners.get(variant) === key) this.owners.delete(variant);
+    }
+    if (!observation) {
+      this.observations.delete(key);
+      return;
+    }
+    this.observations.set(key, observation);
+    for (const variant of observation.variants) this.owners.set(variant, key);
+    for (const gvk of observation.objectKinds) this.watchKind(gvk);
+  }
+
+  /** One informer per selected kind (shared with injection watches); a change enqueues the sets selecting it. */
+  private watchKind(gvk: GroupVersionKind): void {
+    const id = kindId(gvk);
+    if (this.watchedKinds.has(id)) return;
+    this.watchedKinds.add(id);
+    this.store.watchKind(gvk).then(
+      (informer) => {
+        const enqueue = (obj: KubeObject) =>
+          this.enqueueSetsIn(obj.metadata?.namespace, (o) => o.objectKinds.some((k) => kindId(k) === id));
+        for (const event of ['add', 'update', 'delete'] as const) informer.on(event, enqueue);
+        this.log.info({ kind: id }, 'watching target kind');
+      },
+      (error: unknown) => {
+        // Tried again on the next reconcile that reports the kind.
+        this.watchedKinds.delete(id);
+        this.log.warn({ kind: id, err: describeError(error) }, 'cannot watch target kind');
+      },
+    );
+  }
+}
