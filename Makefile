@@ -95,3 +95,8 @@ test e2e: testenv
 .PHONY: bench-fleet
 bench-fleet: install
 	node bench/fleet.ts
+
+## bench-fleet-controller: fleet upgrade in controller mode against the real API server (N, REPOS, RUNS, CONCURRENCY, LOCAL=1 adds the local pass, PROFILE=1)
+.PHONY: bench-fleet-controller
+bench-fleet-controller: install testenv
+	node bench/fleet-controller.ts

@@ -1,0 +1,161 @@
+// The controller process of the controller-mode fleet benchmark (bench/fleet-controller.ts): the
+// Manager exactly as `pvctl run` starts it (same flags, parsed by the same `managerOptionsFrom`),
+// plus an IPC channel on which the benchmark asks for counters (API requests by verb, status
+// writes, pushes, reconciles, git processes by command, CPU, peak RSS, event-loop delay). Started
+// with `fork`, so its RSS and git processes are its own.
+//
+//   node bench/lib/controller-child.ts --kubeconfig F --namespace NS --poll-interval 2s
+//     --concurrency 8 --cache-dir D --webhook-secret-file F [--log-level warn]
+import { readFileSync, writeFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { Session } from 'node:inspector/promises';
+import { pino } from 'pino';
+import { managerOptionsFrom } from '../../cli/commands/run.ts';
+import { Manager } from '../../controllers/manager.ts';
+import { gitProcessStats } from '../../lib/git/exec.ts';
+import { loadKubeConfig } from '../../lib/kube/client.ts';
+
+/** Counters of the controller process; the benchmark subtracts two of them. */
+export interface ControllerStats {
+  at: number;
+  requests: Record<string, number>;
+  statusWrites: number;
+  pushes: number;
+  reconciles: number;
+  queueLength: number;
+  inProgress: number;
+  gitProcesses: number;
+  byCommand: Record<string, { count: number; ms: number }>;
+  /** CPU seconds of this process and of its ended git children. */
+  cpu: { node: number; git: number };
+  rssMiB: number;
+  /** Peak RSS since the last `resetPeak` (VmHWM), and over the whole process life. */
+  peakRssMiB: number;
+  maxRssMiB: number;
+  eventLoopDelayMs: { p50: number; p99: number; max: number };
+}
+
+export type ChildRequest =
+  | { type: 'stats' }
+  | { type: 'resetPeak' }
+  | { type: 'profileStart' }
+  | { type: 'profileStop'; path: string }
+  | { type: 'stop' };
+export type ChildMessage =
+  | { type: 'listening'; webhook: number }
+  | { type: 'stats'; stats: ControllerStats }
+  | { type: 'profiled' }
+  | { type: 'stopped' };
+
+function childCpuSeconds(): number {
+  // /proc/self/stat fields 16 and 17: cutime and cstime of waited-for children, in clock ticks.
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100;
+}
+
+function statusKiB(field: string): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
+  return match ? Number(match[1]) : 0;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      kubeconfig: { type: 'string' },
+      namespace: { type: 'string' },
+      concurrency: { type: 'string', default: '8' },
+      'poll-interval': { type: 'string', default: '1m' },
+      'cache-dir': { type: 'string' },
+      'webhook-secret-file': { type: 'string' },
+      'log-level': { type: 'string', default: 'warn' },
+    },
+  });
+  const logger = pino({ name: 'pvctl', level: values['log-level'] }, pino.destination(2));
+  const options = managerOptionsFrom({
+    ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
+    ...(values.namespace ? { namespace: values.namespace } : {}),
+    concurrency: values.concurrency,
+    pollInterval: values['poll-interval'],
+    ...(values['cache-dir'] ? { cacheDir: values['cache-dir'] } : {}),
+    healthProbeBindAddress: '0',
+    webhookBindAddress: '127.0.0.1:0',
+    ...(values['webhook-secret-file'] ? { webhookSecretFile: values['webhook-secret-file'] } : {}),
+    logLevel: values['log-level'],
+  });
+  const kubeConfig = loadKubeConfig({ kind: 'file', path: values.kubeconfig! });
+  const manager = new Manager({ kubeConfig, logger, ...options });
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  let reconciles = 0;
+  const countReconciles = () => {
+    reconciles = 0;
+    for (const n of manager.reconciles.values()) reconciles += n;
+    return reconciles;
+  };
+  const stats = (): ControllerStats => {
+    const cpu = process.cpuUsage();
+    return {
+      at: Date.now(),
+      requests: { ...manager.store.requests },
+      statusWrites: manager.store.statusWrites,
+      pushes: manager.pushes.pushes,
+      reconciles: countReconciles(),
+      queueLength: manager.queue.length,
+      inProgress: manager.queue.inProgress,
+      gitProcesses: gitProcessStats.spawned,
+      byCommand: structuredClone(gitProcessStats.byCommand),
+      cpu: { node: (cpu.user + cpu.system) / 1e6, git: childCpuSeconds() },
+      rssMiB: statusKiB('VmRSS') / 1024,
+      peakRssMiB: statusKiB('VmHWM') / 1024,
+      maxRssMiB: process.resourceUsage().maxRSS / 1024,
+      eventLoopDelayMs: {
+        p50: delay.percentile(50) / 1e6,
+        p99: delay.percentile(99) / 1e6,
+        max: delay.max / 1e6,
+      },
+    };
+  };
+  const session = new Session();
+  const send = (message: ChildMessage) => process.send!(message);
+  process.on('message', (request: ChildRequest) => {
+    if (request.type === 'stats') send({ type: 'stats', stats: stats() });
+    else if (request.type === 'resetPeak') {
+      // "5" resets the peak RSS (VmHWM) of this process (Linux ≥ 4.0); the event-loop histogram too.
+      try {
+        writeFileSync('/proc/self/clear_refs', '5');
+      } catch {
+        // not allowed here: the peak stays the process-life peak
+      }
+      delay.reset();
+      send({ type: 'stats', stats: stats() });
+    } else if (request.type === 'profileStart') {
+      // A CPU profile of just the measured part (--cpu-prof would cover the whole process life).
+      void (async () => {
+        session.connect();
+        await session.post('Profiler.setSamplingInterval', { interval: 500 });
+        await session.post('Profiler.enable');
+        await session.post('Profiler.start');
+        send({ type: 'profiled' });
+      })();
+    } else if (request.type === 'profileStop') {
+      void (async () => {
+        const { profile } = await session.post('Profiler.stop');
+        writeFileSync(request.path, JSON.stringify(profile));
+        session.disconnect();
+        send({ type: 'profiled' });
+      })();
+    } else if (request.type === 'stop') {
+      void manager.stop().then(() => process.send!({ type: 'stopped' }, () => process.exit(0)));
+    }
+  });
+  process.on('SIGTERM', () => void manager.stop().then(() => process.exit(0)));
+  await manager.start();
+  const webhook = manager.addresses()[0]!.port;
+  send({ type: 'listening', webhook });
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
