@@ -127,6 +127,35 @@ describe('UpstreamWatcher', () => {
     expect(source.lsRemotes).toBe(2);
   });
 
+  it('keeps one poll loop per repository when asked to track it during a poll', async () => {
+    const index = new UpstreamIndex();
+    const source = new ScriptedSource();
+    let release!: () => void;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    const lsRemote = source.lsRemote.bind(source);
+    source.lsRemote = async () => {
+      const heads = await lsRemote();
+      if (source.lsRemotes === 1) await blocked;
+      return heads;
+    };
+    index.set('ns/a', { repo: 'r1', package: 'nginx', track: 'latest' });
+    const watcher = new UpstreamWatcher({
+      index,
+      sourceFor: () => source,
+      enqueue: () => {},
+      intervalMs: 10_000,
+      random: () => 0,
+    });
+    watcher.start();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(source.lsRemotes).toBe(1);
+    for (let i = 0; i < 5; i++) watcher.track('r1'); // e.g. reconciles finishing during the poll
+    release();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(source.lsRemotes).toBe(1);
+    watcher.stop();
+  });
+
   it('polls on its own timer once started', async () => {
     const index = new UpstreamIndex();
     const source = new ScriptedSource();

@@ -95,13 +95,17 @@ export class UpstreamWatcher {
     return poll;
   }
 
+  /** One poll loop per repository: its entry stays in `timers` while it polls, so `track` adds none. */
   private schedule(repo: string, delayMs: number): void {
+    clearTimeout(this.timers.get(repo));
     const timer = setTimeout(async () => {
-      this.timers.delete(repo);
       if (!this.running) return;
-      if (this.options.index.watchesOf(repo).length > 0) await this.pollNow(repo);
-      if (this.running && this.options.index.watchesOf(repo).length > 0) {
+      const watched = () => this.options.index.watchesOf(repo).length > 0;
+      if (watched()) await this.pollNow(repo);
+      if (this.running && watched()) {
         this.schedule(repo, this.options.intervalMs * (1 + this.options.jitter * this.options.random()));
+      } else {
+        this.timers.delete(repo);
       }
     }, delayMs);
     timer.unref();
