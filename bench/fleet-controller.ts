@@ -42,6 +42,7 @@ import {
   type Verification,
 } from './lib/fleet.ts';
 import { summarizeProfile, type ProfileSummary } from './lib/fleet-profile.ts';
+import { median, spread } from './lib/stats.ts';
 
 const HERE = new URL('.', import.meta.url).pathname;
 const SELF = new URL(import.meta.url).pathname;
@@ -334,16 +335,6 @@ export interface ControllerOptions {
   profile: boolean;
   keep: boolean;
   log(line: string): void;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function spread(values: number[]) {
-  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
 }
 
 export async function runControllerBenchmark(o: ControllerOptions): Promise<ControllerResult> {

@@ -31,6 +31,7 @@ import {
   type Verification,
 } from './lib/fleet.ts';
 import { summarizeProfile, type ProfileSummary } from './lib/fleet-profile.ts';
+import { median, spread } from './lib/stats.ts';
 
 const SELF = new URL(import.meta.url).pathname;
 
@@ -142,16 +143,6 @@ async function pass(
     if (file) stats.profile = summarizeProfile(join(profileDir, file));
   }
   return { stats, objects: JSON.parse(readFileSync(`${state}.out.json`, 'utf8')) as KubeObject[] };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function spread(values: number[]): { median: number; min: number; max: number } {
-  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
 }
 
 export interface FleetResult {
