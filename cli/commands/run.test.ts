@@ -22,6 +22,7 @@ describe('pvctl run flags', () => {
   it('serves the webhook only with a secret, and checks the concurrency', () => {
     const base: RunOptions = {
       concurrency: '8',
+      setConcurrency: '2',
       pollInterval: '1m',
       healthProbeBindAddress: ':8081',
       webhookBindAddress: ':8082',
@@ -32,12 +33,16 @@ describe('pvctl run flags', () => {
     try {
       expect(managerOptionsFrom(base)).toEqual({
         concurrency: 8,
+        setConcurrency: 2,
         pollIntervalMs: 60_000,
         probeAddress: { port: 8081 },
       });
       process.env.PVC_WEBHOOK_SECRET = 's3cret';
       expect(managerOptionsFrom(base)).toMatchObject({ webhookAddress: { port: 8082 }, webhookSecret: 's3cret' });
       expect(() => managerOptionsFrom({ ...base, concurrency: '0' })).toThrow(/--concurrency/);
+      expect(() => managerOptionsFrom({ ...base, setConcurrency: 'x' })).toThrow(
+        /--set-concurrency must be a positive integer/,
+      );
     } finally {
       if (saved === undefined) delete process.env.PVC_WEBHOOK_SECRET;
       else process.env.PVC_WEBHOOK_SECRET = saved;

@@ -11,6 +11,7 @@ export interface RunOptions {
   kubeconfig?: string;
   namespace?: string;
   concurrency: string;
+  setConcurrency: string;
   pollInterval: string;
   cacheDir?: string;
   healthProbeBindAddress: string;
@@ -39,11 +40,15 @@ export function parseBindAddress(value: string, flag: string): ListenAddress | u
   return { port, ...(host ? { host } : {}) };
 }
 
+function positiveInteger(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, not ${value}`);
+  return n;
+}
+
 export function managerOptionsFrom(options: RunOptions) {
-  const concurrency = Number(options.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new UsageError(`--concurrency must be a positive integer, not ${options.concurrency}`);
-  }
+  const concurrency = positiveInteger(options.concurrency, '--concurrency');
+  const setConcurrency = positiveInteger(options.setConcurrency, '--set-concurrency');
   const webhookAddress = parseBindAddress(options.webhookBindAddress, '--webhook-bind-address');
   const secret =
     (options.webhookSecretFile
@@ -53,6 +58,7 @@ export function managerOptionsFrom(options: RunOptions) {
   const probeAddress = parseBindAddress(options.healthProbeBindAddress, '--health-probe-bind-address');
   return {
     concurrency,
+    setConcurrency,
     pollIntervalMs: parseDuration(options.pollInterval),
     ...(options.namespace ? { namespace: options.namespace } : {}),
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
@@ -95,7 +101,8 @@ export function registerRun(program: Command): void {
     .description('run the controller against a cluster')
     .option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, then in-cluster)')
     .option('-n, --namespace <ns>', 'watch only this namespace (default: all namespaces)')
-    .option('--concurrency <n>', 'reconciles at once', '8')
+    .option('--concurrency <n>', 'PackageVariant reconciles at once', '8')
+    .option('--set-concurrency <n>', 'PackageVariantSet reconciles at once', '2')
     .option('--poll-interval <duration>', 'git poll interval for upstream and downstream repositories', '1m')
     .option('--cache-dir <dir>', 'where bare git caches are kept (default ~/.cache/packagevariant-controller/git)')
     .option('--health-probe-bind-address <addr>', '/healthz and /readyz ("0" disables)', ':8081')
