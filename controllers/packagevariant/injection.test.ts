@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { InjectionSelector, KubeObject } from '../../api/v1alpha1/index.ts';
 import { parseKptfile, type Kptfile } from '../../lib/kpt/kptfile.ts';
-import type { PackageFiles } from '../../lib/kpt/package.ts';
 import {
   findInjectionPoints,
   injectConfig,
@@ -12,33 +11,10 @@ import {
   type InjectionPoint,
 } from './injection.ts';
 import { MutationError } from './mutation-error.ts';
+import { PORCH_KPTFILE, porchPackage } from '../testing/porch-package.ts';
 
-const KPTFILE = `apiVersion: kpt.dev/v1
-kind: Kptfile
-metadata:
-  name: prr
-  annotations:
-    config.kubernetes.io/local-config: "true"
-info:
-  description: Example
-`;
-const CONTEXT = `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: kptfile.kpt.dev
-  annotations:
-    config.kubernetes.io/local-config: "true"
-data:
-  name: example
-`;
-
-const pkg = (extra: Record<string, string> = {}): PackageFiles =>
-  new Map(
-    Object.entries({ Kptfile: KPTFILE, 'package-context.yaml': CONTEXT, ...extra }).map(([k, v]) => [
-      k,
-      Buffer.from(v),
-    ]),
-  );
+const KPTFILE = PORCH_KPTFILE;
+const pkg = porchPackage;
 
 /** The in-cluster objects of Porch's fake client, served from an array. */
 const endpoints = (n: number): KubeObject => ({

@@ -3,16 +3,9 @@ import type { Pipeline } from '../../api/v1alpha1/index.ts';
 import { isPackageVariantFunction, packageVariantFunctionName, parseKptfile } from '../../lib/kpt/kptfile.ts';
 import { MutationError } from './mutation-error.ts';
 import { setPipelineFunctions } from './mutation-pipeline.ts';
+import { PORCH_KPTFILE } from '../testing/porch-package.ts';
 
-const KPTFILE = `apiVersion: kpt.dev/v1
-kind: Kptfile
-metadata:
-  name: prr
-  annotations:
-    config.kubernetes.io/local-config: "true"
-info:
-  description: Example
-`;
+const KPTFILE = PORCH_KPTFILE;
 const CATALOG = 'ghcr.io/kptdev/krm-functions-catalog';
 const fn = (name: string, image = `${CATALOG}/${name}`, configMap?: Record<string, string>) => ({
   name,

@@ -3,30 +3,13 @@ import type { KubeObject, PackageVariantSpec } from '../../api/v1alpha1/index.ts
 import { readPackageContext } from '../../lib/kpt/context.ts';
 import type { PackageFiles } from '../../lib/kpt/package.ts';
 import { applyMutations, MutationError, type InjectionLookup } from './mutations.ts';
+import { PORCH_KPTFILE, porchContext, porchPackage } from '../testing/porch-package.ts';
 
-const KPTFILE = `apiVersion: kpt.dev/v1
-kind: Kptfile
-metadata:
-  name: prr
-  annotations:
-    config.kubernetes.io/local-config: "true"
-info:
-  description: Example
-`;
-const context = (extra = '') => `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: kptfile.kpt.dev
-  annotations:
-    config.kubernetes.io/local-config: "true"
-data:
-  name: example
-${extra}`;
-
+const KPTFILE = PORCH_KPTFILE;
+const context = porchContext;
 const files = (entries: Record<string, string>): PackageFiles =>
   new Map(Object.entries(entries).map(([k, v]) => [k, Buffer.from(v)]));
-const pkg = (extra: Record<string, string> = {}) =>
-  files({ Kptfile: KPTFILE, 'package-context.yaml': context(), ...extra });
+const pkg = porchPackage;
 
 const lookupOf = (objects: KubeObject[]): InjectionLookup => ({
   list: async (apiVersion, kind) => objects.filter((o) => o.apiVersion === apiVersion && o.kind === kind),
