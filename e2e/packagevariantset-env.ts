@@ -1,7 +1,7 @@
 // PackageVariantSets in a cluster: the controller env of e2e/packagevariant-env.ts plus labelled
 // Repositories, sets and polling helpers for them.
 import type { PackageVariant, PackageVariantSet, PackageVariantSetSpec } from '../api/v1alpha1/index.ts';
-import { repository } from '../controllers/testing/fixtures.ts';
+import { blueprint, repository, type TestRepo } from '../controllers/testing/fixtures.ts';
 import { mergePatch } from '../lib/kube/client.ts';
 import { getCondition } from '../lib/kube/conditions.ts';
 import { adminClients, eventually, GROUP, VERSION } from './helpers.ts';
@@ -23,6 +23,13 @@ export interface SetEnv extends ControllerEnv {
   ): Promise<PackageVariantSet>;
   /** The PackageVariants of the namespace, by name. */
   variants(): Promise<Map<string, PackageVariant>>;
+  /**
+   * The upstream blueprint `nginx` (published v1) and one labelled deployment repository per site;
+   * then starts the controller.
+   */
+  setupSites(
+    sites: Record<string, Record<string, string>>,
+  ): Promise<{ upstream: TestRepo; repos: Record<string, TestRepo> }>;
 }
 
 export const setCondition = (pvs: PackageVariantSet | undefined, type: string) =>
@@ -48,8 +55,20 @@ export function useSetEnv(): SetEnv {
       throw error;
     }
   };
-  return {
+  const setEnv: SetEnv = {
     ...env,
+    async setupSites(sites) {
+      const upstream = await env.repo('blueprints');
+      await upstream.publish('nginx', blueprint('nginx'), 1);
+      await env.createRepository('blueprints', upstream.url);
+      const repos: Record<string, TestRepo> = {};
+      for (const [name, labels] of Object.entries(sites)) {
+        repos[name] = await env.repo(name);
+        await setEnv.createLabelledRepository(name, repos[name].url, labels);
+      }
+      await env.start();
+      return { upstream, repos };
+    },
     async createLabelledRepository(name, url, labels) {
       const body = repository(name, url, true);
       body.metadata = { name, namespace: env.namespace(), labels };
@@ -100,4 +119,5 @@ export function useSetEnv(): SetEnv {
       return new Map(list.items.map((pv) => [pv.metadata!.name!, pv]));
     },
   };
+  return setEnv;
 }

@@ -17,18 +17,6 @@ const draftOf = (pv: PackageVariant | undefined) => pv?.status?.downstreamTarget
 describe('PackageVariantSet rollouts (cluster, real git)', () => {
   const env = useSetEnv();
 
-  async function setup(sites: Record<string, Record<string, string>>) {
-    const upstream = await env.repo('blueprints');
-    await upstream.publish('nginx', blueprint('nginx'), 1);
-    await env.createRepository('blueprints', upstream.url);
-    const repos: Record<string, TestRepo> = {};
-    for (const [name, labels] of Object.entries(sites)) {
-      repos[name] = await env.repo(name);
-      await env.createLabelledRepository(name, repos[name].url, labels);
-    }
-    await env.start();
-    return { upstream, repos };
-  }
   const drafts = async (repos: Record<string, TestRepo>) =>
     Object.fromEntries(
       await Promise.all(
@@ -45,7 +33,7 @@ describe('PackageVariantSet rollouts (cluster, real git)', () => {
   it(
     'stages with maxConcurrent 1: an upstream change reaches the fleet one stage (and one variant) at a time',
     async () => {
-      const { upstream, repos } = await setup({
+      const { upstream, repos } = await env.setupSites({
         canary: { tier: 'canary' },
         'prod-1': { tier: 'prod' },
         'prod-2': { tier: 'prod' },
@@ -135,7 +123,7 @@ describe('PackageVariantSet rollouts (cluster, real git)', () => {
   it(
     'paused: the variants hold their drafts; unpausing releases them',
     async () => {
-      const { repos } = await setup({ a: { fleet: 'edge' }, b: { fleet: 'edge' } });
+      const { repos } = await env.setupSites({ a: { fleet: 'edge' }, b: { fleet: 'edge' } });
       await env.createSet('edge', {
         upstream: upstreamSpec,
         targets: [{ repositorySelector: { matchLabels: { fleet: 'edge' } } }],
@@ -165,7 +153,7 @@ describe('PackageVariantSet rollouts (cluster, real git)', () => {
   it(
     'publishPolicy Automatic: a target whose merge conflicts is held back, not published, and reported',
     async () => {
-      const { upstream, repos } = await setup({ a: { fleet: 'edge' }, b: { fleet: 'edge' } });
+      const { upstream, repos } = await env.setupSites({ a: { fleet: 'edge' }, b: { fleet: 'edge' } });
       await env.createSet('edge', {
         upstream: upstreamSpec,
         targets: [{ repositorySelector: { matchLabels: { fleet: 'edge' } } }],

@@ -9,7 +9,6 @@ import {
   PACKAGE_VARIANT_SET_LABEL,
   type PackageVariantSetSpec,
 } from '../api/v1alpha1/index.ts';
-import { blueprint, type TestRepo } from '../controllers/testing/fixtures.ts';
 import { mergePatch } from '../lib/kube/client.ts';
 import { adminClients, eventually } from './helpers.ts';
 import { condition } from './packagevariant-env.ts';
@@ -21,25 +20,12 @@ const TIMEOUT_MS = 45_000;
 describe('PackageVariantSet controller (cluster, real git)', () => {
   const env = useSetEnv();
 
-  /** The upstream blueprint and one deployment repository per site, labelled. */
-  async function setup(sites: Record<string, Record<string, string>>) {
-    const upstream = await env.repo('blueprints');
-    await upstream.publish('nginx', blueprint('nginx'), 1);
-    await env.createRepository('blueprints', upstream.url);
-    const repos: Record<string, TestRepo> = {};
-    for (const [name, labels] of Object.entries(sites)) {
-      repos[name] = await env.repo(name);
-      await env.createLabelledRepository(name, repos[name].url, labels);
-    }
-    await env.start();
-    return { upstream, repos };
-  }
   const upstream = { repo: 'blueprints', package: 'nginx', revision: -1 };
 
   it(
     'a set over 3 repositories selected by label: 3 variants, 3 drafts, counted in the set status',
     async () => {
-      const { repos } = await setup({
+      const { repos } = await env.setupSites({
         'edge-1': { fleet: 'edge' },
         'edge-2': { fleet: 'edge' },
         'edge-3': { fleet: 'edge' },
@@ -105,7 +91,7 @@ describe('PackageVariantSet controller (cluster, real git)', () => {
   it(
     'relabelling a repository adds a variant, and removes one whose draft its deletion policy cleans up',
     async () => {
-      const { repos } = await setup({ a: { fleet: 'edge' }, b: { fleet: 'edge' }, c: { fleet: 'core' } });
+      const { repos } = await env.setupSites({ a: { fleet: 'edge' }, b: { fleet: 'edge' }, c: { fleet: 'core' } });
       await env.createSet('edge', {
         upstream,
         targets: [{ repositorySelector: { matchLabels: { fleet: 'edge' } }, template: { deletionPolicy: 'delete' } }],
@@ -140,7 +126,7 @@ describe('PackageVariantSet controller (cluster, real git)', () => {
       const configMap = (name: string, labels: Record<string, string>) =>
         core.createNamespacedConfigMap({ namespace, body: { metadata: { name, namespace, labels } } });
       await configMap('site-a', { fleet: 'edge' });
-      const { repos } = await setup({ deploy: {} });
+      const { repos } = await env.setupSites({ deploy: {} });
       await env.createSet('sites', {
         upstream,
         targets: [
@@ -176,7 +162,7 @@ describe('PackageVariantSet controller (cluster, real git)', () => {
   it(
     'deleting the set deletes its variants through the set finalizer (no garbage collector here)',
     async () => {
-      const { repos } = await setup({ a: {}, b: {} });
+      const { repos } = await env.setupSites({ a: {}, b: {} });
       const spec: PackageVariantSetSpec = { upstream, targets: [{ repositories: [{ name: 'a' }, { name: 'b' }] }] };
       await env.createSet('pair', spec);
       await env.waitForSet('pair', (s) => s.status?.variants?.draftPending === 2);
