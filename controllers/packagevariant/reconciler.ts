@@ -72,6 +72,8 @@ interface Desired {
   conflicts: Conflict[];
   /** The upstream commit the files carry (their Kptfile's upstreamLock). */
   upstreamCommit: string;
+  /** The upstream commit the base (draft or published revision) carries, from its upstreamLock. */
+  baseUpstreamCommit?: string;
 }
 
 export class PackageVariantReconciler {
@@ -206,7 +208,7 @@ export class PackageVariantReconciler {
         draft: draft ?? undefined,
         published: state.published,
         desired,
-        baseUpstreamCommit: local ? lockOf(local)?.git.commit : undefined,
+        baseUpstreamCommit: desired.baseUpstreamCommit,
       });
       return { targets, held: heldMessage(desired.task, hold) };
     }
@@ -266,7 +268,7 @@ export class PackageVariantReconciler {
       published: state.published,
       written: writtenResult,
       desired,
-      baseUpstreamCommit: local ? lockOf(local)?.git.commit : undefined,
+      baseUpstreamCommit: desired.baseUpstreamCommit,
     });
     const draftFiles = writtenResult ? mutated.files : draft && !changed ? local : undefined;
     const published = await this.publish(pv, downStore, packageName, targets[0], draftFiles);
@@ -315,13 +317,27 @@ export class PackageVariantReconciler {
     const lockTree = lock
       ? await upstream.store.packageTree(lock.git.commit, upstream.packageName).catch(() => undefined)
       : undefined;
-    if (lock && lockTree === upstream.tree)
-      return { files: local, task: 'edit', conflicts: [], upstreamCommit: lock.git.commit };
+    const baseUpstreamCommit = lock?.git.commit;
+    if (lock && lockTree === upstream.tree) {
+      return {
+        files: local,
+        task: 'edit',
+        conflicts: [],
+        upstreamCommit: lock.git.commit,
+        baseUpstreamCommit: lock.git.commit,
+      };
+    }
     const original: PackageFiles = lockTree ? await read(lock!.git.commit) : new Map();
     const result = upgradePackage({ original, updated: await read(upstream.commit), local }, upstream.lock, {
       conflicts: this.options.conflictPolicy ?? 'upstream-wins',
     });
-    return { files: result.files, task: 'upgrade', conflicts: result.conflicts, upstreamCommit: upstream.commit };
+    return {
+      files: result.files,
+      task: 'upgrade',
+      conflicts: result.conflicts,
+      upstreamCommit: upstream.commit,
+      ...(baseUpstreamCommit ? { baseUpstreamCommit } : {}),
+    };
   }
 
   /** The Porch task recorded in the draft commit's `kpt:` annotation. */
