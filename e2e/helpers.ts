@@ -60,3 +60,10 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 15_
     }
   }
 }
+
+/** An object as JSON for a failure message, without the `managedFields` noise. */
+export function describeObject(object: { metadata?: object } | undefined): string {
+  if (!object) return 'undefined';
+  const { managedFields: _managedFields, ...metadata } = (object.metadata ?? {}) as Record<string, unknown>;
+  return JSON.stringify({ ...object, metadata }, null, 2);
+}

@@ -9,7 +9,15 @@ import { repository, TestRepo } from '../controllers/testing/fixtures.ts';
 import { removeDir, tempDir } from '../lib/git/testing/repos.ts';
 import { getCondition } from '../lib/kube/conditions.ts';
 import { mergePatch } from '../lib/kube/client.ts';
-import { adminClients, adminKubeConfig, eventually, GROUP, useTestNamespace, VERSION } from './helpers.ts';
+import {
+  adminClients,
+  adminKubeConfig,
+  describeObject,
+  eventually,
+  GROUP,
+  useTestNamespace,
+  VERSION,
+} from './helpers.ts';
 
 export interface ControllerEnv {
   namespace(): string;
@@ -109,7 +117,7 @@ export function useControllerEnv(): ControllerEnv {
           100,
         );
       } catch {
-        throw new Error(`PackageVariant ${name} never matched; last seen:\n${JSON.stringify(last, null, 2)}`);
+        throw new Error(`PackageVariant ${name} never matched; last seen:\n${describeObject(last)}`);
       }
     },
   };

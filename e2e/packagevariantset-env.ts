@@ -4,7 +4,7 @@ import type { PackageVariant, PackageVariantSet, PackageVariantSetSpec } from '.
 import { blueprint, repository, type TestRepo } from '../controllers/testing/fixtures.ts';
 import { mergePatch } from '../lib/kube/client.ts';
 import { getCondition } from '../lib/kube/conditions.ts';
-import { adminClients, eventually, GROUP, VERSION } from './helpers.ts';
+import { adminClients, describeObject, eventually, GROUP, VERSION } from './helpers.ts';
 import { useControllerEnv, type ControllerEnv } from './packagevariant-env.ts';
 
 export interface SetEnv extends ControllerEnv {
@@ -106,7 +106,16 @@ export function useSetEnv(): SetEnv {
           100,
         );
       } catch {
-        throw new Error(`PackageVariantSet ${name} never matched; last seen:\n${JSON.stringify(last, null, 2)}`);
+        const children = [...(await setEnv.variants()).values()].map((pv) => ({
+          name: pv.metadata?.name,
+          generation: pv.metadata?.generation,
+          annotations: pv.metadata?.annotations,
+          status: pv.status,
+        }));
+        throw new Error(
+          `PackageVariantSet ${name} never matched; last seen:\n${describeObject(last)}\n` +
+            `its namespace's PackageVariants:\n${JSON.stringify(children, null, 2)}`,
+        );
       }
     },
     async variants() {
