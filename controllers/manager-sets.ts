@@ -19,7 +19,8 @@ import { describeError } from '../lib/kube/informer.ts';
 import { ITEM_BACKOFF, runWorkers, WorkQueue, type ReconcileResult, type Workers } from '../lib/kube/workqueue.ts';
 import type { KubeObjectStore } from './kube-store.ts';
 import { PackageVariantSetReconciler, type SetObservation } from './packagevariantset/reconciler.ts';
-import { keyOf, keyString, parseKey, type GroupVersionKind } from './store.ts';
+import { SetSettling } from './packagevariantset/settling.ts';
+import { keyOf, keyString, type GroupVersionKind } from './store.ts';
 
 export interface SetControllerOptions {
   store: KubeObjectStore;
@@ -47,19 +48,6 @@ const kindId = (gvk: GroupVersionKind) => `${gvk.apiVersion}/${gvk.kind}`;
 /** How long a set waits at most for its variants to look at an upstream change. */
 const SETTLE_TIMEOUT_MS = 30_000;
 
-/**
- * A set waiting for its variants to look at an upstream change. Variants notice it one by one; a
- * set that decided on the first reports would see later stages waiting while earlier ones still
- * look up to date, and release them out of order. (Local mode reconciles every variant before the
- * sets for the same reason.)
- */
-interface Settling {
-  /** Variant key → `reconciling`, or the resourceVersion its status write must reach the cache with. */
-  pending: Map<string, string>;
-  timer: NodeJS.Timeout;
-}
-const RECONCILING = 'reconciling';
-
 export class SetController {
   readonly queue = new WorkQueue();
   /** Reconciles started, by set key (tests). */
@@ -75,7 +63,7 @@ export class SetController {
   private readonly owners = new Map<string, string>();
   /** Kinds selected by object targets whose informer is started (or starting). */
   private readonly watchedKinds = new Set<string>();
-  private readonly settling = new Map<string, Settling>();
+  private readonly settling: SetSettling;
   /** Variants whose status says an upgrade waits for the rollout. */
   private readonly heldUpgrades = new Set<string>();
   private readonly enqueueVariants: (keys: string[]) => void;
@@ -86,6 +74,13 @@ export class SetController {
     this.log = options.logger.child({ controller: 'packagevariantset' });
     this.concurrency = options.concurrency ?? 2;
     this.enqueueVariants = options.enqueueVariants;
+    this.settling = new SetSettling({
+      timeoutMs: SETTLE_TIMEOUT_MS,
+      onSettled: (setKey, timedOut) => {
+        if (timedOut) this.log.debug({ key: setKey }, 'variants did not all report on the upstream change in time');
+        this.queue.add(setKey);
+      },
+    });
     this.reconciler = new PackageVariantSetReconciler({
       objects: this.store,
       observe: (key, observation) => this.observe(key, observation),
@@ -146,19 +141,7 @@ export class SetController {
       const owner = this.owners.get(key);
       if (owner) bySet.set(owner, [...(bySet.get(owner) ?? []), key]);
     }
-    for (const [setKey, keys] of bySet) {
-      const current = this.settling.get(setKey);
-      if (current) {
-        for (const key of keys) current.pending.set(key, RECONCILING);
-        continue;
-      }
-      const timer = setTimeout(() => {
-        this.log.debug({ key: setKey }, 'variants did not all report on the upstream change in time');
-        this.settled(setKey);
-      }, SETTLE_TIMEOUT_MS);
-      timer.unref();
-      this.settling.set(setKey, { pending: new Map(keys.map((key) => [key, RECONCILING])), timer });
-    }
+    for (const [setKey, keys] of bySet) this.settling.wait(setKey, keys);
   }
 
   /**
@@ -189,34 +172,14 @@ export class SetController {
   /** A variant reconcile finished; `statusVersion` is the resourceVersion of its status write, if it wrote one. */
   variantReconciled(key: string, statusVersion: string | undefined): void {
     const setKey = this.owners.get(key);
-    const settling = setKey ? this.settling.get(setKey) : undefined;
-    if (!setKey || settling?.pending.get(key) !== RECONCILING) return;
-    const { name, namespace } = parseKey(key);
-    const cached = this.store.packageVariants.get(name, namespace)?.metadata?.resourceVersion;
-    if (statusVersion && cached !== statusVersion) settling.pending.set(key, statusVersion);
-    else settling.pending.delete(key);
-    if (!settling.pending.size) this.settled(setKey);
+    if (setKey) this.settling.reconciled(setKey, key, statusVersion);
   }
 
   /** A variant reached the cache: the status write a settling set waits for may be in it. */
   private cached(pv: KubeObject): void {
     const key = keyString(keyOf(pv));
     const setKey = this.owners.get(key);
-    const settling = setKey ? this.settling.get(setKey) : undefined;
-    if (!setKey || !settling) return;
-    const expected = settling.pending.get(key);
-    if (expected && expected !== RECONCILING && expected === pv.metadata?.resourceVersion) {
-      settling.pending.delete(key);
-      if (!settling.pending.size) this.settled(setKey);
-    }
-  }
-
-  private settled(setKey: string): void {
-    const settling = this.settling.get(setKey);
-    if (!settling) return;
-    clearTimeout(settling.timer);
-    this.settling.delete(setKey);
-    this.queue.add(setKey);
+    if (setKey) this.settling.cached(setKey, key, pv.metadata?.resourceVersion);
   }
 
   /** Enqueues a set, unless it waits for its variants to settle (it is enqueued then). */
@@ -226,7 +189,6 @@ export class SetController {
 
   /** Takes no new keys (in-flight reconciles run on; `drain` waits for them). */
   stopTaking(): void {
-    for (const { timer } of this.settling.values()) clearTimeout(timer);
     this.settling.clear();
     this.workers?.stop();
     this.queue.shutDown();
