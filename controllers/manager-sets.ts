@@ -20,7 +20,7 @@ import { ITEM_BACKOFF, runWorkers, WorkQueue, type ReconcileResult, type Workers
 import type { KubeObjectStore } from './kube-store.ts';
 import { PackageVariantSetReconciler, type SetObservation } from './packagevariantset/reconciler.ts';
 import { SetSettling } from './packagevariantset/settling.ts';
-import { keyOf, keyString, type GroupVersionKind } from './store.ts';
+import { keyOf, keyString, parseKey, type GroupVersionKind } from './store.ts';
 
 export interface SetControllerOptions {
   store: KubeObjectStore;
@@ -79,6 +79,10 @@ export class SetController {
       onSettled: (setKey, timedOut) => {
         if (timedOut) this.log.debug({ key: setKey }, 'variants did not all report on the upstream change in time');
         this.queue.add(setKey);
+      },
+      cachedVersion: (key) => {
+        const { name, namespace } = parseKey(key);
+        return this.store.packageVariants.get(name, namespace)?.metadata?.resourceVersion;
       },
     });
     this.reconciler = new PackageVariantSetReconciler({

@@ -3,8 +3,13 @@ import { SetSettling } from './settling.ts';
 
 function settlingWith(timeoutMs = 60_000) {
   const settled: [string, boolean][] = [];
-  const settling = new SetSettling({ timeoutMs, onSettled: (key, timedOut) => settled.push([key, timedOut]) });
-  return { settling, settled };
+  const versions = new Map<string, string>();
+  const settling = new SetSettling({
+    timeoutMs,
+    onSettled: (key, timedOut) => settled.push([key, timedOut]),
+    cachedVersion: (key) => versions.get(key),
+  });
+  return { settling, settled, versions };
 }
 
 describe('SetSettling', () => {
@@ -27,6 +32,15 @@ describe('SetSettling', () => {
     settling.wait('ns/web', ['ns/a']);
     settling.cached('ns/web', 'ns/a', '12'); // the status write
     settling.cached('ns/web', 'ns/a', '13'); // e.g. the set's own annotation update right after
+    settling.reconciled('ns/web', 'ns/a', '12');
+    expect(settled).toEqual([['ns/web', false]]);
+  });
+
+  it('counts a status write the cache delivered before the variant became pending', () => {
+    const { settling, settled, versions } = settlingWith();
+    versions.set('ns/a', '12'); // the running reconcile's status write is in the cache already
+    settling.wait('ns/web', ['ns/a']);
+    settling.cached('ns/web', 'ns/a', '13');
     settling.reconciled('ns/web', 'ns/a', '12');
     expect(settled).toEqual([['ns/web', false]]);
   });

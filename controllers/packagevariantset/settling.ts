@@ -7,7 +7,7 @@
 interface PendingVariant {
   /** The resourceVersion of the variant's status write, once its reconcile finished with one. */
   statusVersion?: string;
-  /** resourceVersions the cache delivered since the variant became pending. */
+  /** resourceVersions the cache has delivered since the variant became pending (and the one it held then). */
   cached: Set<string>;
 }
 
@@ -20,10 +20,17 @@ export class SetSettling {
   private readonly waiting = new Map<string, Waiting>();
   private readonly timeoutMs: number;
   private readonly onSettled: (setKey: string, timedOut: boolean) => void;
+  private readonly cachedVersion: (variantKey: string) => string | undefined;
 
-  constructor(options: { timeoutMs: number; onSettled(setKey: string, timedOut: boolean): void }) {
+  /** `cachedVersion` gives the resourceVersion of a variant in the informer cache now. */
+  constructor(options: {
+    timeoutMs: number;
+    onSettled(setKey: string, timedOut: boolean): void;
+    cachedVersion(variantKey: string): string | undefined;
+  }) {
     this.timeoutMs = options.timeoutMs;
     this.onSettled = options.onSettled;
+    this.cachedVersion = options.cachedVersion;
   }
 
   has(setKey: string): boolean {
@@ -39,7 +46,11 @@ export class SetSettling {
       waiting = { variants: new Map(), timer };
       this.waiting.set(setKey, waiting);
     }
-    for (const key of variantKeys) waiting.variants.set(key, { cached: new Set() });
+    for (const key of variantKeys) {
+      // A reconcile running now may have written its status already, and the cache delivered it.
+      const version = this.cachedVersion(key);
+      waiting.variants.set(key, { cached: new Set(version === undefined ? [] : [version]) });
+    }
   }
 
   /** A variant's reconcile finished; `statusVersion` is the resourceVersion of its status write, if any. */
