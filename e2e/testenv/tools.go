@@ -1,6 +1,6 @@
 //go:build tools
 
-// Package tools pins the two commands the e2e environment builds, so that `go mod tidy` keeps
+// Package tools pins the commands the e2e environment builds, so that `go mod tidy` keeps
 // their dependencies in go.sum.
 package tools
 
