@@ -100,3 +100,11 @@ bench-fleet: install
 .PHONY: bench-fleet-controller
 bench-fleet-controller: install testenv
 	node bench/fleet-controller.ts
+
+## deploy / undeploy: the controller, CRDs and RBAC from config/default (kubectl ≥ 1.27 with its built-in kustomize; IMG sets the image)
+KUBECTL ?= kubectl
+.PHONY: deploy undeploy
+deploy:
+	$(KUBECTL) kustomize config/default | sed 's#image: packagevariant-controller:dev#image: $(IMG)#' | $(KUBECTL) apply -f -
+undeploy:
+	$(KUBECTL) delete -k config/default --ignore-not-found

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { KubeObject, PackageVariant, Repository } from '../api/v1alpha1/index.ts';
 import { makeClients } from '../lib/kube/client.ts';
 import { describeError } from '../lib/kube/informer.ts';
+import type { LeaderElector } from '../lib/kube/leader-election.ts';
 import { backoffDelay } from '../lib/kube/backoff.ts';
 import { ITEM_BACKOFF, runWorkers, WorkQueue, type ReconcileResult, type Workers } from '../lib/kube/workqueue.ts';
 import type { ConflictPolicy } from '../lib/merge/index.ts';
@@ -51,6 +52,13 @@ export interface ManagerOptions {
   webhookSecret?: string;
   /** How long shutdown waits for in-flight reconciles (default 30 s). */
   shutdownTimeoutMs?: number;
+  /**
+   * Run the controllers only while this elector holds the lease (informers and probes start at
+   * once). Shutdown releases the lease after the last reconcile and push.
+   */
+  elector?: LeaderElector;
+  /** Leadership was lost (not by shutdown): the process must stop reconciling; default logs only. */
+  onLeadershipLost?: () => void;
 }
 
 interface Snapshot {
@@ -172,6 +180,19 @@ export class Manager {
       this.servers.push(await listen(this.options.webhookAddress, handler));
     }
     await this.store.start();
+    const elector = this.options.elector;
+    if (!elector) return this.startControllers();
+    elector.onLeadershipChange((leading) => {
+      if (leading && !this.stopping) this.startControllers();
+    });
+    this.log.info({ identity: elector.identity }, 'waiting for leadership');
+    void elector.run().then((outcome) => {
+      if (outcome === 'lost' && !this.stopping) (this.options.onLeadershipLost ?? (() => {}))();
+    });
+  }
+
+  /** Git watchers and workers: only the leader runs them. */
+  private startControllers(): void {
     this.upstreamWatcher.start();
     this.downstreamWatcher.start();
     this.workers = runWorkers(this.queue, this.options.concurrency ?? 8, (key) => this.reconcile(key));
@@ -214,7 +235,9 @@ export class Manager {
       timeoutMs,
     );
     if (!finished) this.log.warn({ timeoutMs }, 'reconciles still running at shutdown');
-    await this.store.flushEvents();
+    await withTimeout(this.store.flushEvents(), 5_000);
+    // Last, so no successor reconciles while our pushes are in flight.
+    if (this.options.elector) await withTimeout(this.options.elector.stop(), 5_000);
     if (this.heartbeat) clearInterval(this.heartbeat);
     await Promise.all(this.servers.map((s) => new Promise((resolve) => s.close(resolve))));
     this.servers = [];

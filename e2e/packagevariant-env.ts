@@ -4,7 +4,7 @@ import { afterEach, beforeEach } from '@jest/globals';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { PackageVariant } from '../api/v1alpha1/index.ts';
-import { Manager } from '../controllers/manager.ts';
+import { Manager, type ManagerOptions } from '../controllers/manager.ts';
 import { repository, TestRepo } from '../controllers/testing/fixtures.ts';
 import { removeDir, tempDir } from '../lib/git/testing/repos.ts';
 import { getCondition } from '../lib/kube/conditions.ts';
@@ -23,8 +23,8 @@ export interface ControllerEnv {
   namespace(): string;
   root(): string;
   manager(): Manager;
-  /** Starts the manager (after the test created its repositories). */
-  start(options?: { pollIntervalMs?: number }): Promise<Manager>;
+  /** Starts the manager (after the test created its repositories); `options` override the test defaults. */
+  start(options?: Partial<ManagerOptions>): Promise<Manager>;
   repo(name: string): Promise<TestRepo>;
   createRepository(name: string, url: string, deployment?: boolean): Promise<void>;
   createVariant(name: string, spec: PackageVariant['spec']): Promise<void>;
@@ -70,9 +70,10 @@ export function useControllerEnv(): ControllerEnv {
         logger: pino({ level: process.env.E2E_LOG_LEVEL ?? 'silent' }),
         namespace: namespace(),
         concurrency: 4,
-        pollIntervalMs: options.pollIntervalMs ?? 300,
+        pollIntervalMs: 300,
         cacheDir: join(root!, 'cache'),
         shutdownTimeoutMs: 10_000,
+        ...options,
       });
       await manager.start();
       await manager.store.waitForSync(10_000);

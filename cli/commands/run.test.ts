@@ -1,5 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { managerOptionsFrom, parseBindAddress, parseDuration, type RunOptions } from './run.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { leaderElectionFrom, managerOptionsFrom, parseBindAddress, parseDuration, type RunOptions } from './run.ts';
 
 describe('pvctl run flags', () => {
   it('parses durations', () => {
@@ -32,6 +35,7 @@ describe('pvctl run flags', () => {
     delete process.env.PVC_WEBHOOK_SECRET;
     try {
       expect(managerOptionsFrom(base)).toEqual({
+        shutdownTimeoutMs: 30_000,
         concurrency: 8,
         setConcurrency: 2,
         pollIntervalMs: 60_000,
@@ -47,5 +51,66 @@ describe('pvctl run flags', () => {
       if (saved === undefined) delete process.env.PVC_WEBHOOK_SECRET;
       else process.env.PVC_WEBHOOK_SECRET = saved;
     }
+  });
+
+  describe('leader election and shutdown flags', () => {
+    const base: RunOptions = {
+      concurrency: '8',
+      setConcurrency: '2',
+      pollInterval: '1m',
+      healthProbeBindAddress: '0',
+      webhookBindAddress: '0',
+      logLevel: 'info',
+    };
+    const noFile = join(tmpdir(), 'no-such-namespace-file');
+
+    it('is off unless --leader-elect is given', () => {
+      expect(leaderElectionFrom(base, noFile)).toBeUndefined();
+      expect(leaderElectionFrom({ ...base, leaderElect: false }, noFile)).toBeUndefined();
+    });
+
+    it("uses controller-runtime's defaults and the pod's namespace file", () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pvctl-run-'));
+      try {
+        const file = join(dir, 'namespace');
+        writeFileSync(file, 'packagevariant-system\n');
+        expect(leaderElectionFrom({ ...base, leaderElect: true }, file)).toEqual({
+          namespace: 'packagevariant-system',
+          name: 'packagevariant-controller',
+          timing: { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
+        });
+        expect(leaderElectionFrom({ ...base, leaderElect: true, leaderElectionNamespace: 'ops' }, file)).toMatchObject({
+          namespace: 'ops',
+        });
+      } finally {
+        rmSync(dir, { recursive: true });
+      }
+    });
+
+    it('needs a namespace outside a cluster and checks the durations', () => {
+      expect(() => leaderElectionFrom({ ...base, leaderElect: true }, noFile)).toThrow(/--leader-election-namespace/);
+      const elect = { ...base, leaderElect: true, leaderElectionNamespace: 'ns' };
+      expect(
+        leaderElectionFrom(
+          {
+            ...elect,
+            leaderElectionId: 'pv',
+            leaderElectionLeaseDuration: '4s',
+            leaderElectionRenewDeadline: '3s',
+            leaderElectionRetryPeriod: '500ms',
+          },
+          noFile,
+        ),
+      ).toEqual({
+        namespace: 'ns',
+        name: 'pv',
+        timing: { leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 },
+      });
+      expect(() => leaderElectionFrom({ ...elect, leaderElectionRenewDeadline: '20s' }, noFile)).toThrow(
+        /lease duration must be greater/,
+      );
+      expect(() => leaderElectionFrom({ ...elect, leaderElectionRetryPeriod: '9s' }, noFile)).toThrow(/1.2/);
+      expect(managerOptionsFrom({ ...base, gracefulShutdownTimeout: '5s' }).shutdownTimeoutMs).toBe(5_000);
+    });
   });
 });

@@ -1,9 +1,13 @@
 // `pvctl run`: the controller against a cluster (kubeconfig or in-cluster config), with JSON logs,
 // health probes, the git push webhook and graceful shutdown on SIGTERM/SIGINT.
-import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { pino } from 'pino';
-import { loadKubeConfig } from '../../lib/kube/client.ts';
+import { pino, type Logger } from 'pino';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig, makeClients } from '../../lib/kube/client.ts';
+import { LeaderElector, validateTiming } from '../../lib/kube/leader-election.ts';
 import { Manager, type ListenAddress } from '../../controllers/manager.ts';
 import { UsageError } from '../output.ts';
 
@@ -18,6 +22,65 @@ export interface RunOptions {
   webhookBindAddress: string;
   webhookSecretFile?: string;
   logLevel: string;
+  leaderElect?: boolean;
+  leaderElectionId?: string;
+  leaderElectionNamespace?: string;
+  leaderElectionLeaseDuration?: string;
+  leaderElectionRenewDeadline?: string;
+  leaderElectionRetryPeriod?: string;
+  gracefulShutdownTimeout?: string;
+}
+
+/** Defaults of the leader election and shutdown flags (controller-runtime's). */
+export const RUN_DEFAULTS = {
+  leaderElectionId: 'packagevariant-controller',
+  leaderElectionLeaseDuration: '15s',
+  leaderElectionRenewDeadline: '10s',
+  leaderElectionRetryPeriod: '2s',
+  gracefulShutdownTimeout: '30s',
+} as const;
+
+/** Where Kubernetes mounts the pod's namespace. */
+export const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+export interface LeaderElectionSettings {
+  namespace: string;
+  name: string;
+  timing: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
+}
+
+/** The `--leader-elect*` flags; undefined when leader election is off. */
+export function leaderElectionFrom(
+  options: RunOptions,
+  namespaceFile = IN_CLUSTER_NAMESPACE_FILE,
+): LeaderElectionSettings | undefined {
+  if (!options.leaderElect) return undefined;
+  const namespace =
+    options.leaderElectionNamespace ||
+    (existsSync(namespaceFile) ? readFileSync(namespaceFile, 'utf8').trim() : undefined);
+  if (!namespace) {
+    throw new UsageError('--leader-election-namespace is required with --leader-elect outside a cluster');
+  }
+  const timing = {
+    leaseDurationMs: parseDuration(options.leaderElectionLeaseDuration ?? RUN_DEFAULTS.leaderElectionLeaseDuration),
+    renewDeadlineMs: parseDuration(options.leaderElectionRenewDeadline ?? RUN_DEFAULTS.leaderElectionRenewDeadline),
+    retryPeriodMs: parseDuration(options.leaderElectionRetryPeriod ?? RUN_DEFAULTS.leaderElectionRetryPeriod),
+  };
+  try {
+    validateTiming(timing);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return { namespace, name: options.leaderElectionId ?? RUN_DEFAULTS.leaderElectionId, timing };
+}
+
+function makeElector(kubeConfig: KubeConfig, settings: LeaderElectionSettings, logger: Logger): LeaderElector {
+  return new LeaderElector({
+    coordination: makeClients(kubeConfig).coordination,
+    ...settings,
+    identity: `${hostname()}_${randomUUID()}`,
+    logger: logger.child({ component: 'leader-election' }),
+  });
 }
 
 /** `90s`, `1m`, `1h30m`, `500ms` → milliseconds. */
@@ -57,6 +120,7 @@ export function managerOptionsFrom(options: RunOptions) {
     )?.trim() || undefined;
   const probeAddress = parseBindAddress(options.healthProbeBindAddress, '--health-probe-bind-address');
   return {
+    shutdownTimeoutMs: parseDuration(options.gracefulShutdownTimeout ?? RUN_DEFAULTS.gracefulShutdownTimeout),
     concurrency,
     setConcurrency,
     pollIntervalMs: parseDuration(options.pollInterval),
@@ -70,13 +134,25 @@ export function managerOptionsFrom(options: RunOptions) {
 export async function runController(options: RunOptions): Promise<void> {
   const logger = pino({ name: 'pvctl', level: options.logLevel });
   const managerOptions = managerOptionsFrom(options);
+  const election = leaderElectionFrom(options);
   const kubeConfig = loadKubeConfig(
     options.kubeconfig ? { kind: 'file', path: options.kubeconfig } : { kind: 'default' },
   );
   if (!managerOptions.webhookSecret) {
     logger.info('no webhook secret (--webhook-secret-file or PVC_WEBHOOK_SECRET): webhook endpoint disabled');
   }
-  const manager = new Manager({ kubeConfig, logger, ...managerOptions });
+  const elector = election ? makeElector(kubeConfig, election, logger) : undefined;
+  const manager = new Manager({
+    kubeConfig,
+    logger,
+    ...managerOptions,
+    ...(elector ? { elector } : {}),
+    // As controller-runtime: a process that lost the lease exits at once, without a graceful stop.
+    onLeadershipLost: () => {
+      logger.error('leader election lost: exiting');
+      process.exit(1);
+    },
+  });
   let signals = 0;
   const done = new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
@@ -85,6 +161,11 @@ export async function runController(options: RunOptions): Promise<void> {
         process.exit(1);
       }
       logger.info({ signal }, 'signal received');
+      // Backstop: the drain is bounded by the timeout; event flush and lease release by 5 s each.
+      setTimeout(() => {
+        logger.error('graceful shutdown did not finish in time: exiting');
+        process.exit(1);
+      }, managerOptions.shutdownTimeoutMs + 15_000).unref();
       void manager.stop().then(resolve);
     };
     process.on('SIGTERM', onSignal);
@@ -93,6 +174,9 @@ export async function runController(options: RunOptions): Promise<void> {
   await manager.start();
   logger.info({ addresses: manager.addresses() }, 'listening');
   await done;
+  // Anything still running past the bounded drain (a reconcile that ignored the timeout) must not
+  // keep the process alive: git pushes are atomic, so cutting them off leaves no partial state.
+  process.exit(0);
 }
 
 export function registerRun(program: Command): void {
@@ -109,6 +193,32 @@ export function registerRun(program: Command): void {
     .option('--webhook-bind-address <addr>', 'git push webhook ("0" disables)', ':8082')
     .option('--webhook-secret-file <path>', 'shared secret of the webhook (default: env PVC_WEBHOOK_SECRET)')
     .option('--log-level <level>', 'trace, debug, info, warn or error', 'info')
+    .option('--leader-elect', 'run the controllers only while holding a Lease (for more than one replica)', false)
+    .option('--leader-election-id <name>', 'name of the Lease', RUN_DEFAULTS.leaderElectionId)
+    .option(
+      '--leader-election-namespace <ns>',
+      'namespace of the Lease (default: the pod namespace when in a cluster; required otherwise)',
+    )
+    .option(
+      '--leader-election-lease-duration <duration>',
+      'how long a lease lasts without renewal',
+      RUN_DEFAULTS.leaderElectionLeaseDuration,
+    )
+    .option(
+      '--leader-election-renew-deadline <duration>',
+      'how long the leader retries a renewal before it gives up',
+      RUN_DEFAULTS.leaderElectionRenewDeadline,
+    )
+    .option(
+      '--leader-election-retry-period <duration>',
+      'interval between acquire and renew attempts',
+      RUN_DEFAULTS.leaderElectionRetryPeriod,
+    )
+    .option(
+      '--graceful-shutdown-timeout <duration>',
+      'how long SIGTERM waits for in-flight reconciles and pushes',
+      RUN_DEFAULTS.gracefulShutdownTimeout,
+    )
     .action(async (options: RunOptions) => {
       await runController(options);
     });

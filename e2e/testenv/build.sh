@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds the real kube-apiserver and etcd used by the e2e tests from their upstream Go modules
-# (through the Go module proxy), or reuses a previous build.
+# Builds the real kube-apiserver and etcd used by the e2e tests, and kubectl (with its built-in
+# kustomize, to render config/), from their upstream Go modules (through the Go module proxy), or
+# reuses a previous build.
 #
 # The versions are pinned once, in go.mod next to this script (the `require` lines for
 # k8s.io/kubernetes and go.etcd.io/etcd/server/v3). Outputs are cached outside the work tree:
-#   ${XDG_CACHE_HOME:-$HOME/.cache}/packagevariant-controller/testenv/<k8s>-<etcd>/bin/{kube-apiserver,etcd}
+#   ${XDG_CACHE_HOME:-$HOME/.cache}/packagevariant-controller/testenv/<k8s>-<etcd>/bin/{kube-apiserver,etcd,kubectl}
 # A build goes to a temporary sibling directory that is renamed into place only when complete.
 #
 # Progress goes to stderr; the last line on stdout is the bin directory.
@@ -29,8 +30,9 @@ fi
 cache_root="${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/packagevariant-controller/testenv"
 dest="$cache_root/$k8s_version-$etcd_version"
 
-if [[ "${TESTENV_FORCE:-}" != 1 && -x "$dest/bin/kube-apiserver" && -x "$dest/bin/etcd" ]]; then
-  echo "testenv: reusing kube-apiserver $k8s_version and etcd $etcd_version from $dest" >&2
+servers_cached() { [[ "${TESTENV_FORCE:-}" != 1 && -x "$dest/bin/kube-apiserver" && -x "$dest/bin/etcd" ]]; }
+if servers_cached && [[ -x "$dest/bin/kubectl" ]]; then
+  echo "testenv: reusing kube-apiserver $k8s_version, etcd $etcd_version and kubectl from $dest" >&2
   echo "$dest/bin"
   exit 0
 fi
@@ -54,6 +56,16 @@ step() { echo "testenv: [$((SECONDS - start))s] $*" >&2; }
 # An older local Go fetches the toolchain go.mod asks for through the module proxy (GOTOOLCHAIN=auto).
 export GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0
 cd "$here"
+
+# A cache from before kubectl was added: build only kubectl next to the servers.
+if servers_cached; then
+  step "compiling kubectl $k8s_version into $dest/bin"
+  go build -p "$jobs" -trimpath -ldflags="-s -w" -o "$work/kubectl" k8s.io/kubernetes/cmd/kubectl
+  mv -f "$work/kubectl" "$dest/bin/kubectl"
+  echo "$dest/bin"
+  exit 0
+fi
+
 step "building kube-apiserver $k8s_version and etcd $etcd_version with $(go version | awk '{print $3}') into $dest (cold builds take several minutes)"
 # What hack/lib/version.sh stamps into an official build (otherwise /version says v0.0.0-master).
 minor="${k8s_version#v1.}"
@@ -67,6 +79,8 @@ step "downloading modules and compiling etcd"
 go build -p "$jobs" -trimpath -ldflags="-s -w" -o "$work/bin/etcd" go.etcd.io/etcd/server/v3
 step "compiling kube-apiserver"
 go build -p "$jobs" -trimpath -ldflags="-s -w ${version_flags[*]}" -o "$work/bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+step "compiling kubectl"
+go build -p "$jobs" -trimpath -ldflags="-s -w" -o "$work/bin/kubectl" k8s.io/kubernetes/cmd/kubectl
 printf 'kubernetes %s\netcd %s\n' "$k8s_version" "$etcd_version" >"$work/VERSIONS"
 
 # Atomic publish: rename the finished directory into place; if another build won the race, keep it.
