@@ -25,6 +25,7 @@ describe('pvctl run flags', () => {
       setConcurrency: '2',
       pollInterval: '1m',
       healthProbeBindAddress: ':8081',
+      metricsBindAddress: ':8080',
       webhookBindAddress: ':8082',
       logLevel: 'info',
     };
@@ -36,7 +37,10 @@ describe('pvctl run flags', () => {
         setConcurrency: 2,
         pollIntervalMs: 60_000,
         probeAddress: { port: 8081 },
+        metricsAddress: { port: 8080 },
       });
+      expect(managerOptionsFrom({ ...base, metricsBindAddress: '0' })).not.toHaveProperty('metricsAddress');
+      expect(() => managerOptionsFrom({ ...base, metricsBindAddress: 'x' })).toThrow(/--metrics-bind-address/);
       process.env.PVC_WEBHOOK_SECRET = 's3cret';
       expect(managerOptionsFrom(base)).toMatchObject({ webhookAddress: { port: 8082 }, webhookSecret: 's3cret' });
       expect(() => managerOptionsFrom({ ...base, concurrency: '0' })).toThrow(/--concurrency/);
