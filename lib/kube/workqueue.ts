@@ -188,18 +188,21 @@ export function runWorkers(
           queue.addRateLimited(key);
         } finally {
           queue.done(key);
-          queueMicrotask(pump);
         }
       });
     }
   };
   const unsubscribe = queue.onReady(pump);
+  // After a task, once the pool counts it as finished: keys that came in while every worker was
+  // busy are taken then (pumping from the task itself would still see the pool full).
+  pool.addEventListener('next', pump);
   pump();
   return {
     drain: () => pool.onIdle(),
     stop: () => {
       stopped = true;
       unsubscribe();
+      pool.removeEventListener('next', pump);
     },
     get active() {
       return pool.pending;
