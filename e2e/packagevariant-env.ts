@@ -4,7 +4,7 @@ import { afterEach, beforeEach } from '@jest/globals';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { PackageVariant } from '../api/v1alpha1/index.ts';
-import { Manager } from '../controllers/manager.ts';
+import { Manager, type ListenAddress } from '../controllers/manager.ts';
 import { repository, TestRepo } from '../controllers/testing/fixtures.ts';
 import { removeDir, tempDir } from '../lib/git/testing/repos.ts';
 import { getCondition } from '../lib/kube/conditions.ts';
@@ -16,7 +16,7 @@ export interface ControllerEnv {
   root(): string;
   manager(): Manager;
   /** Starts the manager (after the test created its repositories). */
-  start(options?: { pollIntervalMs?: number }): Promise<Manager>;
+  start(options?: { pollIntervalMs?: number; metricsAddress?: ListenAddress }): Promise<Manager>;
   repo(name: string): Promise<TestRepo>;
   createRepository(name: string, url: string, deployment?: boolean): Promise<void>;
   createVariant(name: string, spec: PackageVariant['spec']): Promise<void>;
@@ -65,6 +65,7 @@ export function useControllerEnv(): ControllerEnv {
         pollIntervalMs: options.pollIntervalMs ?? 300,
         cacheDir: join(root!, 'cache'),
         shutdownTimeoutMs: 10_000,
+        ...(options.metricsAddress ? { metricsAddress: options.metricsAddress } : {}),
       });
       await manager.start();
       await manager.store.waitForSync(10_000);
