@@ -3,7 +3,6 @@
 // its namespace, objects of the kinds its `objectSelector` targets select, and its generated
 // variants — status included, since a variant's progress is what moves a rollout on. Handlers only
 // enqueue; the Manager owns start, readiness and shutdown.
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   PACKAGE_VARIANT_SET_KIND,
@@ -13,10 +12,11 @@ import {
   type PackageVariant,
 } from '../api/v1alpha1/index.ts';
 import { getCondition } from '../lib/kube/conditions.ts';
-import { backoffDelay } from '../lib/kube/backoff.ts';
 import { apiErrorCode } from '../lib/kube/client.ts';
 import { describeError } from '../lib/kube/informer.ts';
-import { ITEM_BACKOFF, runWorkers, WorkQueue, type ReconcileResult, type Workers } from '../lib/kube/workqueue.ts';
+import { runWorkers, WorkQueue, type Workers } from '../lib/kube/workqueue.ts';
+import { Metrics } from '../lib/metrics/metrics.ts';
+import { instrumentReconcile } from './instrumented-reconcile.ts';
 import type { KubeObjectStore } from './kube-store.ts';
 import { PackageVariantSetReconciler, type SetObservation } from './packagevariantset/reconciler.ts';
 import { SetSettling } from './packagevariantset/settling.ts';
@@ -25,6 +25,8 @@ import { keyOf, keyString, parseKey, type GroupVersionKind } from './store.ts';
 export interface SetControllerOptions {
   store: KubeObjectStore;
   logger: Logger;
+  /** Where the reconcile and work queue metrics go (default: a registry of its own). */
+  metrics?: Metrics;
   /** Set reconciles running at once (default 2). */
   concurrency?: number;
   /** Reconciles these variants (the PackageVariant queue). */
@@ -48,13 +50,16 @@ const kindId = (gvk: GroupVersionKind) => `${gvk.apiVersion}/${gvk.kind}`;
 /** How long a set waits at most for its variants to look at an upstream change. */
 const SETTLE_TIMEOUT_MS = 30_000;
 
+const CONTROLLER = 'packagevariantset';
+
 export class SetController {
-  readonly queue = new WorkQueue();
+  readonly queue: WorkQueue;
   /** Reconciles started, by set key (tests). */
   readonly reconciles = new Map<string, number>();
   private readonly store: KubeObjectStore;
   private readonly log: Logger;
   private readonly concurrency: number;
+  private readonly metrics: Metrics;
   private readonly reconciler: PackageVariantSetReconciler;
   private readonly snapshots = new Map<string, SetSnapshot>();
   /** What each set's last reconcile said it uses. */
@@ -71,8 +76,10 @@ export class SetController {
 
   constructor(options: SetControllerOptions) {
     this.store = options.store;
-    this.log = options.logger.child({ controller: 'packagevariantset' });
+    this.log = options.logger.child({ controller: CONTROLLER });
     this.concurrency = options.concurrency ?? 2;
+    this.metrics = options.metrics ?? new Metrics({ defaultMetrics: false });
+    this.queue = new WorkQueue({ hooks: this.metrics.workQueueHooks(CONTROLLER) });
     this.enqueueVariants = options.enqueueVariants;
     this.settling = new SetSettling({
       timeoutMs: SETTLE_TIMEOUT_MS,
@@ -132,7 +139,26 @@ export class SetController {
   }
 
   start(): void {
-    this.workers = runWorkers(this.queue, this.concurrency, (key) => this.reconcile(key));
+    this.metrics.registerController(CONTROLLER, {
+      queue: this.queue,
+      activeWorkers: () => this.workers?.active ?? 0,
+      maxConcurrentReconciles: this.concurrency,
+    });
+    const reconcile = instrumentReconcile(
+      {
+        controller: CONTROLLER,
+        log: this.log,
+        metrics: this.metrics,
+        failureCount: (key) => this.queue.failureCount(key),
+        // A variant changed under a write (the cache was behind): routine, retried at once.
+        routine: (error) => (apiErrorCode(error) === 409 ? 'write conflict; retrying' : undefined),
+      },
+      (key) => {
+        this.reconciles.set(key, (this.reconciles.get(key) ?? 0) + 1);
+        return this.reconciler.reconcile(key);
+      },
+    );
+    this.workers = runWorkers(this.queue, this.concurrency, reconcile);
   }
 
   /**
@@ -200,26 +226,6 @@ export class SetController {
 
   async drain(): Promise<void> {
     await this.workers?.drain();
-  }
-
-  private async reconcile(key: string): Promise<ReconcileResult | void> {
-    this.reconciles.set(key, (this.reconciles.get(key) ?? 0) + 1);
-    const log = this.log.child({ key, reconcileID: randomUUID() });
-    const started = performance.now();
-    const durationMs = () => Math.round(performance.now() - started);
-    log.debug('reconcile started');
-    try {
-      const result = await this.reconciler.reconcile(key);
-      log.debug({ durationMs: durationMs(), ...(result ?? {}) }, 'reconcile finished');
-      return result;
-    } catch (error) {
-      const retryInMs = backoffDelay(this.queue.failureCount(key) + 1, ITEM_BACKOFF);
-      const fields = { durationMs: durationMs(), retryInMs, err: describeError(error) };
-      // A variant changed under a write (the cache was behind): routine, retried at once.
-      if (apiErrorCode(error) === 409) log.debug(fields, 'write conflict; retrying');
-      else log.warn(fields, 'reconcile failed; retrying');
-      throw error;
-    }
   }
 
   /** The set a variant belongs to: its controller owner reference, else its set label (the set's UID). */

@@ -2,19 +2,23 @@
 // reconciler, and the watches Porch lacks (Repositories, their Secrets, injection sources, the
 // upstream and downstream git repositories) enqueue exactly the variants they affect. Informer
 // handlers and watcher callbacks only enqueue. PackageVariantSets have their own queue and workers
-// (`manager-sets.ts`). Also serves the webhook and the health probes, and shuts down gracefully.
-import { randomUUID } from 'node:crypto';
+// (`manager-sets.ts`). Also serves the webhook, the health probes and `/metrics`, and shuts down
+// gracefully.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { KubeObject, PackageVariant, Repository } from '../api/v1alpha1/index.ts';
 import { makeClients } from '../lib/kube/client.ts';
+import { observeGitProcesses } from '../lib/git/exec.ts';
 import { describeError } from '../lib/kube/informer.ts';
 import type { LeaderElector } from '../lib/kube/leader-election.ts';
-import { backoffDelay } from '../lib/kube/backoff.ts';
-import { ITEM_BACKOFF, runWorkers, WorkQueue, type ReconcileResult, type Workers } from '../lib/kube/workqueue.ts';
+import { runWorkers, WorkQueue, type ReconcileResult, type Workers } from '../lib/kube/workqueue.ts';
 import type { ConflictPolicy } from '../lib/merge/index.ts';
+import { Metrics } from '../lib/metrics/metrics.ts';
+import { observeKubeRequests } from '../lib/metrics/rest-client.ts';
+import { EventLoopMonitor, readiness } from './health.ts';
+import { instrumentReconcile } from './instrumented-reconcile.ts';
 import { KubeObjectStore } from './kube-store.ts';
 import { SetController } from './manager-sets.ts';
 import { GitStores, locationOf, type GitLocation } from './packagevariant/git-stores.ts';
@@ -47,6 +51,10 @@ export interface ManagerOptions {
   conflictPolicy?: ConflictPolicy;
   /** `/healthz` and `/readyz`; no probe server when absent. */
   probeAddress?: ListenAddress;
+  /** `/metrics`; no metrics server when absent. */
+  metricsAddress?: ListenAddress;
+  /** Where the metrics are kept (default: a fresh registry for this manager). */
+  metrics?: Metrics;
   /** The git push webhook; served only with a secret. */
   webhookAddress?: ListenAddress;
   webhookSecret?: string;
@@ -87,6 +95,8 @@ export class Manager {
   readonly downstreamIndex = new UpstreamIndex();
   /** Reconciles started, by key (tests and benchmarks). */
   readonly reconciles = new Map<string, number>();
+  /** Everything `/metrics` serves; leader election reports through `metrics.setLeader`. */
+  readonly metrics: Metrics;
   private readonly upstreamWatcher: UpstreamWatcher;
   private readonly downstreamWatcher: UpstreamWatcher;
   private readonly reconciler: PackageVariantReconciler;
@@ -101,14 +111,15 @@ export class Manager {
   /** Variant → the downstream repository identity it writes to. */
   private readonly downstreamRepos = new Map<string, string>();
   private workers: Workers | undefined;
-  private servers: Server[] = [];
-  private heartbeat: NodeJS.Timeout | undefined;
-  private lastBeat = Date.now();
+  private readonly servers = new Map<'probe' | 'webhook' | 'metrics', Server>();
+  private readonly eventLoop = new EventLoopMonitor();
+  private readonly unsubscribers: Array<() => void> = [];
   private stopping: Promise<void> | undefined;
 
   constructor(options: ManagerOptions) {
     this.options = options;
     this.log = options.logger.child({ controller: 'packagevariant' });
+    this.metrics = options.metrics ?? new Metrics();
     this.store = new KubeObjectStore({
       clients: makeClients(options.kubeConfig),
       ...(options.namespace ? { namespace: options.namespace } : {}),
@@ -116,10 +127,11 @@ export class Manager {
         this.log.warn({ informer, retryInMs, err: describeError(err) }, 'informer failed; restarting'),
       onError: (what, err) => this.log.warn({ err: describeError(err) }, `${what} write failed`),
     });
-    this.queue = new WorkQueue();
+    this.queue = new WorkQueue({ hooks: this.metrics.workQueueHooks('packagevariant') });
     this.sets = new SetController({
       store: this.store,
       logger: options.logger,
+      metrics: this.metrics,
       enqueueVariants: (keys) => {
         for (const key of keys) this.queue.add(key);
       },
@@ -142,7 +154,11 @@ export class Manager {
           } else for (const key of keys) this.queue.add(key);
         },
         onPoll: (repo, result, { error }) => {
+          this.metrics.polled(repo, result !== 'error');
           if (result === 'error') this.log.warn({ repo, watch: kind, err: describeError(error) }, 'git poll failed');
+        },
+        onRevision: (watch, revision) => {
+          if (kind === 'upstream') this.metrics.upstreamRevisionDetected(watch.repo, revision.commit);
         },
       });
     this.upstreamWatcher = watcher(this.upstreamIndex, 'upstream');
@@ -154,15 +170,34 @@ export class Manager {
       ...(options.conflictPolicy ? { conflictPolicy: options.conflictPolicy } : {}),
       observe: (key, observation) => this.observe(key, observation),
       upstreamSeen: (watch, revision) => this.upstreamSeen(watch, revision),
+      metrics: this.metrics,
     });
   }
 
   async start(): Promise<void> {
     this.registerHandlers();
-    this.heartbeat = setInterval(() => (this.lastBeat = Date.now()), 500);
-    this.heartbeat.unref();
+    const concurrency = this.options.concurrency ?? 8;
+    this.metrics.registerController('packagevariant', {
+      queue: this.queue,
+      activeWorkers: () => this.workers?.active ?? 0,
+      maxConcurrentReconciles: concurrency,
+    });
+    const server = this.options.kubeConfig.getCurrentCluster()?.server;
+    if (server) {
+      this.unsubscribers.push(
+        observeKubeRequests(server, (code, method, host) => this.metrics.kubeRequest(code, method, host)),
+      );
+    }
+    this.unsubscribers.push(observeGitProcesses((e) => this.metrics.gitCommand(e.command, e.durationMs / 1000, e.ok)));
+    this.eventLoop.start();
     if (this.options.probeAddress) {
-      this.servers.push(await listen(this.options.probeAddress, (req, res) => this.probe(req, res)));
+      this.servers.set('probe', await listen(this.options.probeAddress, (req, res) => this.probe(req, res)));
+    }
+    if (this.options.metricsAddress) {
+      this.servers.set(
+        'metrics',
+        await listen(this.options.metricsAddress, (req, res) => void this.serveMetrics(req, res)),
+      );
     }
     if (this.options.webhookAddress && this.options.webhookSecret) {
       const handler = createWebhookHandler({
@@ -177,12 +212,14 @@ export class Manager {
           void this.downstreamWatcher.pollNow(repo);
         },
       });
-      this.servers.push(await listen(this.options.webhookAddress, handler));
+      this.servers.set('webhook', await listen(this.options.webhookAddress, handler));
     }
     await this.store.start();
     const elector = this.options.elector;
     if (!elector) return this.startControllers();
+    this.metrics.setLeader(elector.name, false);
     elector.onLeadershipChange((leading) => {
+      this.metrics.setLeader(elector.name, leading);
       if (leading && !this.stopping) this.startControllers();
     });
     this.log.info({ identity: elector.identity }, 'waiting for leadership');
@@ -193,19 +230,31 @@ export class Manager {
 
   /** Git watchers and workers: only the leader runs them. */
   private startControllers(): void {
+    const concurrency = this.options.concurrency ?? 8;
     this.upstreamWatcher.start();
     this.downstreamWatcher.start();
-    this.workers = runWorkers(this.queue, this.options.concurrency ?? 8, (key) => this.reconcile(key));
-    this.sets.start();
-    this.log.info(
-      { namespace: this.options.namespace ?? '(all)', concurrency: this.options.concurrency ?? 8 },
-      'controller started',
+    const reconcile = instrumentReconcile(
+      {
+        controller: 'packagevariant',
+        log: this.log,
+        metrics: this.metrics,
+        failureCount: (key) => this.queue.failureCount(key),
+      },
+      (key) => this.reconcile(key),
     );
+    this.workers = runWorkers(this.queue, concurrency, reconcile);
+    this.sets.start();
+    this.log.info({ namespace: this.options.namespace ?? '(all)', concurrency }, 'controller started');
   }
 
-  /** Addresses the probe and webhook servers listen on (in start order). */
+  /** Addresses the probe, metrics and webhook servers listen on (in start order). */
   addresses(): AddressInfo[] {
-    return this.servers.map((s) => s.address() as AddressInfo);
+    return [...this.servers.values()].map((s) => s.address() as AddressInfo);
+  }
+
+  /** The address one server listens on, when it runs. */
+  addressOf(server: 'probe' | 'webhook' | 'metrics'): AddressInfo | undefined {
+    return this.servers.get(server)?.address() as AddressInfo | undefined;
   }
 
   ready(): boolean {
@@ -238,28 +287,19 @@ export class Manager {
     await withTimeout(this.store.flushEvents(), 5_000);
     // Last, so no successor reconciles while our pushes are in flight.
     if (this.options.elector) await withTimeout(this.options.elector.stop(), 5_000);
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    await Promise.all(this.servers.map((s) => new Promise((resolve) => s.close(resolve))));
-    this.servers = [];
+    this.eventLoop.stop();
+    await Promise.all([...this.servers.values()].map((s) => new Promise((resolve) => s.close(resolve))));
+    this.servers.clear();
+    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     this.stores.close();
     this.log.info('stopped');
   }
 
   private async reconcile(key: string): Promise<ReconcileResult | void> {
     this.reconciles.set(key, (this.reconciles.get(key) ?? 0) + 1);
-    const log = this.log.child({ key, reconcileID: randomUUID() });
-    const started = performance.now();
-    log.debug('reconcile started');
-    const durationMs = () => Math.round(performance.now() - started);
     this.store.variantStatusVersions.delete(key);
     try {
-      const result = await this.pushes.track(() => this.reconciler.reconcile(key));
-      log.debug({ durationMs: durationMs() }, 'reconcile finished');
-      return result;
-    } catch (error) {
-      const retryInMs = backoffDelay(this.queue.failureCount(key) + 1, ITEM_BACKOFF);
-      log.warn({ durationMs: durationMs(), retryInMs, err: describeError(error) }, 'reconcile failed; retrying');
-      throw error;
+      return await this.pushes.track(() => this.reconciler.reconcile(key));
     } finally {
       this.sets.variantReconciled(key, this.store.variantStatusVersions.get(key));
       this.store.variantStatusVersions.delete(key);
@@ -275,6 +315,7 @@ export class Manager {
     const before = this.upstreamWatcher.current(watch);
     this.upstreamWatcher.noteResolved(watch, revision);
     if (before && before.tree !== revision.tree) {
+      this.metrics.upstreamRevisionDetected(watch.repo, revision.commit);
       const keys = this.upstreamIndex.variantsOf(watch);
       this.sets.upstreamChanged(keys);
       this.enqueueAfterDownstreamPoll(keys);
@@ -439,24 +480,32 @@ export class Manager {
 
   private probe(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '').split('?')[0];
-    if (path === '/healthz') {
-      const lagMs = Date.now() - this.lastBeat;
-      const ok = lagMs < 10_000;
-      res.writeHead(ok ? 200 : 500, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : `event loop stalled\n`);
+    const result =
+      path === '/healthz'
+        ? this.eventLoop.check()
+        : path === '/readyz'
+          ? readiness(this.store.informers(), Boolean(this.stopping))
+          : undefined;
+    if (!result) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
-    if (path === '/readyz') {
-      const unready = this.store.informers().filter((i) => !(i.health.synced && i.health.watching));
-      const ok = unready.length === 0 && !this.stopping;
-      const body = ok
-        ? 'ok\n'
-        : `${this.stopping ? 'shutting down\n' : ''}${unready
-            .map((i) => `informer ${i.name}: ${i.health.synced ? 'not watching' : 'not synced'}\n`)
-            .join('')}`;
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(body);
+    const failure = path === '/healthz' ? 500 : 503;
+    res.writeHead(result.ok ? 200 : failure, { 'content-type': 'text/plain' }).end(result.body);
+  }
+
+  private async serveMetrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if ((req.url ?? '').split('?')[0] !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    try {
+      const body = await this.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(body);
+    } catch (error) {
+      this.log.warn({ err: describeError(error) }, 'collecting metrics failed');
+      res.writeHead(500, { 'content-type': 'text/plain' }).end('collecting metrics failed\n');
+    }
   }
 }
 

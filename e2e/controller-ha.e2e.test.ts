@@ -22,6 +22,7 @@ interface Controller {
   logged(msg: string): boolean;
   identity(): Promise<string>;
   probeUrl(): Promise<string>;
+  metricsUrl(): Promise<string>;
 }
 
 describe('pvctl run with leader election (child processes)', () => {
@@ -44,6 +45,8 @@ describe('pvctl run with leader election (child processes)', () => {
         '--cache-dir',
         join(env.root(), `cache-${name}`),
         '--health-probe-bind-address',
+        '127.0.0.1:0',
+        '--metrics-bind-address',
         '127.0.0.1:0',
         '--webhook-bind-address',
         '0',
@@ -82,9 +85,14 @@ describe('pvctl run with leader election (child processes)', () => {
       exited,
       logged: (msg) => lines.some((l) => l.msg === msg),
       identity: async () => (await line('waiting for leadership')).identity as string,
+      // `addresses` lists the probe server, then the metrics server.
       probeUrl: async () => {
         const { addresses } = (await line('listening')) as { addresses: { port: number }[] };
         return `http://127.0.0.1:${addresses[0]!.port}`;
+      },
+      metricsUrl: async () => {
+        const { addresses } = (await line('listening')) as { addresses: { port: number }[] };
+        return `http://127.0.0.1:${addresses[1]!.port}/metrics`;
       },
     };
   }
@@ -136,6 +144,13 @@ describe('pvctl run with leader election (child processes)', () => {
         expect(await deploy.refs('refs/heads/drafts')).toEqual(['refs/heads/drafts/east/packagevariant-1']);
         await eventually(() => expect(leader.logged('controller started')).toBe(true));
         expect(standby.logged('controller started')).toBe(false);
+        // Every replica serves metrics; only the leader reports itself master.
+        const masterStatus = async (c: Controller) =>
+          /^leader_election_master_status\{name="([^"]+)"\} (\d+)$/m.exec(
+            await (await fetch(await c.metricsUrl())).text(),
+          );
+        expect((await masterStatus(leader))?.slice(1)).toEqual([LEASE, '1']);
+        expect((await masterStatus(standby))?.slice(1)).toEqual([LEASE, '0']);
 
         // The leader dies without releasing; the standby waits out the lease (our clock) and takes over.
         const killedAt = performance.now();

@@ -41,6 +41,8 @@ describe('controller crash safety', () => {
         join(env.root(), 'controller-cache'),
         '--health-probe-bind-address',
         '0',
+        '--metrics-bind-address',
+        '0',
         '--webhook-bind-address',
         '0',
         '--log-level',

@@ -249,6 +249,8 @@ describe('pvctl run (child process)', () => {
           join(env.root(), 'cache'),
           '--health-probe-bind-address',
           '127.0.0.1:0',
+          '--metrics-bind-address',
+          '0',
           '--webhook-bind-address',
           '127.0.0.1:0',
           '--webhook-secret-file',

@@ -81,6 +81,7 @@ async function main(): Promise<void> {
     pollInterval: values['poll-interval'],
     ...(values['cache-dir'] ? { cacheDir: values['cache-dir'] } : {}),
     healthProbeBindAddress: '0',
+    metricsBindAddress: '0',
     webhookBindAddress: '127.0.0.1:0',
     ...(values['webhook-secret-file'] ? { webhookSecretFile: values['webhook-secret-file'] } : {}),
     logLevel: values['log-level'],

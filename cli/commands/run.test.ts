@@ -28,6 +28,7 @@ describe('pvctl run flags', () => {
       setConcurrency: '2',
       pollInterval: '1m',
       healthProbeBindAddress: ':8081',
+      metricsBindAddress: ':8080',
       webhookBindAddress: ':8082',
       logLevel: 'info',
     };
@@ -40,7 +41,10 @@ describe('pvctl run flags', () => {
         setConcurrency: 2,
         pollIntervalMs: 60_000,
         probeAddress: { port: 8081 },
+        metricsAddress: { port: 8080 },
       });
+      expect(managerOptionsFrom({ ...base, metricsBindAddress: '0' })).not.toHaveProperty('metricsAddress');
+      expect(() => managerOptionsFrom({ ...base, metricsBindAddress: 'x' })).toThrow(/--metrics-bind-address/);
       process.env.PVC_WEBHOOK_SECRET = 's3cret';
       expect(managerOptionsFrom(base)).toMatchObject({ webhookAddress: { port: 8082 }, webhookSecret: 's3cret' });
       expect(() => managerOptionsFrom({ ...base, concurrency: '0' })).toThrow(/--concurrency/);
@@ -59,6 +63,7 @@ describe('pvctl run flags', () => {
       setConcurrency: '2',
       pollInterval: '1m',
       healthProbeBindAddress: '0',
+      metricsBindAddress: '0',
       webhookBindAddress: '0',
       logLevel: 'info',
     };

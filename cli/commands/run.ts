@@ -1,5 +1,6 @@
 // `pvctl run`: the controller against a cluster (kubeconfig or in-cluster config), with JSON logs,
-// health probes, the git push webhook and graceful shutdown on SIGTERM/SIGINT.
+// Prometheus metrics, health probes, the git push webhook, Lease leader election and graceful
+// shutdown on SIGTERM/SIGINT.
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -19,6 +20,7 @@ export interface RunOptions {
   pollInterval: string;
   cacheDir?: string;
   healthProbeBindAddress: string;
+  metricsBindAddress: string;
   webhookBindAddress: string;
   webhookSecretFile?: string;
   logLevel: string;
@@ -119,6 +121,7 @@ export function managerOptionsFrom(options: RunOptions) {
       : process.env.PVC_WEBHOOK_SECRET
     )?.trim() || undefined;
   const probeAddress = parseBindAddress(options.healthProbeBindAddress, '--health-probe-bind-address');
+  const metricsAddress = parseBindAddress(options.metricsBindAddress, '--metrics-bind-address');
   return {
     shutdownTimeoutMs: parseDuration(options.gracefulShutdownTimeout ?? RUN_DEFAULTS.gracefulShutdownTimeout),
     concurrency,
@@ -127,6 +130,7 @@ export function managerOptionsFrom(options: RunOptions) {
     ...(options.namespace ? { namespace: options.namespace } : {}),
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
     ...(probeAddress ? { probeAddress } : {}),
+    ...(metricsAddress ? { metricsAddress } : {}),
     ...(webhookAddress && secret ? { webhookAddress, webhookSecret: secret } : {}),
   };
 }
@@ -190,6 +194,7 @@ export function registerRun(program: Command): void {
     .option('--poll-interval <duration>', 'git poll interval for upstream and downstream repositories', '1m')
     .option('--cache-dir <dir>', 'where bare git caches are kept (default ~/.cache/packagevariant-controller/git)')
     .option('--health-probe-bind-address <addr>', '/healthz and /readyz ("0" disables)', ':8081')
+    .option('--metrics-bind-address <addr>', 'Prometheus /metrics ("0" disables)', ':8080')
     .option('--webhook-bind-address <addr>', 'git push webhook ("0" disables)', ':8082')
     .option('--webhook-secret-file <path>', 'shared secret of the webhook (default: env PVC_WEBHOOK_SECRET)')
     .option('--log-level <level>', 'trace, debug, info, warn or error', 'info')

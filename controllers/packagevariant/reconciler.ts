@@ -23,6 +23,7 @@ import { KPTFILE, type PackageFiles } from '../../lib/kpt/package.ts';
 import { MergeConflictError, type Conflict, type ConflictPolicy } from '../../lib/merge/index.ts';
 import { clonePackage, upgradePackage } from '../../lib/merge/upgrade.ts';
 import type { ReconcileResult } from '../../lib/kube/workqueue.ts';
+import type { VariantMetrics } from '../../lib/metrics/metrics.ts';
 import { keyString, parseKey, type ObjectStore } from '../store.ts';
 import type { UpstreamWatch } from '../upstream/index.ts';
 import { classifyDownstream, isOwnedBy, ownerOf, revisionName } from './downstream.ts';
@@ -61,6 +62,8 @@ export interface ReconcilerOptions {
   observe?(key: string, observation: Observation | undefined): void;
   /** Called when a variant has written an upstream revision (for the watcher's change detection). */
   upstreamSeen?(watch: UpstreamWatch, revision: { commit: string; tree: string }): void;
+  /** Drafts, publishes, conflicts and each variant's state, for the metrics (controller mode). */
+  metrics?: VariantMetrics;
   now?: () => string;
 }
 
@@ -89,6 +92,7 @@ export class PackageVariantReconciler {
     let pv = await objects.getPackageVariant(parseKey(key));
     if (!pv) {
       this.options.observe?.(key, undefined);
+      this.options.metrics?.variantGone(key);
       return;
     }
     if (pv.metadata?.deletionTimestamp) return this.finalize(pv);
@@ -166,6 +170,7 @@ export class PackageVariantReconciler {
       this.options.observe?.(key, observation);
     }
     observation.upstream = upstream.watch;
+    this.options.metrics?.upstreamResolved(upstream.commit);
 
     const packageName = spec.downstream!.package!;
     const owner = ownerOf(pv);
@@ -210,6 +215,7 @@ export class PackageVariantReconciler {
         desired,
         baseUpstreamCommit: desired.baseUpstreamCommit,
       });
+      this.reportState(key, targets[0], true, upstream.commit);
       return { targets, held: heldMessage(desired.task, hold) };
     }
     let written: 'created' | 'updated' | undefined;
@@ -249,6 +255,7 @@ export class PackageVariantReconciler {
     const writtenResult = written ? results[0] : undefined;
     if (writtenResult) {
       this.options.upstreamSeen?.(upstream.watch, { commit: upstream.commit, tree: upstream.tree });
+      this.options.metrics?.draftWritten(desired.task, written!, upstream.commit, desired.conflicts.length);
       const conflictNote = desired.conflicts.length ? ` with ${desired.conflicts.length} merge conflict(s)` : '';
       this.options.objects.recordEvent(pv, {
         type: 'Normal',
@@ -272,7 +279,40 @@ export class PackageVariantReconciler {
     });
     const draftFiles = writtenResult ? mutated.files : draft && !changed ? local : undefined;
     const published = await this.publish(pv, downStore, packageName, targets[0], draftFiles);
+    const final = (published ?? targets)[0];
+    if (this.options.metrics) {
+      const outdated =
+        final?.lifecycle === 'Published'
+          ? false
+          : desired.task !== 'edit' ||
+            !(await this.publishedIsCurrent(downStore, packageName, state.published, upstream));
+      this.reportState(key, final, outdated, upstream.commit);
+    }
     return { targets: published ?? targets };
+  }
+
+  /** Whether the latest published downstream revision carries the upstream package tree of `upstream`. */
+  private async publishedIsCurrent(
+    store: GitStore,
+    packageName: string,
+    published: PackageRevision | undefined,
+    upstream: ResolvedUpstream,
+  ): Promise<boolean> {
+    if (!published) return false;
+    const lock = lockOf(await store.readPackage({ packageName, commit: published.commit }));
+    if (!lock) return false;
+    const tree = await upstream.store.packageTree(lock.git.commit, upstream.packageName).catch(() => undefined);
+    return tree === upstream.tree;
+  }
+
+  private reportState(key: string, target: DownstreamTarget | undefined, outdated: boolean, upstreamCommit: string) {
+    const draftPending = target?.lifecycle === 'Draft' || target?.lifecycle === 'Proposed';
+    this.options.metrics?.variantState(key, {
+      outdated,
+      draftPending,
+      conflicted: draftPending && Boolean(target?.conflicts?.length),
+      upstreamCommit,
+    });
   }
 
   /** `spec.publishPolicy: Automatic`: publishes the pending draft when it is clean and ready. */
@@ -289,6 +329,7 @@ export class PackageVariantReconciler {
     const [result] = await this.options.pushes.submit(store, [approveOp(packageName, workspace, target.commit)]);
     this.checkResults(store, result ? [result] : []);
     if (result?.status !== 'created') return undefined;
+    this.options.metrics?.published();
     this.options.objects.recordEvent(pv, {
       type: 'Normal',
       reason: 'DraftPublished',
@@ -473,6 +514,7 @@ export class PackageVariantReconciler {
       finalizers.filter((f) => f !== PACKAGE_VARIANT_FINALIZER),
     );
     this.options.observe?.(key, undefined);
+    this.options.metrics?.variantGone(key);
   }
 
   private async writeStatus(pv: PackageVariant, outcome: Outcome): Promise<void> {

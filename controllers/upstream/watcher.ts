@@ -31,13 +31,16 @@ export interface UpstreamWatcherOptions {
   /** Fraction of the interval added at random to each wait, so repositories do not poll in lockstep. */
   jitter?: number;
   onPoll?(repo: string, result: PollResult, detail: { durationMs: number; error?: unknown }): void;
+  /** A watch that was resolved before now resolves to a different package tree (a new revision). */
+  onRevision?(watch: UpstreamWatch, revision: UpstreamRevision): void;
   random?: () => number;
 }
 
 const revisionKey = (w: UpstreamWatch) => `${w.repo}\u0000${w.package}\u0000${w.track}`;
 
 export class UpstreamWatcher {
-  private readonly options: Required<Omit<UpstreamWatcherOptions, 'onPoll'>> & Pick<UpstreamWatcherOptions, 'onPoll'>;
+  private readonly options: Required<Omit<UpstreamWatcherOptions, 'onPoll' | 'onRevision'>> &
+    Pick<UpstreamWatcherOptions, 'onPoll' | 'onRevision'>;
   private readonly heads = new Map<string, Map<string, string>>();
   private readonly revisions = new Map<string, UpstreamRevision | undefined>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -136,6 +139,7 @@ export class UpstreamWatcher {
         const after = resolved.get(watch);
         this.revisions.set(key, after);
         if (!known || before?.tree !== after?.tree) changed.push(...this.options.index.variantsOf(watch));
+        if (known && after && before?.tree !== after.tree) this.options.onRevision?.(watch, after);
       }
       if (changed.length) this.options.enqueue(changed);
       return report(changed.length ? 'changed' : 'unchanged');

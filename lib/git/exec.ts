@@ -1,6 +1,7 @@
 // The one place that spawns git. Argument arrays only (no shell), a controlled environment (no
 // prompts, no system or global config, only allowed transports), timeouts, redaction of secrets
-// from error messages, and a counter of spawned processes for the benchmarks.
+// from error messages, a counter of spawned processes for the benchmarks, and observers of each
+// process's duration (metrics).
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,24 @@ export const gitProcessStats: { spawned: number; byCommand: Record<string, { cou
   spawned: 0,
   byCommand: {},
 };
+
+/** A git process that ended: its subcommand, wall time from spawn to exit, and whether it exited 0. */
+export interface GitProcessEvent {
+  command: string;
+  durationMs: number;
+  ok: boolean;
+}
+
+const processObservers = new Set<(event: GitProcessEvent) => void>();
+
+/**
+ * Calls `observer` for every git process of this process that ends (the caches, and so the
+ * processes, are shared by everything in the process). Returns the function that stops it.
+ */
+export function observeGitProcesses(observer: (event: GitProcessEvent) => void): () => void {
+  processObservers.add(observer);
+  return () => processObservers.delete(observer);
+}
 
 /** The subcommand of a git argument list (the first argument that is not an option). */
 function subcommand(args: readonly string[]): string {
@@ -137,8 +156,10 @@ export function spawnGit(args: readonly string[], options: GitExecOptions = {}):
     // Its own process group, so a timeout also ends helpers git started (git-remote-http, ssh).
     detached: true,
   });
-  child.once('close', () => {
-    stats.ms += performance.now() - started;
+  child.once('close', (code) => {
+    const durationMs = performance.now() - started;
+    stats.ms += durationMs;
+    for (const observer of processObservers) observer({ command, durationMs, ok: code === 0 });
   });
   return child;
 }

@@ -154,6 +154,11 @@ export class LeaderElector {
   }
 
   /** Called with `true` when this process becomes the leader and `false` when it stops being it. */
+  /** The Lease name (`leader_election_master_status{name}`). */
+  get name(): string {
+    return this.options.name;
+  }
+
   onLeadershipChange(listener: (isLeader: boolean) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -93,6 +93,19 @@ describe('WorkQueue', () => {
 });
 
 describe('runWorkers', () => {
+  it('takes keys that were added while every worker was busy, without another add', async () => {
+    const q = new WorkQueue();
+    const seen: string[] = [];
+    const workers = runWorkers(q, 2, async (key) => {
+      seen.push(key);
+    });
+    for (const key of ['a', 'b', 'c']) q.add(key);
+    await until(() => seen.length === 3, 'all three keys');
+    expect(seen).toEqual(['a', 'b', 'c']);
+    workers.stop();
+    q.shutDown();
+  });
+
   it('runs at most `concurrency` reconciles and never one key twice at once', async () => {
     const q = new WorkQueue();
     let running = 0;

@@ -49,6 +49,8 @@ export class WorkQueue {
   addAfter(key: string, delayMs: number): void {
     if (this.shuttingDown) return;
     if (delayMs <= 0) return this.add(key);
+    // client-go counts every delayed add as a retry (rate-limited requeues and RequeueAfter alike).
+    this.hooks.retried?.(key);
     const at = this.now() + delayMs;
     const pending = this.timers.get(key);
     if (pending && pending.at <= at) return;
@@ -65,7 +67,6 @@ export class WorkQueue {
   addRateLimited(key: string): number {
     const failures = this.failures.get(key) ?? 0;
     this.failures.set(key, failures + 1);
-    this.hooks.retried?.(key);
     const delay = backoffDelay(failures + 1, this.backoff);
     this.addAfter(key, delay);
     return delay;
@@ -187,18 +188,21 @@ export function runWorkers(
           queue.addRateLimited(key);
         } finally {
           queue.done(key);
-          queueMicrotask(pump);
         }
       });
     }
   };
   const unsubscribe = queue.onReady(pump);
+  // After a task, once the pool counts it as finished: keys that came in while every worker was
+  // busy are taken then (pumping from the task itself would still see the pool full).
+  pool.addEventListener('next', pump);
   pump();
   return {
     drain: () => pool.onIdle(),
     stop: () => {
       stopped = true;
       unsubscribe();
+      pool.removeEventListener('next', pump);
     },
     get active() {
       return pool.pending;
