@@ -162,7 +162,11 @@ async function main(): Promise<void> {
       baselines: {
         floor: { runs },
         naive: n > baselinesMaxN ? { skipped: tooBig } : { runs: slow },
-        kpt: !kpt ? { skipped: 'kpt not built (make bench builds it with scripts/kpt.sh)' } : n > baselinesMaxN ? { skipped: tooBig } : { runs: slow },
+        kpt: !kpt
+          ? { skipped: 'kpt not built (make bench builds it with scripts/kpt.sh)' }
+          : n > baselinesMaxN
+            ? { skipped: tooBig }
+            : { runs: slow },
       },
       log: (l) => log(`  ${l}`),
     });

@@ -120,7 +120,7 @@ export async function runSetBenchmark(o: {
         kind: 'PackageVariantSet',
         metadata: { name: SET_NAME, namespace },
         spec: {
-          upstream: { repo: UPSTREAM_REPO, package: PACKAGE },
+          upstream: { repo: UPSTREAM_REPO, package: PACKAGE, revision: -1 },
           targets: fleet.deploy.map((d) => ({
             repositories: [{ name: d.name, packageNames: d.variants }],
             template: {
@@ -132,6 +132,24 @@ export async function runSetBenchmark(o: {
         },
       },
     });
+    const setReport = setInterval(() => {
+      void clients.customObjects
+        .getNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural: 'packagevariantsets',
+          name: SET_NAME,
+        })
+        .then(
+          (set: {
+            status?: { conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> };
+          }) =>
+            log(
+              `  set conditions: ${JSON.stringify(set.status?.conditions?.map((c) => `${c.type}=${c.status} ${c.reason ?? ''} ${c.message ?? ''}`) ?? [])}`,
+            ),
+        );
+    }, 30_000);
     const readySeconds = await waitForVariants(
       clients,
       namespace,
@@ -142,6 +160,7 @@ export async function runSetBenchmark(o: {
       60 * 60_000,
       log,
     );
+    clearInterval(setReport);
     const toReady = delta(s0, await controller.stats());
     log(`set applied → ${n} variants Ready: ${readySeconds.toFixed(1)} s, ${toReady.apiRequests} API requests`);
     await waitQuiet(controller, 2 * o.pollIntervalMs, 5 * 60_000, log);
@@ -176,13 +195,16 @@ export async function runSetBenchmark(o: {
     }
     const upgradeDraftsSeconds = (performance.now() - released) / 1000;
     const upgrade = delta(s1, await controller.stats());
-    log(`upstream commit → ${n} upgrade drafts: ${upgradeDraftsSeconds.toFixed(1)} s, ${upgrade.apiRequests} API requests`);
+    log(
+      `upstream commit → ${n} upgrade drafts: ${upgradeDraftsSeconds.toFixed(1)} s, ${upgrade.apiRequests} API requests`,
+    );
     const quiet = delta(s1, await waitQuiet(controller, 2 * o.pollIntervalMs, 5 * 60_000, log));
 
     // 4. Correctness, with the rendered variants' own specs (keyed by their downstream package).
-    const rendered = (await listVariants(clients, namespace)).map(
-      (pv): PackageVariant => ({ ...pv, metadata: { ...pv.metadata, name: pv.spec!.downstream!.package! } }),
-    );
+    const rendered = (await listVariants(clients, namespace)).map((pv): PackageVariant => ({
+      ...pv,
+      metadata: { ...pv.metadata, name: pv.spec!.downstream!.package! },
+    }));
     const verification = await verifyUpgrade({ ...fleet, objects: rendered }, join(root, 'verify-cache'), v2);
     const duplicateDrafts = [...(await draftRefCounts(fleet)).values()].filter((c) => c > 1).length;
     log(`verified: ${verification.exact}/${verification.checked} exact, ${verification.fieldsOk} field checks`);

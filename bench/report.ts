@@ -123,11 +123,13 @@ export function renderMarkdown(results: BenchResults, set?: SetSummary): string 
         return r ? int(r.maxRssMiB) : '–';
       }),
     ),
-    ...APPROACHES.map(([key, title]) => row(`${title}: exact / field checks / one draft`, (p) => correctness(p.approaches[key]))),
+    ...APPROACHES.map(([key, title]) =>
+      row(`${title}: exact / field checks / one draft`, (p) => correctness(p.approaches[key])),
+    ),
     '',
     'Correctness: every draft is read back from the remotes and compared with the merge computed',
     'independently by the benchmark (byte for byte: "exact"), checked field by field (new image, port,',
-    'annotation gone, the site\'s edits kept, upstreamLock), and counted (exactly one draft per package,',
+    "annotation gone, the site's edits kept, upstreamLock), and counted (exactly one draft per package,",
     '"dup" = packages with more than one). kpt formats its output differently, so its drafts are not',
     'expected to be byte-equal; the field checks apply to all.',
     '',

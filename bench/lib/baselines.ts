@@ -132,7 +132,13 @@ async function floor(spec: BaselineSpec): Promise<{ seconds: number; pushes: num
         await runGit(['clone', '-q', '--bare', d.url, bare]);
         const commits = [];
         for (const [i, name] of d.variants.entries()) {
-          const files = await expectedDraft({ v1: v1!, v2: v2!, published: published[i]!, pv: byName.get(name)!, lock });
+          const files = await expectedDraft({
+            v1: v1!,
+            v2: v2!,
+            published: published[i]!,
+            pv: byName.get(name)!,
+            lock,
+          });
           commits.push({
             parents: [main],
             changes: [{ kind: 'files' as const, path: name, files }],
@@ -232,7 +238,8 @@ async function kpt(spec: BaselineSpec): Promise<{ pushes: number; kptGitProcesse
           spec.kpt!,
           ['pkg', 'update', `${name}@${PACKAGE}/v2`, '--strategy', 'resource-merge'],
           { cwd: clone, env },
-          (error, _out, err) => (error ? reject(new Error(`kpt pkg update ${name}: ${err || error.message}`)) : resolve()),
+          (error, _out, err) =>
+            error ? reject(new Error(`kpt pkg update ${name}: ${err || error.message}`)) : resolve(),
         ),
       ),
   );

@@ -283,7 +283,10 @@ export async function expectedDraft(input: {
 }
 
 /** The lock an upgrade to app/v2 records. */
-export function v2Lock(fleet: Fleet, v2Commit: string): { repo: string; directory: string; ref: string; commit: string } {
+export function v2Lock(
+  fleet: Fleet,
+  v2Commit: string,
+): { repo: string; directory: string; ref: string; commit: string } {
   return { repo: fleet.upstreamUrl, directory: PACKAGE, ref: `${PACKAGE}/v2`, commit: v2Commit };
 }
 
@@ -323,7 +326,13 @@ export async function verifyUpgrade(fleet: Fleet, cacheDir: string, v2Commit: st
           const fieldProblems = checkFields(name, fleet.names.indexOf(name), draft!, v2Commit);
           if (fieldProblems.length === 0) result.fieldsOk++;
           else result.problems.push(...fieldProblems);
-          const expected = await expectedDraft({ v1: v1!, v2: v2!, published: published!, pv: byName.get(name)!, lock });
+          const expected = await expectedDraft({
+            v1: v1!,
+            v2: v2!,
+            published: published!,
+            pv: byName.get(name)!,
+            lock,
+          });
           const differs = sameFiles(expected, draft!);
           if (differs === undefined) result.exact++;
           else result.problems.push(`${name}: ${differs} differs from the expected merge`);

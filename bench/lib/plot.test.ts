@@ -7,8 +7,24 @@ import { removeDir, tempDir } from '../../lib/git/testing/repos.ts';
 import { plotSvg, writePlotPng } from './plot.ts';
 
 const series = [
-  { name: 'ours', color: '#ff0000', points: [{ x: 10, y: 1.2 }, { x: 100, y: 3 }, { x: 1000, y: 14 }] },
-  { name: 'floor', color: '#0000ff', dashed: true, points: [{ x: 10, y: 0.1 }, { x: 1000, y: 2 }] },
+  {
+    name: 'ours',
+    color: '#ff0000',
+    points: [
+      { x: 10, y: 1.2 },
+      { x: 100, y: 3 },
+      { x: 1000, y: 14 },
+    ],
+  },
+  {
+    name: 'floor',
+    color: '#0000ff',
+    dashed: true,
+    points: [
+      { x: 10, y: 0.1 },
+      { x: 1000, y: 2 },
+    ],
+  },
 ];
 const options = { title: 'time against N', xLabel: 'N', yLabel: 's', logX: true, logY: true, width: 600, height: 400 };
 

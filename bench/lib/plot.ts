@@ -115,7 +115,9 @@ export function plotSvg(series: PlotSeries[], options: PlotOptions): string {
     out.push(`<text x="${left - 8}" y="${y + 4}" text-anchor="end">${label(t)}</text>`);
   }
   out.push(`<rect x="${left}" y="${top}" width="${right - left}" height="${bottom - top}" fill="none" stroke="#333"/>`);
-  out.push(`<text x="${(left + right) / 2}" y="${height - 18}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`);
+  out.push(
+    `<text x="${(left + right) / 2}" y="${height - 18}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`,
+  );
   out.push(
     `<text transform="translate(20 ${(top + bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(options.yLabel)}</text>`,
   );
