@@ -115,3 +115,10 @@ bench-report: install
 ## kpt: build (or reuse) kpt for the kpt baseline; cached under ~/.cache/packagevariant-controller/kpt
 kpt:
 	@scripts/kpt.sh >/dev/null || echo "kpt could not be built; make bench skips the kpt baseline"
+
+## bench-set: one PackageVariantSet with N=1000 targets in controller mode (real API server, real git):
+## set applied → all Ready, upstream commit → all drafts pushed, API requests per target; bench/results/bench-set.json
+.PHONY: bench-set
+bench-set: install testenv
+	node bench/fleet-set.ts
+	node bench/report.ts
