@@ -227,22 +227,21 @@ export async function gitShim(dir: string, counter: string): Promise<string> {
 async function kpt(spec: BaselineSpec): Promise<{ pushes: number; kptGitProcesses: number }> {
   const counter = join(spec.work, 'kpt-git-count');
   const shim = await gitShim(join(spec.work, 'shim'), counter);
-  const home = join(spec.work, 'kpt-home');
-  mkdirSync(home, { recursive: true });
-  const env = { ...process.env, PATH: `${shim}:${process.env.PATH}`, HOME: home, ...IDENTITY_ENV };
-  const result = await perDownstream(
-    spec,
-    (clone, name) =>
-      new Promise<void>((resolve, reject) =>
-        execFile(
-          spec.kpt!,
-          ['pkg', 'update', `${name}@${PACKAGE}/v2`, '--strategy', 'resource-merge'],
-          { cwd: clone, env },
-          (error, _out, err) =>
-            error ? reject(new Error(`kpt pkg update ${name}: ${err || error.message}`)) : resolve(),
-        ),
+  const result = await perDownstream(spec, (clone, name) => {
+    // kpt's repository cache under $HOME/.kpt is not safe for concurrent kpt processes: one HOME each.
+    const home = join(spec.work, 'kpt-home', name);
+    mkdirSync(home, { recursive: true });
+    const env = { ...process.env, PATH: `${shim}:${process.env.PATH}`, HOME: home, ...IDENTITY_ENV };
+    return new Promise<void>((resolve, reject) =>
+      execFile(
+        spec.kpt!,
+        ['pkg', 'update', `${name}@${PACKAGE}/v2`, '--strategy', 'resource-merge'],
+        { cwd: clone, env },
+        (error, _out, err) =>
+          error ? reject(new Error(`kpt pkg update ${name}: ${err || error.message}`)) : resolve(),
       ),
-  );
+    );
+  });
   return { ...result, kptGitProcesses: readFileSync(counter, 'utf8').length };
 }
 
