@@ -108,3 +108,25 @@ deploy:
 	$(KUBECTL) kustomize config/default | sed 's#image: packagevariant-controller:dev#image: $(IMG)#' | $(KUBECTL) apply -f -
 undeploy:
 	$(KUBECTL) delete -k config/default --ignore-not-found
+
+## bench: fleet upgrade end to end (N = 10, 100, 1,000; BENCH_LARGE=1 adds 10,000) in local and controller
+## mode, with the git-floor, naive-script and kpt baselines on the same fleet; writes bench/results/bench.json,
+## bench/results/bench.png and BENCHMARKS.md. BENCH_RUNS (3), BENCH_NS, BENCH_CONTROLLER=0; see bench/bench.ts
+.PHONY: bench bench-report kpt
+bench: install testenv kpt
+	KPT="$$(scripts/kpt.sh | tail -1)" node bench/bench.ts
+
+## bench-report: BENCHMARKS.md and the plot again from bench/results/*.json
+bench-report: install
+	node bench/report.ts
+
+## kpt: build (or reuse) kpt for the kpt baseline; cached under ~/.cache/packagevariant-controller/kpt
+kpt:
+	@scripts/kpt.sh >/dev/null || echo "kpt could not be built; make bench skips the kpt baseline"
+
+## bench-set: one PackageVariantSet with N=1000 targets in controller mode (real API server, real git):
+## set applied → all Ready, upstream commit → all drafts pushed, API requests per target; bench/results/bench-set.json
+.PHONY: bench-set
+bench-set: install testenv
+	node bench/fleet-set.ts
+	node bench/report.ts

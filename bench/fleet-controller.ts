@@ -48,12 +48,12 @@ const HERE = new URL('.', import.meta.url).pathname;
 const SELF = new URL(import.meta.url).pathname;
 const GROUP = 'packagevariant.dev';
 const VERSION = 'v1alpha1';
-const WEBHOOK_SECRET = 'fleet-bench-secret';
+export const WEBHOOK_SECRET = 'fleet-bench-secret';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The controller process and its IPC. */
-class Controller {
+export class Controller {
   readonly child: ChildProcess;
   webhook = 0;
   private waiters: Array<(m: ChildMessage) => boolean> = [];
@@ -144,7 +144,7 @@ export interface Delta {
   eventLoopDelayMs: ControllerStats['eventLoopDelayMs'];
 }
 
-function delta(a: ControllerStats, b: ControllerStats): Delta {
+export function delta(a: ControllerStats, b: ControllerStats): Delta {
   const requests: Record<string, number> = {};
   for (const verb of Object.keys(b.requests)) {
     const d = b.requests[verb]! - (a.requests[verb] ?? 0);
@@ -173,7 +173,7 @@ function delta(a: ControllerStats, b: ControllerStats): Delta {
 }
 
 /** Runs `fn` over `items`, at most `limit` at once. */
-async function bounded<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+export async function bounded<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -182,7 +182,7 @@ async function bounded<T>(items: T[], limit: number, fn: (item: T) => Promise<un
   );
 }
 
-async function listVariants(clients: KubeClients, namespace: string): Promise<PackageVariant[]> {
+export async function listVariants(clients: KubeClients, namespace: string): Promise<PackageVariant[]> {
   const list = (await clients.customObjects.listNamespacedCustomObject({
     group: GROUP,
     version: VERSION,
@@ -192,11 +192,11 @@ async function listVariants(clients: KubeClients, namespace: string): Promise<Pa
   return list.items;
 }
 
-const ready = (pv: PackageVariant) =>
+export const ready = (pv: PackageVariant) =>
   pv.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
 /** Polls the API until `count(variants)` reaches n; returns the seconds it took. */
-async function waitForVariants(
+export async function waitForVariants(
   clients: KubeClients,
   namespace: string,
   n: number,
@@ -221,7 +221,7 @@ async function waitForVariants(
 }
 
 /** Waits until the controller has done nothing (no reconcile, push or status write) for `quietMs`. */
-async function waitQuiet(
+export async function waitQuiet(
   controller: Controller,
   quietMs: number,
   timeoutMs: number,
@@ -259,7 +259,7 @@ async function waitQuiet(
 }
 
 /** Draft refs in all downstream remotes (for-each-ref on the bare repositories, no project code). */
-async function draftRefs(fleet: Fleet, repos: Fleet['deploy']): Promise<number[]> {
+export async function draftRefs(fleet: Fleet, repos: Fleet['deploy']): Promise<number[]> {
   return Promise.all(
     repos.map(async (d) => {
       const out = (
@@ -270,7 +270,7 @@ async function draftRefs(fleet: Fleet, repos: Fleet['deploy']): Promise<number[]
   );
 }
 
-async function sendWebhook(port: number, repoUrl: string, ref: string): Promise<number> {
+export async function sendWebhook(port: number, repoUrl: string, ref: string): Promise<number> {
   const body = JSON.stringify({ ref, repository: { clone_url: repoUrl } });
   const signature = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`;
   const res = await fetch(`http://127.0.0.1:${port}/`, {

@@ -9,7 +9,13 @@ import { blueprintFiles, customizationOf, customize, V1, V2 } from './lib/fleet-
 
 describe('fleet benchmark harness', () => {
   it('upgrades a tiny fleet, verifies every draft, and the steady pass writes nothing', async () => {
-    const result = await runFleetBenchmark({ n: 4, repos: 2, runs: 1, coldRuns: 1 });
+    const result = await runFleetBenchmark({
+      n: 4,
+      repos: 2,
+      runs: 1,
+      coldRuns: 1,
+      baselines: { floor: { runs: 1 }, naive: { runs: 1 }, kpt: { skipped: 'kpt not built' } },
+    });
     expect(result.clone.errors).toBe(0);
     expect(result.verification).toMatchObject({ checked: 4, exact: 4, fieldsOk: 4, oneDraft: 4, problems: [] });
     expect(result.duplicateDrafts).toBe(0);
@@ -20,7 +26,20 @@ describe('fleet benchmark harness', () => {
     expect(steady.byCommand['fetch']).toBeUndefined();
     expect(steady.byCommand['ls-remote']?.count).toBe(3); // one per repository
     expect(result.summary.correct).toBe(true);
-  }, 120_000);
+    // The baselines wrote the same drafts on the same fleet, each once.
+    for (const name of ['floor', 'naive'] as const) {
+      const baseline = result.baselines[name]!;
+      if ('skipped' in baseline) throw new Error(`${name} skipped`);
+      expect(baseline.verification).toMatchObject({ checked: 4, exact: 4, fieldsOk: 4, oneDraft: 4 });
+      expect(baseline.duplicateDrafts).toBe(0);
+    }
+    const floor = result.baselines.floor as { runs: Array<{ pushes: number; byCommand: Record<string, unknown> }> };
+    expect(floor.runs[0]).toMatchObject({ pushes: 2 }); // one atomic push per repository
+    expect(Object.keys(floor.runs[0]!.byCommand).sort()).toEqual(['fast-import', 'push']);
+    const naive = result.baselines.naive as { runs: Array<{ pushes: number; gitProcesses: number }> };
+    expect(naive.runs[0]!.pushes).toBe(4); // one push per downstream
+    expect(result.baselines.kpt).toEqual({ skipped: 'kpt not built' });
+  }, 180_000);
 
   it('field checks reject a draft without the upstream change or without the site edits', () => {
     const name = variantName(1);

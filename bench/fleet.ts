@@ -31,6 +31,7 @@ import {
   type Verification,
 } from './lib/fleet.ts';
 import { summarizeProfile, type ProfileSummary } from './lib/fleet-profile.ts';
+import { baselinePass, type BaselineName, type BaselineStats } from './lib/baselines.ts';
 import { median, spread } from './lib/stats.ts';
 
 const SELF = new URL(import.meta.url).pathname;
@@ -160,8 +161,18 @@ export interface FleetResult {
   steady: PassStats[];
   verification: Verification;
   duplicateDrafts: number;
+  baselines: Partial<Record<BaselineName, BaselineResult>>;
   summary: Record<string, unknown>;
 }
+
+/** A baseline on the same fleet: its runs, or why it did not run. */
+export type BaselineResult =
+  | {
+      runs: Array<BaselineStats & { fromReleaseSeconds: number }>;
+      verification: Verification;
+      duplicateDrafts: number;
+    }
+  | { skipped: string };
 
 export interface FleetOptions {
   n: number;
@@ -170,6 +181,11 @@ export interface FleetOptions {
   coldRuns: number;
   profile?: boolean;
   keep?: boolean;
+  /** Baselines run on the same fleet after the controller's passes (bench/lib/baselines.ts). */
+  baselines?: Partial<Record<BaselineName, { runs: number } | { skipped: string }>>;
+  baselineJobs?: number;
+  /** The kpt binary, for the kpt baseline. */
+  kpt?: string;
   log?(line: string): void;
 }
 
@@ -243,6 +259,48 @@ export async function runFleetBenchmark(options: FleetOptions): Promise<FleetRes
       log(`cold upgrade run ${run}: ${up.stats.seconds.toFixed(2)} s, ${up.stats.gitProcesses} git processes`);
       removeDir(coldCache);
     }
+    const baselines: FleetResult['baselines'] = {};
+    for (const [name, plan] of Object.entries(options.baselines ?? {}) as Array<
+      [BaselineName, { runs: number } | { skipped: string }]
+    >) {
+      if ('skipped' in plan) {
+        baselines[name] = plan;
+        log(`baseline ${name}: skipped (${plan.skipped})`);
+        continue;
+      }
+      const runs: Array<BaselineStats & { fromReleaseSeconds: number }> = [];
+      let baselineVerification: Verification | undefined;
+      let baselineDuplicates = 0;
+      for (let run = 1; run <= plan.runs; run++) {
+        restore(join(snap, 'remotes'), fleet.remotes);
+        const released = performance.now();
+        const v2 = await publishUpstreamV2(fleet);
+        const stats = await baselinePass({
+          baseline: name,
+          fleet,
+          v2Commit: v2,
+          work: join(root, `baseline-${name}-${run}`),
+          jobs: options.baselineJobs ?? 2,
+          ...(options.kpt ? { kpt: options.kpt } : {}),
+        });
+        runs.push({ ...stats, fromReleaseSeconds: (performance.now() - released) / 1000 });
+        removeDir(join(root, `baseline-${name}-${run}`));
+        const counts = await draftRefCounts(fleet);
+        baselineDuplicates = Math.max(baselineDuplicates, [...counts.values()].filter((c) => c > 1).length);
+        if (run === 1) {
+          baselineVerification = await verifyUpgrade(fleet, join(root, `verify-${name}`), v2);
+          baselineVerification.problems = baselineVerification.problems.slice(0, 20);
+        }
+        log(
+          `baseline ${name} run ${run}: ${stats.seconds.toFixed(2)} s, ${runs[run - 1]!.fromReleaseSeconds.toFixed(2)} s from the release, ` +
+            `${stats.gitProcesses} git processes, ${stats.pushes} pushes` +
+            (run === 1
+              ? `; ${baselineVerification!.exact}/${n0(baselineVerification!)} equal the expected merge, ${baselineVerification!.fieldsOk} pass the field checks`
+              : ''),
+        );
+      }
+      baselines[name] = { runs, verification: baselineVerification!, duplicateDrafts: baselineDuplicates };
+    }
     const n = options.n;
     const summary = {
       upgradeSeconds: spread(upgrade.map((s) => s.seconds)),
@@ -274,12 +332,15 @@ export async function runFleetBenchmark(options: FleetOptions): Promise<FleetRes
       steady,
       verification: { ...verification!, problems: verification!.problems.slice(0, 20) },
       duplicateDrafts,
+      baselines,
       summary,
     };
   } finally {
     if (!options.keep) removeDir(root);
   }
 }
+
+const n0 = (v: Verification) => v.checked;
 
 function table(r: FleetResult): string {
   const s = r.summary as {

@@ -58,7 +58,7 @@ async function initBare(path: string, files: Map<string, Buffer>, refs: string[]
   return commit!;
 }
 
-async function updateRefs(gitDir: string, refs: string[], commit: string): Promise<void> {
+export async function updateRefs(gitDir: string, refs: string[], commit: string): Promise<void> {
   await runGit(['update-ref', '--stdin'], {
     env: { GIT_DIR: gitDir },
     input: refs.map((r) => `update ${r} ${commit}\n`).join(''),
@@ -103,7 +103,7 @@ export async function createFleet(root: string, n: number, repos: number): Promi
   return { root, remotes, upstreamBare, upstreamUrl: `file://${upstreamBare}`, deploy, names, objects };
 }
 
-function storeFor(url: string, cacheDir: string): GitStore {
+export function storeFor(url: string, cacheDir: string): GitStore {
   return new GitStore({ url, cacheDir, author: { name: 'A Person', email: 'person@example.com' } });
 }
 
@@ -267,6 +267,29 @@ function sameFiles(a: Map<string, Buffer>, b: Map<string, Buffer>): string | und
   return undefined;
 }
 
+/** The upgrade draft a variant must get: upgradePackage(v1, v2, published) + the variant's mutations. */
+export async function expectedDraft(input: {
+  v1: Map<string, Buffer>;
+  v2: Map<string, Buffer>;
+  published: Map<string, Buffer>;
+  pv: PackageVariant;
+  lock: { repo: string; directory: string; ref: string; commit: string };
+}): Promise<Map<string, Buffer>> {
+  const { v1, v2, published, pv, lock } = input;
+  const merged = upgradePackage({ original: v1, updated: v2, local: published }, lock).files;
+  const name = pv.metadata!.name!;
+  return (await applyMutations(merged, { name, spec: defaultPackageVariantSpec(pv.spec!) }, { list: async () => [] }))
+    .files;
+}
+
+/** The lock an upgrade to app/v2 records. */
+export function v2Lock(
+  fleet: Fleet,
+  v2Commit: string,
+): { repo: string; directory: string; ref: string; commit: string } {
+  return { repo: fleet.upstreamUrl, directory: PACKAGE, ref: `${PACKAGE}/v2`, commit: v2Commit };
+}
+
 /**
  * Checks every variant's upgrade draft, reading the remotes through a separate cache: exactly one
  * draft per package, the draft equal to upgradePackage(v1, v2, published) + the variant's
@@ -284,7 +307,7 @@ export async function verifyUpgrade(fleet: Fleet, cacheDir: string, v2Commit: st
       { packageName: PACKAGE, ref: 'v1' },
       { packageName: PACKAGE, ref: 'v2' },
     ]);
-    const lock = { repo: fleet.upstreamUrl, directory: PACKAGE, ref: `${PACKAGE}/v2`, commit: v2Commit };
+    const lock = v2Lock(fleet, v2Commit);
     for (const d of fleet.deploy) {
       const store = storeFor(d.url, cacheDir);
       try {
@@ -303,11 +326,13 @@ export async function verifyUpgrade(fleet: Fleet, cacheDir: string, v2Commit: st
           const fieldProblems = checkFields(name, fleet.names.indexOf(name), draft!, v2Commit);
           if (fieldProblems.length === 0) result.fieldsOk++;
           else result.problems.push(...fieldProblems);
-          const pv = byName.get(name)!;
-          const merged = upgradePackage({ original: v1!, updated: v2!, local: published! }, lock).files;
-          const expected = (
-            await applyMutations(merged, { name, spec: defaultPackageVariantSpec(pv.spec!) }, { list: async () => [] })
-          ).files;
+          const expected = await expectedDraft({
+            v1: v1!,
+            v2: v2!,
+            published: published!,
+            pv: byName.get(name)!,
+            lock,
+          });
           const differs = sameFiles(expected, draft!);
           if (differs === undefined) result.exact++;
           else result.problems.push(`${name}: ${differs} differs from the expected merge`);
