@@ -61,6 +61,8 @@ export interface ReconcilerOptions {
   observe?(key: string, observation: Observation | undefined): void;
   /** Called when a variant has written an upstream revision (for the watcher's change detection). */
   upstreamSeen?(watch: UpstreamWatch, revision: { commit: string; tree: string }): void;
+  /** Called after the variant's own push to its downstream package (so the watcher does not take it for news). */
+  downstreamWritten?(store: GitStore, packageName: string): Promise<void>;
   now?: () => string;
 }
 
@@ -245,6 +247,7 @@ export class PackageVariantReconciler {
     }
     const results = ops.length ? await this.options.pushes.submit(downStore, ops) : [];
     this.checkResults(downStore, results);
+    if (ops.length) await this.options.downstreamWritten?.(downStore, packageName);
 
     const writtenResult = written ? results[0] : undefined;
     if (writtenResult) {
@@ -289,6 +292,7 @@ export class PackageVariantReconciler {
     const [result] = await this.options.pushes.submit(store, [approveOp(packageName, workspace, target.commit)]);
     this.checkResults(store, result ? [result] : []);
     if (result?.status !== 'created') return undefined;
+    await this.options.downstreamWritten?.(store, packageName);
     this.options.objects.recordEvent(pv, {
       type: 'Normal',
       reason: 'DraftPublished',
