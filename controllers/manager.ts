@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { KubeObject, PackageVariant, Repository } from '../api/v1alpha1/index.ts';
+import type { GitStore } from '../lib/git/store.ts';
 import { makeClients } from '../lib/kube/client.ts';
 import { observeGitProcesses } from '../lib/git/exec.ts';
 import { describeError } from '../lib/kube/informer.ts';
@@ -26,7 +27,7 @@ import { PushCoalescer } from './packagevariant/push-coalescer.ts';
 import { PackageVariantReconciler, type Observation } from './packagevariant/reconciler.ts';
 import { upstreamLocation } from './packagevariant/upstream.ts';
 import { keyOf, keyString, parseKey } from './store.ts';
-import { DOWNSTREAM_TRACK, GitUpstreamSource } from './upstream/git-source.ts';
+import { DOWNSTREAM_TRACK, downstreamRevision, GitUpstreamSource } from './upstream/git-source.ts';
 import { UpstreamIndex, type UpstreamWatch } from './upstream/index.ts';
 import { normalizeRepoUrl } from './upstream/repo-url.ts';
 import { UpstreamWatcher } from './upstream/watcher.ts';
@@ -171,6 +172,7 @@ export class Manager {
       observe: (key, observation) => this.observe(key, observation),
       upstreamSeen: (watch, revision) => this.upstreamSeen(watch, revision),
       metrics: this.metrics,
+      downstreamWritten: (store, packageName) => this.downstreamWritten(store, packageName),
     });
   }
 
@@ -320,6 +322,16 @@ export class Manager {
       this.sets.upstreamChanged(keys);
       this.enqueueAfterDownstreamPoll(keys);
     }
+  }
+
+  /** Our own push is no news: the downstream watcher takes the package's new revisions as seen. */
+  private async downstreamWritten(store: GitStore, packageName: string): Promise<void> {
+    const watch = {
+      repo: normalizeRepoUrl(store.url),
+      package: store.packagePath(packageName),
+      track: DOWNSTREAM_TRACK,
+    };
+    this.downstreamWatcher.noteResolved(watch, await downstreamRevision(store, packageName));
   }
 
   /**

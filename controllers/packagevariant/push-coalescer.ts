@@ -4,6 +4,7 @@
 // (`Infinity`: only when every running reconcile waits, as in a one-shot local pass).
 import type { BatchOp, BatchResult, GitBatch } from '../../lib/git/batch.ts';
 import type { GitStore } from '../../lib/git/store.ts';
+import { parkWhile } from '../../lib/kube/worker-pool.ts';
 
 /** Adds one operation to a batch (each batch method validates its input and adds exactly one op). */
 export function addOp(batch: GitBatch, op: BatchOp): void {
@@ -77,7 +78,7 @@ export class PushCoalescer {
     // Invalid input fails here, alone, before it can spoil a shared batch.
     const probe = store.batch();
     for (const op of ops) addOp(probe, op);
-    return new Promise((resolve, reject) => {
+    const results = new Promise<BatchResult[]>((resolve, reject) => {
       const queue = this.pending.get(store) ?? [];
       queue.push({ ops, resolve, reject });
       this.pending.set(store, queue);
@@ -85,6 +86,8 @@ export class PushCoalescer {
       this.startTimer();
       this.maybeFlush();
     });
+    // A controller worker lends its slot to the next variant meanwhile, so that waves grow.
+    return parkWhile(results);
   }
 
   private startTimer(): void {

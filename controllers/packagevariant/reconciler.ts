@@ -64,6 +64,8 @@ export interface ReconcilerOptions {
   upstreamSeen?(watch: UpstreamWatch, revision: { commit: string; tree: string }): void;
   /** Drafts, publishes, conflicts and each variant's state, for the metrics (controller mode). */
   metrics?: VariantMetrics;
+  /** Called after the variant's own push to its downstream package (so the watcher does not take it for news). */
+  downstreamWritten?(store: GitStore, packageName: string): Promise<void>;
   now?: () => string;
 }
 
@@ -251,6 +253,7 @@ export class PackageVariantReconciler {
     }
     const results = ops.length ? await this.options.pushes.submit(downStore, ops) : [];
     this.checkResults(downStore, results);
+    if (ops.length) await this.options.downstreamWritten?.(downStore, packageName);
 
     const writtenResult = written ? results[0] : undefined;
     if (writtenResult) {
@@ -330,6 +333,7 @@ export class PackageVariantReconciler {
     this.checkResults(store, result ? [result] : []);
     if (result?.status !== 'created') return undefined;
     this.options.metrics?.published();
+    await this.options.downstreamWritten?.(store, packageName);
     this.options.objects.recordEvent(pv, {
       type: 'Normal',
       reason: 'DraftPublished',

@@ -39,13 +39,7 @@ async function resolveOne(store: GitStore, watch: UpstreamWatch): Promise<Upstre
   const packageName = relative(store, watch.package);
   if (packageName === undefined) return undefined;
   try {
-    if (watch.track === DOWNSTREAM_TRACK) {
-      const revisions = await store.listRevisions({ packageName });
-      const digest = createHash('sha256')
-        .update(JSON.stringify(revisions.map((r) => [r.ref, r.commit, r.lifecycle]).sort()))
-        .digest('hex');
-      return { commit: digest, tree: digest };
-    }
+    if (watch.track === DOWNSTREAM_TRACK) return await downstreamRevision(store, packageName);
     const found = await resolveTrack(store, packageName, watch.track);
     const tree = await store.packageTree(found.commit, packageName);
     return tree ? { commit: found.commit, tree } : undefined;
@@ -53,6 +47,15 @@ async function resolveOne(store: GitStore, watch: UpstreamWatch): Promise<Upstre
     if (error instanceof UpstreamNotFoundError) return undefined;
     throw error;
   }
+}
+
+/** What the downstream watch sees of a package: a digest of its revisions (refs, commits, lifecycles). */
+export async function downstreamRevision(store: GitStore, packageName: string): Promise<UpstreamRevision> {
+  const revisions = await store.listRevisions({ packageName });
+  const digest = createHash('sha256')
+    .update(JSON.stringify(revisions.map((r) => [r.ref, r.commit, r.lifecycle]).sort()))
+    .digest('hex');
+  return { commit: digest, tree: digest };
 }
 
 /** The package name relative to the store's directory (watches carry full package paths). */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { backoffDelay } from './backoff.ts';
+import { parkWhile } from './worker-pool.ts';
 import { ITEM_BACKOFF, runWorkers, WorkQueue } from './workqueue.ts';
 
 const fast = { initialMs: 1, maxMs: 8, factor: 2, jitter: 0 };
@@ -178,5 +179,40 @@ describe('runWorkers', () => {
     await workers.drain();
     expect(started).toEqual(['a']);
     expect(q.length).toBe(1);
+  });
+
+  it('a reconcile parked on a shared wait lends its slot: one wait serves every key', async () => {
+    const q = new WorkQueue();
+    const push = deferred();
+    const parked: string[] = [];
+    const finished: string[] = [];
+    let running = 0;
+    let maxRunning = 0;
+    const workers = runWorkers(q, 2, async (key) => {
+      maxRunning = Math.max(maxRunning, ++running);
+      running--;
+      parked.push(key);
+      await parkWhile(push.promise);
+      maxRunning = Math.max(maxRunning, ++running);
+      await new Promise((r) => setTimeout(r, 2));
+      running--;
+      finished.push(key);
+    });
+    for (const key of ['a', 'b', 'c', 'd', 'e']) q.add(key);
+    // With 2 slots and no parking, only a and b could ever wait for the push.
+    await until(() => parked.length === 5, 'every key waiting on the one push');
+    expect(workers.active).toBe(0);
+    push.resolve();
+    await until(() => finished.length === 5, 'every key finished');
+    await workers.drain();
+    // Resumed reconciles take slots again: never more than 2 run at once.
+    expect(maxRunning).toBe(2);
+    expect(workers.active).toBe(0);
+    workers.stop();
+  });
+
+  it('outside a worker pool, parkWhile is a plain await', async () => {
+    await expect(parkWhile(Promise.resolve(7))).resolves.toBe(7);
+    await expect(parkWhile(Promise.reject(new Error('push failed')))).rejects.toThrow('push failed');
   });
 });

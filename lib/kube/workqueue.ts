@@ -1,9 +1,9 @@
 // A keyed work queue with client-go's semantics: a key waits in the queue at most once (adds are
 // de-duplicated), a key is never processed twice at the same time (an add during processing is
 // kept and handed out again after `done`), failures back off per key exponentially, and keys can be
-// added after a delay. Workers come from a p-queue pool (see `runWorkers`).
-import PQueue from 'p-queue';
+// added after a delay. Workers come from a `WorkerPool` (see `runWorkers`).
 import { backoffDelay, type BackoffPolicy } from './backoff.ts';
+import { WorkerPool } from './worker-pool.ts';
 
 /** controller-runtime's default per-item backoff: 5 ms doubling up to 1000 s, no jitter. */
 export const ITEM_BACKOFF: BackoffPolicy = { initialMs: 5, maxMs: 1_000_000, factor: 2, jitter: 0 };
@@ -162,7 +162,8 @@ export interface Workers {
 }
 
 /**
- * Hands keys from `queue` to at most `concurrency` concurrent reconciles. A reconcile that throws
+ * Hands keys from `queue` to at most `concurrency` concurrent reconciles, not counting those parked
+ * in `parkWhile` (worker-pool.ts) waiting for a push. A reconcile that throws
  * is retried with the key's backoff (`onError` sees the error); one that succeeds resets the backoff
  * and may ask to be requeued after a delay.
  */
@@ -172,13 +173,13 @@ export function runWorkers(
   reconcile: Reconcile,
   onError: (key: string, error: unknown) => void = () => {},
 ): Workers {
-  const pool = new PQueue({ concurrency });
   let stopped = false;
+  const pool: WorkerPool = new WorkerPool({ concurrency, onSlotFree: () => pump() });
   const pump = () => {
-    while (!stopped && pool.pending + pool.size < concurrency) {
+    while (!stopped && pool.hasFreeSlot()) {
       const key = queue.get();
       if (key === undefined) return;
-      void pool.add(async () => {
+      void pool.run(async () => {
         try {
           const result = await reconcile(key);
           queue.forget(key);
@@ -193,19 +194,15 @@ export function runWorkers(
     }
   };
   const unsubscribe = queue.onReady(pump);
-  // After a task, once the pool counts it as finished: keys that came in while every worker was
-  // busy are taken then (pumping from the task itself would still see the pool full).
-  pool.addEventListener('next', pump);
   pump();
   return {
-    drain: () => pool.onIdle(),
+    drain: () => pool.drain(),
     stop: () => {
       stopped = true;
       unsubscribe();
-      pool.removeEventListener('next', pump);
     },
     get active() {
-      return pool.pending;
+      return pool.active;
     },
   };
 }
