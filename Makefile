@@ -101,6 +101,12 @@ bench-fleet: install
 bench-fleet-controller: install testenv
 	node bench/fleet-controller.ts
 
+## bench-metrics-plot: a controller-mode fleet upgrade (N=30 variants, REPOS=3) with /metrics scraped every 250 ms
+## from the upstream commit until idle; writes docs/img/fleet-upgrade-metrics.png and bench/results/metrics-plot.json
+.PHONY: bench-metrics-plot
+bench-metrics-plot: install testenv
+	node bench/metrics-plot.ts
+
 ## deploy / undeploy: the controller, CRDs and RBAC from config/default (kubectl ≥ 1.27 with its built-in kustomize; IMG sets the image)
 KUBECTL ?= kubectl
 .PHONY: deploy undeploy

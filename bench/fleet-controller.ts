@@ -56,6 +56,8 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 export class Controller {
   readonly child: ChildProcess;
   webhook = 0;
+  /** The port of the controller's `/metrics` (0: not served; see --metrics-bind-address). */
+  metrics = 0;
   private waiters: Array<(m: ChildMessage) => boolean> = [];
   private stderr = '';
 
@@ -78,8 +80,10 @@ export class Controller {
         reject(new Error(`controller exited (${code}) before listening:\n${controller.stderr}`)),
       ),
     );
-    const listening = controller.next('listening') as Promise<{ type: 'listening'; webhook: number }>;
-    controller.webhook = (await Promise.race([listening, exited])).webhook;
+    const listening = controller.next('listening') as Promise<Extract<ChildMessage, { type: 'listening' }>>;
+    const message = await Promise.race([listening, exited]);
+    controller.webhook = message.webhook;
+    controller.metrics = message.metrics ?? 0;
     return controller;
   }
 
@@ -334,6 +338,13 @@ export interface ControllerOptions {
   local: boolean;
   profile: boolean;
   keep: boolean;
+  /** Serve the controller's `/metrics` on 127.0.0.1 (an ephemeral port: `Controller.metrics`). */
+  metrics?: boolean;
+  /**
+   * Called as run 1's upgrade starts, just before app/v2 is committed (`releasedAt`: Date.now());
+   * the function it returns is awaited once the controller is idle again (bench/metrics-plot.ts).
+   */
+  watchUpgrade?: (controller: Controller, releasedAt: number) => () => Promise<void>;
   log(line: string): void;
 }
 
@@ -373,6 +384,7 @@ export async function runControllerBenchmark(o: ControllerOptions): Promise<Cont
       cache,
       '--webhook-secret-file',
       secretFile,
+      ...(o.metrics ? ['--metrics-bind-address', '127.0.0.1:0'] : []),
     ];
     controller = await Controller.start(controllerArgs);
     const s0 = await controller.stats();
@@ -552,6 +564,7 @@ async function measureUpgrade(
   const before = await controller.resetPeak();
   const released = performance.now();
   const releasedAt = Date.now();
+  const unwatch = run === 1 ? o.watchUpgrade?.(controller, releasedAt) : undefined;
   const v2 = await publishUpstreamV2(fleet);
   const webhookStatus = await sendWebhook(controller.webhook, fleet.upstreamUrl, 'refs/tags/app/v2');
   // Poll the remotes' draft refs (and the controller's status-write counter) until all N are there.
@@ -578,6 +591,7 @@ async function measureUpgrade(
     await sleep(100);
   }
   const quiet = await waitQuiet(controller, 2 * o.pollIntervalMs, 3 * 60_000, log);
+  await unwatch?.();
   // (The counters to idle include the quiet period that proves it: a few ls-remotes.)
   const quietSeconds = (quiet.idleSince - releasedAt) / 1000;
   const toQuiet = delta(before, quiet);

@@ -6,6 +6,7 @@
 //
 //   node bench/lib/controller-child.ts --kubeconfig F --namespace NS --poll-interval 2s
 //     --concurrency 8 --cache-dir D --webhook-secret-file F [--log-level warn]
+//     [--metrics-bind-address 127.0.0.1:0]   (default 0: no metrics server; the port is reported)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -43,7 +44,8 @@ export type ChildRequest =
   | { type: 'profileStop'; path: string }
   | { type: 'stop' };
 export type ChildMessage =
-  | { type: 'listening'; webhook: number }
+  /** `metrics`: the port of `/metrics` when --metrics-bind-address serves it. */
+  | { type: 'listening'; webhook: number; metrics?: number }
   | { type: 'stats'; stats: ControllerStats }
   | { type: 'profiled' }
   | { type: 'stopped' };
@@ -70,6 +72,7 @@ async function main(): Promise<void> {
       'cache-dir': { type: 'string' },
       'webhook-secret-file': { type: 'string' },
       'log-level': { type: 'string', default: 'warn' },
+      'metrics-bind-address': { type: 'string', default: '0' },
     },
   });
   const logger = pino({ name: 'pvctl', level: values['log-level'] }, pino.destination(2));
@@ -81,7 +84,7 @@ async function main(): Promise<void> {
     pollInterval: values['poll-interval'],
     ...(values['cache-dir'] ? { cacheDir: values['cache-dir'] } : {}),
     healthProbeBindAddress: '0',
-    metricsBindAddress: '0',
+    metricsBindAddress: values['metrics-bind-address'],
     webhookBindAddress: '127.0.0.1:0',
     ...(values['webhook-secret-file'] ? { webhookSecretFile: values['webhook-secret-file'] } : {}),
     logLevel: values['log-level'],
@@ -154,8 +157,9 @@ async function main(): Promise<void> {
   });
   process.on('SIGTERM', () => void manager.stop().then(() => process.exit(0)));
   await manager.start();
-  const webhook = manager.addresses()[0]!.port;
-  send({ type: 'listening', webhook });
+  const webhook = manager.addressOf('webhook')!.port;
+  const metrics = manager.addressOf('metrics')?.port;
+  send({ type: 'listening', webhook, ...(metrics ? { metrics } : {}) });
 }
 
 main().catch((error: unknown) => {

@@ -58,4 +58,13 @@ describe('writePlotPng', () => {
     for (const tick of ['>10<', '>100<', '>1,000<', '>0.1<']) expect(svg).toContain(tick);
     expect(() => plotSvg([{ name: 'empty', points: [] }], options)).toThrow(/no points/);
   });
+
+  it('draws linear axes from 0, without markers and with a series width when asked', () => {
+    const time = [{ name: 'depth', width: 9, points: [0, 1.3, 2.6].map((x, i) => ({ x, y: [0, 14, 3][i]! })) }];
+    const svg = plotSvg(time, { title: 't', xLabel: 's', yLabel: 'n', markers: false, legendWidth: 300 });
+    for (const tick of ['>0<', '>1<', '>2<', '>3<', '>5<', '>10<', '>15<']) expect(svg).toContain(tick);
+    expect(svg).not.toContain('<circle');
+    expect(svg).toContain('stroke-width="9"');
+    expect(plotSvg(series, options)).toContain('<circle'); // markers stay the default
+  });
 });

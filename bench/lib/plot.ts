@@ -1,6 +1,7 @@
 // Line plots as PNG files, without a browser: the chart is written as SVG and rasterised by resvg
-// (@resvg/resvg-js, a prebuilt native module). Used for the fleet benchmark's time-against-N plot;
-// any other series plot (e.g. metrics over time) can reuse `writePlotPng`.
+// (@resvg/resvg-js, a prebuilt native module). Used for the fleet benchmark's time-against-N plot
+// (log-log, a marker per point) and the metrics-over-time plot of bench/metrics-plot.ts (linear axes,
+// `markers: false`, a wider legend); axes are linear unless logX/logY.
 import { existsSync, writeFileSync } from 'node:fs';
 import { Resvg } from '@resvg/resvg-js';
 
@@ -10,6 +11,8 @@ export interface PlotSeries {
   /** CSS colour; a palette colour by position when omitted. */
   color?: string;
   dashed?: boolean;
+  /** Line width in pixels (default 2.5): a wide, translucent line shows a series another one covers. */
+  width?: number;
 }
 
 export interface PlotOptions {
@@ -18,8 +21,12 @@ export interface PlotOptions {
   yLabel: string;
   logX?: boolean;
   logY?: boolean;
+  /** A dot on every point (default true); off for time series sampled densely. */
+  markers?: boolean;
   width?: number;
   height?: number;
+  /** Pixels right of the chart for the legend (default 230). */
+  legendWidth?: number;
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
@@ -80,7 +87,7 @@ function escapeXml(text: string): string {
 export function plotSvg(series: PlotSeries[], options: PlotOptions): string {
   const width = options.width ?? 900;
   const height = options.height ?? 560;
-  const legendWidth = 230;
+  const legendWidth = options.legendWidth ?? 230;
   const left = 80;
   const top = 50;
   const right = width - legendWidth;
@@ -124,18 +131,20 @@ export function plotSvg(series: PlotSeries[], options: PlotOptions): string {
   series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length]!;
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
+    const stroke = s.width ?? 2.5;
     const pts = s.points
       .filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!options.logY || p.y > 0))
       .sort((a, b) => a.x - b.x)
       .map((p) => [xs.toPixel(p.x), ys.toPixel(p.y)] as const);
     if (pts.length > 1)
       out.push(
-        `<polyline fill="none" stroke="${color}" stroke-width="2.5"${dash} points="${pts.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ')}"/>`,
+        `<polyline fill="none" stroke="${color}" stroke-width="${stroke}"${dash} points="${pts.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ')}"/>`,
       );
-    for (const [x, y] of pts) out.push(`<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="4" fill="${color}"/>`);
+    if (options.markers ?? true)
+      for (const [x, y] of pts) out.push(`<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="4" fill="${color}"/>`);
     const ly = top + 10 + i * 24;
     out.push(
-      `<line x1="${right + 16}" y1="${ly}" x2="${right + 46}" y2="${ly}" stroke="${color}" stroke-width="2.5"${dash}/>`,
+      `<line x1="${right + 16}" y1="${ly}" x2="${right + 46}" y2="${ly}" stroke="${color}" stroke-width="${stroke}"${dash}/>`,
     );
     out.push(`<text x="${right + 54}" y="${ly + 4}">${escapeXml(s.name)}</text>`);
   });
