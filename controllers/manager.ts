@@ -33,6 +33,8 @@ import { normalizeRepoUrl } from './upstream/repo-url.ts';
 import { UpstreamWatcher } from './upstream/watcher.ts';
 import { createWebhookHandler } from './upstream/webhook.ts';
 
+const PUSH_WAVE_MAX_DELAY_MS = 1000;
+
 export interface ListenAddress {
   host?: string;
   port: number;
@@ -139,7 +141,10 @@ export class Manager {
       ...(options.setConcurrency ? { concurrency: options.setConcurrency } : {}),
     });
     this.stores = new GitStores({ objects: this.store, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
-    this.pushes = new PushCoalescer();
+    // A push costs git tens of milliseconds of CPU however many drafts it carries: while other
+    // reconciles still run, a repository's writes wait up to 1 s for more; once every running
+    // reconcile waits for its push, the wave goes at once (so a single change is not delayed).
+    this.pushes = new PushCoalescer({ maxDelayMs: PUSH_WAVE_MAX_DELAY_MS });
     const intervalMs = options.pollIntervalMs ?? 60_000;
     const watcher = (index: UpstreamIndex, kind: 'upstream' | 'downstream') =>
       new UpstreamWatcher({
