@@ -6,6 +6,7 @@
 //     BENCH_SLOW_RUNS=1        runs of the naive and kpt baselines from N = 1,000 on (they take minutes)
 //     BENCH_BASELINES_MAX_N=1000  larger fleets skip the naive and kpt baselines (hours)
 //     BENCH_CONTROLLER=1       controller mode against the real API server (0: local mode only)
+//     BENCH_ONLY=controller    measure controller mode again into the existing results (after a controller change)
 //     REPOS=10 CONCURRENCY=8 BASELINE_JOBS=<CPUs> KPT=<kpt binary, from scripts/kpt.sh>
 //
 // Per N: bench/fleet.ts (local mode, with the floor, naive and kpt baselines on the same fleet),
@@ -53,6 +54,8 @@ export interface BenchPoint {
 
 export interface BenchResults {
   date: string;
+  /** When controller mode alone was measured again (`BENCH_ONLY=controller`) into earlier results. */
+  controllerDate?: string;
   machine: { cpus: number; model: string; node: string; git: string; kpt?: string; loadAverage: number[] };
   config: Record<string, unknown>;
   points: BenchPoint[];
@@ -130,6 +133,8 @@ async function main(): Promise<void> {
   const slowRuns = Number(env('BENCH_SLOW_RUNS', '1'));
   const baselinesMaxN = Number(env('BENCH_BASELINES_MAX_N', '1000'));
   const controllerMode = env('BENCH_CONTROLLER', '1') === '1';
+  // After a controller change: measure controller mode again, keep the other approaches' results.
+  const controllerOnly = env('BENCH_ONLY', '') === 'controller';
   const repos = Number(env('REPOS', '10'));
   const concurrency = Number(env('CONCURRENCY', '8'));
   const jobs = defaultJobs();
@@ -148,6 +153,7 @@ async function main(): Promise<void> {
     points: [],
   };
   mkdirSync(join(HERE, 'results'), { recursive: true });
+  if (controllerOnly) return remeasureController(ns, runs, repos, concurrency, log);
   for (const n of ns) {
     const slow = n >= 1000 ? slowRuns : runs;
     const tooBig = `N > ${baselinesMaxN}: hours; BENCH_BASELINES_MAX_N=${n} runs it`;
@@ -175,19 +181,7 @@ async function main(): Promise<void> {
       point.approaches[name] = baselineApproach(name, b);
     const raw: Record<string, unknown> = { local };
     if (controllerMode) {
-      log(`N = ${n}: controller mode`);
-      const controller = await runControllerBenchmark({
-        n,
-        repos,
-        runs,
-        concurrency,
-        pollIntervalMs: 2000,
-        steadyIntervals: 2,
-        local: false,
-        profile: false,
-        keep: false,
-        log: (l) => log(`  ${l}`),
-      });
+      const controller = await measureController(n, runs, repos, concurrency, log);
       point.approaches.controller = controllerApproach(controller);
       raw.controller = controller;
     }
@@ -196,6 +190,47 @@ async function main(): Promise<void> {
     writeFileSync(join(HERE, 'results', `bench-raw-n${n}.json`), `${JSON.stringify(raw, null, 1)}\n`);
     writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
     log(`N = ${n} done; ${RESULTS}`);
+  }
+  writeReport(results, loadSetResult());
+  log('BENCHMARKS.md and bench/results/bench.png written');
+}
+
+function measureController(n: number, runs: number, repos: number, concurrency: number, log: (l: string) => void) {
+  log(`N = ${n}: controller mode`);
+  return runControllerBenchmark({
+    n,
+    repos,
+    runs,
+    concurrency,
+    pollIntervalMs: 2000,
+    steadyIntervals: 2,
+    local: false,
+    profile: false,
+    keep: false,
+    log: (l) => log(`  ${l}`),
+  });
+}
+
+async function remeasureController(
+  ns: number[],
+  runs: number,
+  repos: number,
+  concurrency: number,
+  log: (l: string) => void,
+): Promise<void> {
+  if (!existsSync(RESULTS)) throw new Error(`BENCH_ONLY=controller needs earlier results in ${RESULTS}`);
+  const results = JSON.parse(readFileSync(RESULTS, 'utf8')) as BenchResults;
+  for (const n of ns) {
+    const point = results.points.find((p) => p.n === n && p.repos === repos);
+    if (!point) throw new Error(`no earlier results for N = ${n} with ${repos} repositories in ${RESULTS}`);
+    const controller = await measureController(n, runs, repos, concurrency, log);
+    point.approaches.controller = controllerApproach(controller);
+    const rawFile = join(HERE, 'results', `bench-raw-n${n}.json`);
+    const raw = (existsSync(rawFile) ? JSON.parse(readFileSync(rawFile, 'utf8')) : {}) as Record<string, unknown>;
+    writeFileSync(rawFile, `${JSON.stringify({ ...raw, controller }, null, 1)}\n`);
+    results.controllerDate = new Date().toISOString();
+    writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+    log(`N = ${n}: controller mode done; ${RESULTS}`);
   }
   writeReport(results, loadSetResult());
   log('BENCHMARKS.md and bench/results/bench.png written');

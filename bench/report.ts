@@ -85,7 +85,8 @@ export function renderMarkdown(results: BenchResults, set?: SetSummary): string 
     `[docs/benchmarks.md](docs/benchmarks.md) for what each approach does and how it is counted.`,
     '',
     `Machine: ${results.machine.cpus} × ${results.machine.model}, Node ${results.machine.node}, ${results.machine.git}` +
-      `${results.machine.kpt ? `, kpt ${results.machine.kpt}` : ''}; run of ${results.date.slice(0, 10)}; ` +
+      `${results.machine.kpt ? `, kpt ${results.machine.kpt}` : ''}; run of ${results.date.slice(0, 10)}` +
+      `${results.controllerDate ? ` (controller mode measured again on ${results.controllerDate.slice(0, 16).replace('T', ' ')} UTC, \`BENCH_ONLY=controller\`)` : ''}; ` +
       `load average at the end ${results.machine.loadAverage.map((l) => l.toFixed(1)).join(' / ')} ` +
       `(the machine is shared, so times are noisy: medians with (min–max)).`,
     `Runs per N: ${String(results.config.runs)} (naive and kpt from N = 1,000: ${String(results.config.slowRuns)}).`,
