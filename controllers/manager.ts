@@ -33,7 +33,7 @@ import { normalizeRepoUrl } from './upstream/repo-url.ts';
 import { UpstreamWatcher } from './upstream/watcher.ts';
 import { createWebhookHandler } from './upstream/webhook.ts';
 
-const PUSH_WAVE_MAX_DELAY_MS = 1000;
+const PUSH_WAVE_MAX_DELAY_MS = 2000;
 
 export interface ListenAddress {
   host?: string;
@@ -142,7 +142,7 @@ export class Manager {
     });
     this.stores = new GitStores({ objects: this.store, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
     // A push costs git tens of milliseconds of CPU however many drafts it carries: while other
-    // reconciles still run, a repository's writes wait up to 1 s for more; once every running
+    // reconciles still run, a repository's writes wait up to 2 s for more; once every running
     // reconcile waits for its push, the wave goes at once (so a single change is not delayed).
     this.pushes = new PushCoalescer({ maxDelayMs: PUSH_WAVE_MAX_DELAY_MS });
     const intervalMs = options.pollIntervalMs ?? 60_000;
