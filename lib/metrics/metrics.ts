@@ -19,7 +19,9 @@ export const WORKQUEUE_BUCKETS = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1
 const GIT_OPERATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 /** Upstream commit first seen → draft pushed: seconds (webhook) to days (held rollouts). */
-const UPGRADE_LAG_BUCKETS = [0.25, 0.5, 1, 2.5, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400, 259200, 604800];
+const UPGRADE_LAG_BUCKETS = [
+  0.25, 0.5, 1, 2.5, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400, 259200, 604800,
+];
 
 export type ReconcileOutcome = 'success' | 'error' | 'requeue' | 'requeue_after';
 const RECONCILE_OUTCOMES: readonly ReconcileOutcome[] = ['success', 'error', 'requeue', 'requeue_after'];
