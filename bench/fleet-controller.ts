@@ -262,9 +262,9 @@ export async function waitQuiet(
   }
 }
 
-/** Draft refs in all downstream remotes (for-each-ref on the bare repositories, no project code). */
-export async function draftRefs(fleet: Fleet, repos: Fleet['deploy']): Promise<number[]> {
-  return Promise.all(
+/** The downstream remotes with fewer draft refs than variants (for-each-ref on the bare repositories, no project code). */
+export async function reposMissingDrafts(repos: Fleet['deploy']): Promise<Fleet['deploy']> {
+  const counts = await Promise.all(
     repos.map(async (d) => {
       const out = (
         await runGit(['for-each-ref', '--format=%(refname)', 'refs/heads/drafts/'], { env: { GIT_DIR: d.bare } })
@@ -272,6 +272,18 @@ export async function draftRefs(fleet: Fleet, repos: Fleet['deploy']): Promise<n
       return out.split('\n').filter(Boolean).length;
     }),
   );
+  return repos.filter((d, i) => counts[i]! < d.variants.length);
+}
+
+/** Creates a fleet object (Repository, PackageVariant, set) in `namespace`. */
+export function createInNamespace(clients: KubeClients, namespace: string, plural: string, obj: KubeObject) {
+  return clients.customObjects.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural,
+    body: { ...obj, metadata: { ...obj.metadata, namespace } },
+  });
 }
 
 export async function sendWebhook(port: number, repoUrl: string, ref: string): Promise<number> {
@@ -348,22 +360,38 @@ export interface ControllerOptions {
   log(line: string): void;
 }
 
-export async function runControllerBenchmark(o: ControllerOptions): Promise<ControllerResult> {
-  const { log, n } = o;
-  const root = tempDir('pv-fleet-ctl-');
-  const cache = join(root, 'cache');
+/**
+ * The e2e tests' etcd and kube-apiserver with the project's CRDs, namespace `fleet`, and the
+ * webhook secret written to a file under `root`. The caller stops `env`.
+ */
+export async function startControlPlane(root: string) {
   const secretFile = join(root, 'webhook-secret');
   writeFileSync(secretFile, `${WEBHOOK_SECRET}\n`);
-  let env: TestEnv | undefined;
-  let controller: Controller | undefined;
+  const env = await startTestEnv();
   try {
-    env = await startTestEnv();
     const kc = new KubeConfig();
     kc.loadFromFile(env.kubeconfigPath);
     await installCrds(kc, PROJECT_CRD_DIR);
     const clients = makeClients(kc);
     const namespace = 'fleet';
     await clients.core.createNamespace({ body: { metadata: { name: namespace } } });
+    return { env, clients, namespace, secretFile };
+  } catch (error) {
+    await env.stop();
+    throw error;
+  }
+}
+
+export async function runControllerBenchmark(o: ControllerOptions): Promise<ControllerResult> {
+  const { log, n } = o;
+  const root = tempDir('pv-fleet-ctl-');
+  const cache = join(root, 'cache');
+  let env: TestEnv | undefined;
+  let controller: Controller | undefined;
+  try {
+    const plane = await startControlPlane(root);
+    env = plane.env;
+    const { clients, namespace, secretFile } = plane;
     log(`test env: ${env.server}`);
 
     const t0 = performance.now();
@@ -391,14 +419,7 @@ export async function runControllerBenchmark(o: ControllerOptions): Promise<Cont
 
     // 1. Repository objects, then the N PackageVariants, created concurrently (32 at once).
     const t1 = performance.now();
-    const create = (obj: KubeObject, plural: string) =>
-      clients.customObjects.createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace,
-        plural,
-        body: { ...obj, metadata: { ...obj.metadata, namespace } },
-      });
+    const create = (obj: KubeObject, plural: string) => createInNamespace(clients, namespace, plural, obj);
     await bounded(
       fleet.objects.filter((x) => x.kind === 'Repository'),
       32,
@@ -569,7 +590,6 @@ async function measureUpgrade(
   const webhookStatus = await sendWebhook(controller.webhook, fleet.upstreamUrl, 'refs/tags/app/v2');
   // Poll the remotes' draft refs (and the controller's status-write counter) until all N are there.
   let pending = [...fleet.deploy];
-  const expected = new Map(fleet.deploy.map((d) => [d, d.variants.length]));
   let draftsSeconds = 0;
   let statusSeconds = 0;
   let toDrafts: Delta | undefined;
@@ -577,8 +597,7 @@ async function measureUpgrade(
   while (!toDrafts || !statusSeconds) {
     if (performance.now() > deadline) throw new Error(`upgrade run ${run} not done\n${controller.tail()}`);
     if (pending.length) {
-      const counts = await draftRefs(fleet, pending);
-      pending = pending.filter((d, i) => counts[i]! < expected.get(d)!);
+      pending = await reposMissingDrafts(pending);
       if (!pending.length) {
         draftsSeconds = (performance.now() - released) / 1000;
         toDrafts = delta(before, await controller.stats());

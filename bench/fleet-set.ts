@@ -15,24 +15,22 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { PackageVariant } from '../api/v1alpha1/index.ts';
-import { installCrds, PROJECT_CRD_DIR } from '../e2e/testenv/crds.ts';
-import { startTestEnv, type TestEnv } from '../e2e/testenv/testenv.ts';
+import type { TestEnv } from '../e2e/testenv/testenv.ts';
 import { removeDir, tempDir } from '../lib/git/testing/repos.ts';
-import { makeClients } from '../lib/kube/client.ts';
 import {
   bounded,
   Controller,
   delta,
-  draftRefs,
+  createInNamespace,
   listVariants,
   ready,
+  reposMissingDrafts,
   sendWebhook,
   sleep,
+  startControlPlane,
   waitForVariants,
   waitQuiet,
-  WEBHOOK_SECRET,
 } from './fleet-controller.ts';
 import {
   approveAllDrafts,
@@ -63,18 +61,12 @@ export async function runSetBenchmark(o: {
   const { n, log } = o;
   const root = tempDir('pv-fleet-set-');
   const cache = join(root, 'cache');
-  const secretFile = join(root, 'webhook-secret');
-  writeFileSync(secretFile, `${WEBHOOK_SECRET}\n`);
   let env: TestEnv | undefined;
   let controller: Controller | undefined;
   try {
-    env = await startTestEnv();
-    const kc = new KubeConfig();
-    kc.loadFromFile(env.kubeconfigPath);
-    await installCrds(kc, PROJECT_CRD_DIR);
-    const clients = makeClients(kc);
-    const namespace = 'fleet';
-    await clients.core.createNamespace({ body: { metadata: { name: namespace } } });
+    const plane = await startControlPlane(root);
+    env = plane.env;
+    const { clients, namespace, secretFile } = plane;
     const fleet = await createFleet(root, n, o.repos);
     log(`fleet: ${n} targets in ${o.repos} repositories under ${root}`);
     controller = await Controller.start([
@@ -96,14 +88,7 @@ export async function runSetBenchmark(o: {
     await bounded(
       fleet.objects.filter((x) => x.kind === 'Repository'),
       8,
-      (r) =>
-        clients.customObjects.createNamespacedCustomObject({
-          group: GROUP,
-          version: VERSION,
-          namespace,
-          plural: 'repositories',
-          body: { ...r, metadata: { ...r.metadata, namespace } },
-        }),
+      (r) => createInNamespace(clients, namespace, 'repositories', r),
     );
     await waitQuiet(controller, 1000, 60_000);
 
@@ -188,8 +173,7 @@ export async function runSetBenchmark(o: {
     await sendWebhook(controller.webhook, fleet.upstreamUrl, `refs/tags/${PACKAGE}/v2`);
     let pending = [...fleet.deploy];
     for (;;) {
-      const counts = await draftRefs(fleet, pending);
-      pending = pending.filter((d, i) => counts[i]! < d.variants.length);
+      pending = await reposMissingDrafts(pending);
       if (!pending.length) break;
       if (performance.now() - released > 60 * 60_000) throw new Error(`upgrade not done\n${controller.tail()}`);
       await sleep(100);

@@ -4,7 +4,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { AppsV1Api, AuthorizationV1Api, type V1Deployment, type V1Service } from '@kubernetes/client-node';
 import { blueprint } from '../controllers/testing/fixtures.ts';
-import { apiErrorCode, makeClients } from '../lib/kube/client.ts';
+import { makeClients } from '../lib/kube/client.ts';
 import { LeaderElector } from '../lib/kube/leader-election.ts';
 import { parseDuration } from '../cli/commands/run.ts';
 import {
@@ -16,21 +16,10 @@ import {
   SERVICE_ACCOUNT,
   SYSTEM_NAMESPACE,
 } from './deploy-env.ts';
-import { adminClients, adminKubeConfig, eventually, GROUP, uniqueName, VERSION } from './helpers.ts';
+import { adminClients, adminKubeConfig, eventually, GROUP, statusOf, uniqueName, VERSION } from './helpers.ts';
 import { condition, useControllerEnv } from './packagevariant-env.ts';
 
 const TIMEOUT_MS = 60_000;
-
-async function statusOf(call: Promise<unknown>): Promise<number> {
-  try {
-    await call;
-    return 200;
-  } catch (err) {
-    const code = apiErrorCode(err);
-    if (code === undefined) throw err;
-    return code;
-  }
-}
 
 describe('config/default', () => {
   it(

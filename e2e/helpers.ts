@@ -2,7 +2,7 @@
 // fresh namespace per test, and polling.
 import { afterEach, beforeEach } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
-import { makeClients } from '../lib/kube/client.ts';
+import { apiErrorCode, makeClients } from '../lib/kube/client.ts';
 import type { KubeClients } from '../lib/kube/client.ts';
 
 export const GROUP = 'packagevariant.dev';
@@ -66,4 +66,16 @@ export function describeObject(object: { metadata?: object } | undefined): strin
   if (!object) return 'undefined';
   const { managedFields: _managedFields, ...metadata } = (object.metadata ?? {}) as Record<string, unknown>;
   return JSON.stringify({ ...object, metadata }, null, 2);
+}
+
+/** The HTTP status an API call ends with: 200, or the code of the API error it throws. */
+export async function statusOf(call: Promise<unknown>): Promise<number> {
+  try {
+    await call;
+    return 200;
+  } catch (err) {
+    const code = apiErrorCode(err);
+    if (code === undefined) throw err;
+    return code;
+  }
 }

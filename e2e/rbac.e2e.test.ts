@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { apiErrorCode, makeClients } from '../lib/kube/client.ts';
+import { makeClients } from '../lib/kube/client.ts';
 import { RESTRICTED_USER } from './testenv/testenv.ts';
 import { packageVariant } from './fixtures.ts';
 import {
@@ -7,21 +7,11 @@ import {
   eventually,
   GROUP,
   restrictedKubeConfig,
+  statusOf,
   uniqueName,
   useTestNamespace,
   VERSION,
 } from './helpers.ts';
-
-async function statusOf(call: Promise<unknown>): Promise<number> {
-  try {
-    await call;
-    return 200;
-  } catch (err) {
-    const code = apiErrorCode(err);
-    if (code === undefined) throw err;
-    return code;
-  }
-}
 
 describe('restricted user (client certificate, RBAC)', () => {
   const namespace = useTestNamespace();
