@@ -253,7 +253,6 @@ export class PackageVariantReconciler {
     }
     const results = ops.length ? await this.options.pushes.submit(downStore, ops) : [];
     this.checkResults(downStore, results);
-    if (ops.length) await this.options.downstreamWritten?.(downStore, packageName);
 
     const writtenResult = written ? results[0] : undefined;
     if (writtenResult) {
@@ -282,6 +281,7 @@ export class PackageVariantReconciler {
     });
     const draftFiles = writtenResult ? mutated.files : draft && !changed ? local : undefined;
     const published = await this.publish(pv, downStore, packageName, targets[0], draftFiles);
+    if (ops.length || published) await this.options.downstreamWritten?.(downStore, packageName);
     const final = (published ?? targets)[0];
     if (this.options.metrics) {
       const outdated =
@@ -333,7 +333,6 @@ export class PackageVariantReconciler {
     this.checkResults(store, result ? [result] : []);
     if (result?.status !== 'created') return undefined;
     this.options.metrics?.published();
-    await this.options.downstreamWritten?.(store, packageName);
     this.options.objects.recordEvent(pv, {
       type: 'Normal',
       reason: 'DraftPublished',
