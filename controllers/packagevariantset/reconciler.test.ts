@@ -462,6 +462,13 @@ describe('PackageVariantSet rollout (local adapter)', () => {
       released: ['my-pvs-prod-1-up', 'my-pvs-prod-2-up'],
     });
     expect(condition(status, 'Reconciling')).toMatchObject({ status: 'False', reason: 'RolloutHalted' });
+    // A set with a failed variant is not Ready (the set itself is valid: not Stalled).
+    expect(condition(status, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'VariantsFailed',
+      message: '1 of 6 variant(s) failed: my-pvs-prod-2-up',
+    });
+    expect(condition(status, 'Stalled')).toMatchObject({ status: 'False', reason: 'Valid' });
     expect((await holds())['prod-3-up']).toBe(
       'the rollout of PackageVariantSet my-pvs is halted: 1 failed variant(s) exceed maxFailures 0',
     );

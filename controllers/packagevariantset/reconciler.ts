@@ -108,6 +108,7 @@ export class PackageVariantSetReconciler {
       await this.writeStatus(pvs, {
         ...outcome,
         summary: summarize(result.states),
+        failedVariants: result.failed,
         collisions: desired.collisions,
         ...(pvs.spec?.rollout ? { rollout: result.plan } : {}),
       });
@@ -266,7 +267,8 @@ export class PackageVariantSetReconciler {
       });
       variants.push(created);
     }
-    return { variants, states: [...states.values()], plan, terminating };
+    const failed = desired.filter((d) => states.get(d.identity) === 'failed').map((d) => d.name);
+    return { variants, states: [...states.values()], failed, plan, terminating };
   }
 
   /** Deletes the generated variants; the set goes once they are gone (their finalizers clean up git). */

@@ -17,6 +17,8 @@ export interface SetOutcome {
   reason: string;
   message: string;
   summary?: VariantSummary;
+  /** Names of the generated variants that are Stalled or not Ready: a set with any is not Ready. */
+  failedVariants?: string[];
   collisions?: TargetCollision[];
   rollout?: RolloutPlan;
 }
@@ -43,6 +45,19 @@ function reconciling(outcome: SetOutcome): { status: 'True' | 'False'; reason: s
     : { status: 'False', reason: 'Reconciled', message: '' };
 }
 
+/** The Ready condition: a reconciled set is Ready only while none of its variants failed. */
+function ready(outcome: SetOutcome): { status: 'True' | 'False'; reason: string; message: string } {
+  const failed = outcome.failedVariants ?? [];
+  if (outcome.kind !== 'ready') return { status: 'False', reason: outcome.reason, message: outcome.message };
+  if (!failed.length) return { status: 'True', reason: outcome.reason, message: outcome.message };
+  const total = outcome.summary?.total ?? failed.length;
+  return {
+    status: 'False',
+    reason: 'VariantsFailed',
+    message: `${failed.length} of ${total} variant(s) failed: ${failed.join(', ')}`,
+  };
+}
+
 export function nextSetStatus(pvs: PackageVariantSet, outcome: SetOutcome, now?: string): PackageVariantSetStatus {
   const generation = pvs.metadata?.generation;
   const previous = pvs.status ?? {};
@@ -55,14 +70,10 @@ export function nextSetStatus(pvs: PackageVariantSet, outcome: SetOutcome, now?:
     generation,
     now,
   );
+  const readiness = ready(outcome);
   conditions = setCondition(
     conditions,
-    {
-      type: 'Ready',
-      status: outcome.kind === 'ready' ? 'True' : 'False',
-      reason: outcome.reason,
-      message: capMessage(outcome.message),
-    },
+    { type: 'Ready', ...readiness, message: capMessage(readiness.message) },
     generation,
     now,
   );
