@@ -15,6 +15,7 @@ import { GitStores } from './packagevariant/git-stores.ts';
 import { PushCoalescer } from './packagevariant/push-coalescer.ts';
 import { PackageVariantReconciler } from './packagevariant/reconciler.ts';
 import { PackageVariantSetReconciler } from './packagevariantset/reconciler.ts';
+import { setUpstreamFinder } from './set-upstream.ts';
 import { keyOf, keyString, parseKey } from './store.ts';
 import type { ConflictPolicy } from '../lib/merge/index.ts';
 
@@ -54,7 +55,7 @@ export async function reconcileLocally(objects: KubeObject[], options: LocalRunO
     pushes,
     ...(options.conflictPolicy ? { conflictPolicy: options.conflictPolicy } : {}),
   });
-  const setReconciler = new PackageVariantSetReconciler({ objects: store });
+  const setReconciler = new PackageVariantSetReconciler({ objects: store, findUpstream: setUpstreamFinder(stores) });
   const keysOf = (kind: string) =>
     store
       .all()

@@ -18,7 +18,11 @@ import { runWorkers, WorkQueue, type Workers } from '../lib/kube/workqueue.ts';
 import { Metrics } from '../lib/metrics/metrics.ts';
 import { instrumentReconcile } from './instrumented-reconcile.ts';
 import type { KubeObjectStore } from './kube-store.ts';
-import { PackageVariantSetReconciler, type SetObservation } from './packagevariantset/reconciler.ts';
+import {
+  PackageVariantSetReconciler,
+  type SetObservation,
+  type SetReconcilerOptions,
+} from './packagevariantset/reconciler.ts';
 import { SetSettling } from './packagevariantset/settling.ts';
 import { keyOf, keyString, parseKey, type GroupVersionKind } from './store.ts';
 
@@ -31,6 +35,8 @@ export interface SetControllerOptions {
   concurrency?: number;
   /** Reconciles these variants (the PackageVariant queue). */
   enqueueVariants(keys: string[]): void;
+  /** The set reconciler's look at the upstream revision in git. */
+  findUpstream?: SetReconcilerOptions['findUpstream'];
 }
 
 interface SetSnapshot {
@@ -95,6 +101,7 @@ export class SetController {
     this.reconciler = new PackageVariantSetReconciler({
       objects: this.store,
       observe: (key, observation) => this.observe(key, observation),
+      ...(options.findUpstream ? { findUpstream: options.findUpstream } : {}),
     });
   }
 

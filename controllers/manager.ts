@@ -26,6 +26,7 @@ import { GitStores, locationOf, type GitLocation } from './packagevariant/git-st
 import { PushCoalescer } from './packagevariant/push-coalescer.ts';
 import { PackageVariantReconciler, type Observation } from './packagevariant/reconciler.ts';
 import { upstreamLocation } from './packagevariant/upstream.ts';
+import { setUpstreamFinder } from './set-upstream.ts';
 import { keyOf, keyString, parseKey } from './store.ts';
 import { DOWNSTREAM_TRACK, downstreamRevision, GitUpstreamSource } from './upstream/git-source.ts';
 import { UpstreamIndex, type UpstreamWatch } from './upstream/index.ts';
@@ -139,6 +140,7 @@ export class Manager {
         for (const key of keys) this.queue.add(key);
       },
       ...(options.setConcurrency ? { concurrency: options.setConcurrency } : {}),
+      findUpstream: (pvs, repository) => setUpstreamFinder(this.stores)(pvs, repository),
     });
     this.stores = new GitStores({ objects: this.store, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
     // A push costs git tens of milliseconds of CPU however many drafts it carries: while other

@@ -175,6 +175,52 @@ describe('PackageVariantSet in local mode (real git)', () => {
   });
 });
 
+describe('PackageVariantSet whose upstream does not exist (real git)', () => {
+  const fleet = (upstreamSpec: PackageVariantSetSpec['upstream']) => [
+    repository('blueprints', upstream.url),
+    labelled('edge-1', { fleet: 'edge' }),
+    labelled('edge-2', { fleet: 'edge' }),
+    set('ghost', { upstream: upstreamSpec, targets: [{ repositorySelector: { matchLabels: { fleet: 'edge' } } }] }),
+  ];
+
+  it.each([
+    [
+      'a package the repository does not hold',
+      { repo: 'blueprints', package: 'nope', revision: -1 },
+      "could not find upstream package revision 'nope/latest' in repo 'blueprints': package nope not found at main",
+    ],
+    [
+      'a revision that was never published',
+      { repo: 'blueprints', package: 'nginx', revision: 7 },
+      "could not find upstream package revision 'nginx/7' in repo 'blueprints': revision 7 of package nginx not found",
+    ],
+    [
+      'a workspace that does not exist',
+      { repo: 'blueprints', package: 'nginx', workspaceName: 'nowhere' },
+      "could not find upstream package revision 'nginx/nowhere' in repo 'blueprints': no revision with workspace nowhere",
+    ],
+  ])('%s: the set is Stalled with UpstreamNotFound and renders no variant', async (_, spec, message) => {
+    const before = await Promise.all(['edge-1', 'edge-2'].map((site) => sites[site]!.refs()));
+    const result = await reconcileLocally(fleet(spec), { cacheDir: join(root, 'cache-ghost') });
+    const [pvs] = result.sets;
+    for (const type of ['Stalled', 'Ready'] as const) {
+      const condition = getCondition(pvs!.status?.conditions, type);
+      expect(condition).toMatchObject({ status: type === 'Stalled' ? 'True' : 'False', reason: 'UpstreamNotFound' });
+      expect(condition?.message).toContain(message);
+    }
+    expect(result.variants).toEqual([]);
+    expect(await Promise.all(['edge-1', 'edge-2'].map((site) => sites[site]!.refs()))).toEqual(before);
+  });
+
+  it('the same set with an upstream that exists is Ready and renders its variants', async () => {
+    const result = await reconcileLocally(fleet({ repo: 'blueprints', package: 'nginx', revision: 1 }), {
+      cacheDir: join(root, 'cache-ghost'),
+    });
+    expect(getCondition(result.sets[0]!.status?.conditions, 'Stalled')).toMatchObject({ status: 'False' });
+    expect(result.variants.map((v) => v.metadata?.name).sort()).toEqual(['ghost-edge-1-nginx', 'ghost-edge-2-nginx']);
+  });
+});
+
 describe('PackageVariant publishPolicy Automatic (real git)', () => {
   it('publishes a clean draft, and leaves one whose readiness gates are not True', async () => {
     const gated = blueprint('gated');

@@ -18,7 +18,7 @@ import {
 import { getCondition } from '../../lib/kube/conditions.ts';
 import { LocalObjectStore } from '../local-store.ts';
 import type { ObjectKey } from '../store.ts';
-import { PackageVariantSetReconciler, type SetObservation } from './reconciler.ts';
+import { PackageVariantSetReconciler, type SetObservation, type SetReconcilerOptions } from './reconciler.ts';
 
 class CountingStore extends LocalObjectStore {
   readonly calls: string[] = [];
@@ -59,13 +59,14 @@ const set = (spec: Partial<PackageVariantSetSpec>, name = 'my-pvs'): PackageVari
 
 const NOW = '2026-01-01T00:00:00Z';
 
-function setup(objects: KubeObject[]) {
+function setup(objects: KubeObject[], options: Pick<SetReconcilerOptions, 'findUpstream'> = {}) {
   const store = new CountingStore([repo('up'), ...objects]);
   const observed = new Map<string, SetObservation | undefined>();
   const reconciler = new PackageVariantSetReconciler({
     objects: store,
     now: () => NOW,
     observe: (key, o) => observed.set(key, o),
+    ...options,
   });
   const pvsKey = { namespace: 'default', name: 'my-pvs' };
   return {
@@ -139,6 +140,27 @@ describe('PackageVariantSet reconcile (local adapter)', () => {
       objectKinds: [],
       variants: ['default/my-pvs-dnrepo1-up', 'default/my-pvs-dnrepo2-a', 'default/my-pvs-dnrepo2-b'],
     });
+  });
+
+  it('an upstream revision that went missing stalls the set, keeps its variants and looks again later', async () => {
+    const lookup: { missing?: string } = {};
+    const t = setup([repo('r1'), repo('r2'), set({ targets: [{ repositories: [{ name: 'r1' }, { name: 'r2' }] }] })], {
+      findUpstream: async (pvs, repository) => {
+        expect([pvs.metadata?.name, repository.metadata?.name]).toEqual(['my-pvs', 'up']);
+        return lookup.missing;
+      },
+    });
+    expect(await t.reconcile()).toBeUndefined();
+    t.store.take();
+    const missing = "could not find upstream package revision 'up/3' in repo 'up'";
+    lookup.missing = missing;
+    expect(await t.reconcile()).toEqual({ requeueAfterMs: 60_000 });
+    const status = (await t.getSet()).status;
+    for (const type of ['Stalled', 'Ready']) {
+      expect(condition(status, type)).toMatchObject({ reason: 'UpstreamNotFound', message: missing });
+    }
+    expect(t.store.take()).toEqual(['status my-pvs']);
+    expect((await t.variants()).map((v) => v.metadata?.name)).toEqual(['my-pvs-r1-up', 'my-pvs-r2-up']);
   });
 
   it('Porch TestEnsurePackageVariants: deletes, updates (only when changed) and creates by identity', async () => {

@@ -40,6 +40,11 @@ export interface SetObservation {
 
 export interface SetReconcilerOptions {
   objects: ObjectStore;
+  /**
+   * Looks the set's upstream package revision up in its repository: a message when it does not exist
+   * (the set is then Stalled with UpstreamNotFound and renders nothing). Absent: not looked up.
+   */
+  findUpstream?(pvs: PackageVariantSet, repository: Repository): Promise<string | undefined>;
   /** Called after each reconcile of a live set, and with `undefined` when it is gone. */
   observe?(key: string, observation: SetObservation | undefined): void;
   now?: () => string;
@@ -48,9 +53,12 @@ export interface SetReconcilerOptions {
 /** A stalled set: the spec or its surroundings need a person; no retry until something changes. */
 class SetStalled extends Error {
   readonly reason: string;
-  constructor(reason: string, message: string) {
+  /** Look again after this long, when nothing else would tell the set that the cause went away. */
+  readonly requeueAfterMs: number | undefined;
+  constructor(reason: string, message: string, requeueAfterMs?: number) {
     super(message);
     this.reason = reason;
+    this.requeueAfterMs = requeueAfterMs;
   }
 }
 
@@ -64,6 +72,8 @@ interface DesiredVariant {
 
 /** Terminating variants hold their name until their finalizer has cleaned up: look again soon. */
 const TERMINATING_REQUEUE_MS = 5_000;
+/** A missing upstream revision is looked for again this often (git is polled, not watched, for a set). */
+const UPSTREAM_RECHECK_MS = 60_000;
 
 export class PackageVariantSetReconciler {
   private readonly options: SetReconcilerOptions;
@@ -116,7 +126,7 @@ export class PackageVariantSetReconciler {
     } catch (error) {
       if (error instanceof SetStalled) {
         await this.writeStatus(pvs, { kind: 'stalled', reason: error.reason, message: error.message });
-        return;
+        return error.requeueAfterMs ? { requeueAfterMs: error.requeueAfterMs } : undefined;
       }
       // A variant changed since our cache read it (409): retried at once, not worth a status or an event.
       if (apiErrorCode(error) === 409) throw error;
@@ -152,6 +162,8 @@ export class PackageVariantSetReconciler {
         `could not find upstream Repository "${upstreamName}" in namespace ${namespace}`,
       );
     }
+    const missing = await this.options.findUpstream?.(pvs, upstreamRepo);
+    if (missing) throw new SetStalled('UpstreamNotFound', missing, UPSTREAM_RECHECK_MS);
     let contexts: TargetContext[];
     try {
       contexts = await unrollTargets(pvs, objects);
