@@ -8,8 +8,8 @@ import { assertOwner, formatCommitMessage, type KptAnnotation, type Identity } f
 import { atomicPush, type RefUpdate, type RefPushStatus } from './push.ts';
 import { branchRef, deletionProposedRef, draftRef, parseRef, proposedRef, publishedTag } from './refs.ts';
 import type { GitStore, PackageFileMap } from './store.ts';
-import { assertFilePath, assertObjectId, assertOneLine, assertWorkspaceName, GitInputError } from './validate.ts';
-import { writeCommits, type CommitSpec } from './writer.ts';
+import { assertObjectId, assertOneLine, assertPackageEntries, assertWorkspaceName, GitInputError } from './validate.ts';
+import { writeCommits, type CommitSpec, type PackageModes } from './writer.ts';
 import type { RefMap } from './cache.ts';
 
 export interface DraftContent {
@@ -18,6 +18,8 @@ export interface DraftContent {
   workspace: string;
   /** The whole package (replaces the package directory). Must contain a Kptfile. */
   files: PackageFileMap;
+  /** Executable bits of `files`, symlinks and gitlinks (see GitStore.readTreeModes); default none. */
+  modes?: PackageModes;
   /** First line of the commit message; default from the task type, as Porch words it. */
   title?: string;
   /** Free text between the title and the trailers (e.g. a conflict report). */
@@ -176,7 +178,7 @@ export class GitBatch {
     if (!content.files.has('Kptfile')) {
       throw new GitInputError(`package ${content.packageName}: the files must include a Kptfile`);
     }
-    for (const path of content.files.keys()) assertFilePath(path);
+    assertPackageEntries(content.files, content.modes ?? new Map());
     if (content.title) assertOneLine('commit title', content.title);
     if (content.owner) assertOwner(content.owner);
   }
@@ -271,7 +273,10 @@ export class GitBatch {
       await store.cache.refresh();
     }
     // Package contents are not needed any more; do not keep them alive with the batch.
-    for (const op of this.ops) if ('files' in op) op.files = new Map();
+    for (const op of this.ops) {
+      if ('files' in op) op.files = new Map();
+      if ('modes' in op) op.modes = new Map();
+    }
     return this.ops.map((op, i) => {
       const result = results[i];
       if (result) return result;
@@ -368,7 +373,7 @@ export class GitBatch {
         };
         const commit = this.addCommit(context, {
           parents: parent ? [parent] : [],
-          changes: [{ kind: 'files', path: pkgPath, files: op.files }],
+          changes: [{ kind: 'files', path: pkgPath, files: op.files, ...(op.modes ? { modes: op.modes } : {}) }],
           message: formatCommitMessage({
             title: op.title || porchCommitTitle(op.task?.type),
             ...(op.body ? { body: op.body } : {}),

@@ -1,6 +1,7 @@
 // A long-lived `git cat-file --batch` process: one process serves every object read of a cache
 // repository, requests are pipelined (written at once, answered in order).
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { decodeName, encodeName } from '../bytes/names.ts';
 import { GitError, killGroup, spawnGit } from './exec.ts';
 import { GitInputError } from './validate.ts';
 
@@ -9,6 +10,8 @@ export interface GitObject {
   type: 'blob' | 'tree' | 'commit' | 'tag';
   content: Buffer;
 }
+
+const NEWLINE = Buffer.from('\n');
 
 interface Pending {
   name: string;
@@ -40,12 +43,18 @@ export class CatFileBatch {
     if (/[\u0000-\u001f]/.test(name)) {
       return Promise.reject(new GitInputError(`invalid object name ${JSON.stringify(name)}`));
     }
+    let line: Buffer;
+    try {
+      line = Buffer.concat([encodeName(name), NEWLINE]);
+    } catch (e) {
+      return Promise.reject(new GitInputError(`invalid object name: ${(e as Error).message}`));
+    }
     const child = this.start();
     clearTimeout(this.idleTimer);
     return new Promise((resolve, reject) => {
       if (this.pending.length === 0) setActive(child, true);
       this.pending.push({ name, resolve, reject });
-      child.stdin.write(`${name}\n`);
+      child.stdin.write(line);
     });
   }
 
@@ -150,6 +159,7 @@ function setActive(child: ChildProcessWithoutNullStreams, active: boolean): void
 
 export interface TreeEntry {
   mode: string;
+  /** The entry's name bytes, decoded reversibly (lib/bytes/names.ts). */
   name: string;
   oid: string;
   type: 'blob' | 'tree' | 'commit' | 'link';
@@ -164,7 +174,7 @@ export function parseTree(content: Buffer, oidHexLength = 40): TreeEntry[] {
     const space = content.indexOf(32, at);
     const nul = content.indexOf(0, space);
     const mode = content.subarray(at, space).toString('ascii');
-    const name = content.subarray(space + 1, nul).toString('utf8');
+    const name = decodeName(content.subarray(space + 1, nul));
     const oid = content.subarray(nul + 1, nul + 1 + oidBytes).toString('hex');
     at = nul + 1 + oidBytes;
     const type = mode === '40000' ? 'tree' : mode === '160000' ? 'commit' : mode === '120000' ? 'link' : 'blob';

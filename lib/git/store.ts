@@ -17,6 +17,9 @@ import {
   normalizeDirectory,
 } from './validate.ts';
 import { GitBatch } from './batch.ts';
+import type { PackageModes } from './writer.ts';
+
+export type { PackageModes, SpecialEntry } from './writer.ts';
 
 export const KPTFILE = 'Kptfile';
 export const DEFAULT_IDENTITY: Identity = {
@@ -100,6 +103,8 @@ const MAX_COMMIT_CACHE = 5_000;
 const TREE_CACHE_BYTES = 2 * 2 ** 20;
 /** Tree ids read once (a tree is kept from its second read on, so one-off reads cost no memory). */
 const TREES_SEEN = 4_096;
+/** Trees whose modes are kept (they are small: most trees have none). */
+const TREE_MODES = 4_096;
 const OWNER_WALK_LIMIT = 20;
 
 export class GitStore {
@@ -116,8 +121,10 @@ export class GitStore {
   /** Recently read package trees (LRU by insertion order), within TREE_CACHE_BYTES. */
   private readonly treeFiles = new Map<string, { files: PackageFileMap; bytes: number }>();
   private treeFileBytes = 0;
-  private readonly treeReads = new Map<string, Promise<PackageFileMap>>();
+  private readonly treeReads = new Map<string, Promise<{ files: PackageFileMap; modes: PackageModes }>>();
   private readonly treesSeen = new Set<string>();
+  /** Modes of recently read trees (LRU by insertion order), kept whether or not their files are. */
+  private readonly treeModes = new Map<string, PackageModes>();
 
   constructor(options: GitStoreOptions) {
     this.branch = options.branch || 'main';
@@ -241,6 +248,7 @@ export class GitStore {
    * objects: when a fleet of variants merges one upstream change, the upstream package is read from
    * git twice, and the merge's parse cache (keyed by Buffer) recognizes it. Trees read once (each
    * downstream package) are not kept. Callers must not modify the Buffers; the Map is their own.
+   * Executables are included (their bit is in {@link readTreeModes}); symlinks and gitlinks are not.
    */
   async readTree(treeOid: string): Promise<PackageFileMap> {
     const cached = this.treeFiles.get(treeOid);
@@ -252,10 +260,11 @@ export class GitStore {
     // Concurrent reads of one tree share one read (and so the same Buffers).
     let reading = this.treeReads.get(treeOid);
     if (!reading) {
-      reading = this.readTreeFromGit(treeOid).finally(() => this.treeReads.delete(treeOid));
+      reading = this.readTreeFromGit(treeOid, true).finally(() => this.treeReads.delete(treeOid));
       this.treeReads.set(treeOid, reading);
-    } else return new Map(await reading);
-    const files = await reading;
+    } else return new Map((await reading).files);
+    const { files, modes } = await reading;
+    this.rememberModes(treeOid, modes);
     let bytes = 0;
     for (const content of files.values()) bytes += content.length;
     const seenBefore = this.treesSeen.delete(treeOid);
@@ -274,8 +283,42 @@ export class GitStore {
     return new Map(files);
   }
 
-  private async readTreeFromGit(treeOid: string): Promise<PackageFileMap> {
+  /**
+   * The entries below a tree that are not plain 100644 files: executables (their content is in
+   * {@link readTree}), symlinks with their target bytes, gitlinks with their commit. Read in the same
+   * walk as readTree and kept for every tree read; without a read of the files, only the trees and
+   * the symlink blobs are read.
+   */
+  async readTreeModes(treeOid: string): Promise<PackageModes> {
+    const cached = this.treeModes.get(treeOid);
+    if (cached) {
+      this.treeModes.delete(treeOid);
+      this.treeModes.set(treeOid, cached);
+      return new Map(cached);
+    }
+    const reading = this.treeReads.get(treeOid);
+    const { modes } = reading ? await reading : await this.readTreeFromGit(treeOid, false);
+    this.rememberModes(treeOid, modes);
+    return new Map(modes);
+  }
+
+  private rememberModes(treeOid: string, modes: PackageModes): void {
+    this.treeModes.delete(treeOid);
+    this.treeModes.set(treeOid, modes);
+    if (this.treeModes.size > TREE_MODES) this.treeModes.delete(this.treeModes.keys().next().value as string);
+  }
+
+  private async readTreeFromGit(
+    treeOid: string,
+    withContent: boolean,
+  ): Promise<{ files: PackageFileMap; modes: PackageModes }> {
     const files: PackageFileMap = new Map();
+    const modes: PackageModes = new Map();
+    const blob = async (oid: string, path: string): Promise<Buffer> => {
+      const object = await this.cache.reader.read(oid);
+      if (!object) throw new GitStoreError(`repository ${this.url}: object ${oid} (${path}) missing`);
+      return object.content;
+    };
     const walk = async (oid: string, prefix: string): Promise<void> => {
       const entries = await this.treeEntries(oid);
       await Promise.all(
@@ -288,15 +331,17 @@ export class GitStore {
               `repository ${this.url}: tree ${treeOid} holds an unsafe path ${JSON.stringify(path)}: ${problem}`,
             );
           if (entry.type === 'tree') return walk(entry.oid, `${path}/`);
-          if (entry.type !== 'blob') return; // symlinks and submodules are not package files
-          const blob = await this.cache.reader.read(entry.oid);
-          if (!blob) throw new GitStoreError(`repository ${this.url}: object ${entry.oid} (${path}) missing`);
-          files.set(path, blob.content);
+          if (entry.type === 'commit') modes.set(path, { kind: 'gitlink', commit: entry.oid });
+          else if (entry.type === 'link') modes.set(path, { kind: 'symlink', target: await blob(entry.oid, path) });
+          else {
+            if (entry.mode === '100755') modes.set(path, { kind: 'executable' });
+            if (withContent) files.set(path, await blob(entry.oid, path));
+          }
         }),
       );
     };
     await walk(treeOid, '');
-    return new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return { files: sortedByPath(files), modes: sortedByPath(modes) };
   }
 
   /** Packages (names relative to the directory) in a commit: directories holding a Kptfile, not nested. */
@@ -410,6 +455,12 @@ export class GitStore {
   async readPackage(locator: PackageLocator): Promise<PackageFileMap> {
     const resolved = await this.resolvePackage(locator);
     return this.readTree(resolved.tree);
+  }
+
+  /** The modes of a package (see {@link readTreeModes}). */
+  async readPackageModes(locator: PackageLocator): Promise<PackageModes> {
+    const resolved = await this.resolvePackage(locator);
+    return this.readTreeModes(resolved.tree);
   }
 
   /** Reads many packages at once (the reads share one cat-file process). */
@@ -534,4 +585,8 @@ export class GitStore {
   batch(): GitBatch {
     return new GitBatch(this);
   }
+}
+
+function sortedByPath<T>(map: Map<string, T>): Map<string, T> {
+  return new Map([...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

@@ -53,6 +53,17 @@ describe('validate', () => {
     expect(checkFilePath('a\tb')).toContain('control');
   });
 
+  it('accepts file names that are not UTF-8 (one spelling each), not in package paths or refs', () => {
+    expect(checkFilePath('dir/a\udce9.txt')).toBeUndefined();
+    expect(checkFilePath('a\udce9/../x')).toContain("'..'");
+    expect(checkFilePath('a\udce9\u0001')).toContain('control');
+    expect(checkFilePath('\udcc3\udca9')).toContain('lone surrogate'); // é, spelled as two escaped bytes
+    expect(checkFilePath('a\ud800')).toContain('lone surrogate');
+    expect(checkPackagePath('a\udce9')).toContain('UTF-8');
+    expect(checkWorkspaceName('ws\udce9')).toContain('UTF-8');
+    expect(checkPackagePath('café/😀')).toBeUndefined();
+  });
+
   it('normalizes the repository directory like Porch', () => {
     expect(normalizeDirectory('/blueprints/')).toBe('blueprints');
     expect(normalizeDirectory('/')).toBe('');

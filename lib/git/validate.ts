@@ -1,6 +1,7 @@
 // Validation of everything that reaches git from users: package paths, workspace and branch names,
 // file paths inside packages, object ids and owners. Each `check*` returns a reason or undefined;
 // each `assert*` throws a GitInputError naming what was wrong.
+import { isCanonicalName } from '../bytes/names.ts';
 
 export class GitInputError extends Error {
   constructor(message: string) {
@@ -20,6 +21,8 @@ function checkRefComponent(part: string): string | undefined {
   if (part === '') return "must not contain empty segments ('//', a leading or trailing '/')";
   if (CONTROL.test(part)) return 'must not contain control characters';
   if (part === '.' || part === '..') return "must not contain '.' or '..' segments";
+  // Names that are not UTF-8 (see lib/bytes/names.ts) are fine for files, not for refs.
+  if (!part.isWellFormed()) return 'must be valid UTF-8';
   if (part.startsWith('-')) return "segments must not start with '-'";
   if (part.startsWith('.')) return "segments must not start with '.'";
   if (REF_FORBIDDEN.test(part)) return 'must not contain whitespace or any of ~^:?*[\\';
@@ -64,16 +67,58 @@ export function checkRefName(name: string): string | undefined {
   return undefined;
 }
 
-/** A path of a file inside a package: relative, no '.'/'..' segments, nothing under `.git`. */
+/**
+ * A path of a file inside a package: relative, no '.'/'..' segments, nothing under `.git`. Names
+ * that are not UTF-8 are accepted in their lib/bytes/names.ts spelling (and only in that one).
+ */
 export function checkFilePath(path: string): string | undefined {
   if (path === '') return 'must not be empty';
   if (path.startsWith('/')) return 'must be a relative path';
   if (CONTROL.test(path)) return 'must not contain control characters';
+  if (!isCanonicalName(path)) return 'holds a lone surrogate that stands for no byte';
   if (path.length > 4096) return 'is too long';
   for (const part of path.split('/')) {
     if (part === '') return "must not contain empty segments ('//', a leading or trailing '/')";
     if (part === '.' || part === '..') return "must not contain '.' or '..' segments";
     if (part.toLowerCase() === '.git') return "must not contain a '.git' segment";
+  }
+  return undefined;
+}
+
+/**
+ * Files and special entries (lib/git/writer.ts's PackageModes) that one git tree can hold: valid
+ * paths, an executable bit only on a file, a symlink or gitlink neither a file too nor a directory
+ * of other entries. Returns what is wrong, as a sentence.
+ */
+export function checkPackageEntries(
+  files: ReadonlyMap<string, unknown>,
+  modes: ReadonlyMap<string, { kind: string; commit?: string }>,
+): string | undefined {
+  for (const path of [...files.keys(), ...modes.keys()]) {
+    const reason = checkFilePath(path);
+    if (reason) return `invalid file path ${JSON.stringify(path)}: ${reason}`;
+  }
+  const problem = (text: string) => `invalid package content: ${text}`;
+  const leaves = new Map<string, string>();
+  for (const [path, entry] of modes) {
+    const name = JSON.stringify(path);
+    if (entry.kind === 'executable') {
+      if (!files.has(path)) return problem(`${name} is marked executable but is not a file of the package`);
+      continue;
+    }
+    if (entry.kind !== 'symlink' && entry.kind !== 'gitlink') return problem(`${name} has unknown kind ${entry.kind}`);
+    if (entry.kind === 'gitlink' && !isObjectId(entry.commit ?? ''))
+      return problem(`gitlink ${name}: invalid commit id ${JSON.stringify(entry.commit)}`);
+    if (files.has(path)) return problem(`${name} is both a file and a ${entry.kind}`);
+    leaves.set(path, entry.kind);
+  }
+  if (leaves.size === 0) return undefined;
+  for (const path of [...files.keys(), ...modes.keys()]) {
+    for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
+      const kind = leaves.get(path.slice(0, slash));
+      if (kind)
+        return problem(`${JSON.stringify(path)} lies below the ${kind} ${JSON.stringify(path.slice(0, slash))}`);
+    }
   }
   return undefined;
 }
@@ -109,6 +154,10 @@ export function assertBranchName(name: string): void {
 }
 export function assertFilePath(path: string): void {
   assert('file path', path, checkFilePath(path));
+}
+export function assertPackageEntries(...args: Parameters<typeof checkPackageEntries>): void {
+  const reason = checkPackageEntries(...args);
+  if (reason) throw new GitInputError(reason);
 }
 export function assertObjectId(value: string): void {
   if (!isObjectId(value)) throw new GitInputError(`invalid object id ${JSON.stringify(value)}`);

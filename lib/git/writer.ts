@@ -1,12 +1,22 @@
 // Batched commit writer: one `git fast-import` process writes every commit of a batch (no
 // worktree, no index, no process per commit or per file).
+import { encodeName } from '../bytes/names.ts';
 import { spawnGit, GitError } from './exec.ts';
 import type { Identity } from './message.ts';
-import { assertFilePath, assertObjectId, assertPackagePath } from './validate.ts';
+import { assertFilePath, assertObjectId, assertPackageEntries, assertPackagePath } from './validate.ts';
+
+/** A tree entry that is not a plain 100644 file (same shape as lib/kpt's SpecialEntry). */
+export type SpecialEntry =
+  { kind: 'executable' } | { kind: 'symlink'; target: Buffer } | { kind: 'gitlink'; commit: string };
+/**
+ * Entries that are not plain 100644 files: executables (whose content stays in the file map),
+ * symlinks and gitlinks (which are not in the file map). Same shape as lib/kpt's PackageModes.
+ */
+export type PackageModes = Map<string, SpecialEntry>;
 
 export type TreeChange =
-  /** Replace directory `path` with these files (paths relative to `path`). */
-  | { kind: 'files'; path: string; files: ReadonlyMap<string, Buffer> }
+  /** Replace directory `path` with these files (paths relative to `path`), with their modes. */
+  | { kind: 'files'; path: string; files: ReadonlyMap<string, Buffer>; modes?: ReadonlyMap<string, SpecialEntry> }
   /** Replace directory `path` with an existing tree. */
   | { kind: 'tree'; path: string; tree: string }
   /** Remove directory `path`. */
@@ -30,9 +40,18 @@ export interface CommitSpec {
 
 const SCRATCH_REF = 'refs/pv-writer/scratch';
 
-/** C-style quoting, as fast-import accepts for every path. */
+/**
+ * C-style quoting of the path's bytes (lib/bytes/names.ts), as fast-import reads every path: `"`
+ * and `\\` escaped, every byte outside printable ASCII as an octal escape.
+ */
 function quotePath(path: string): string {
-  return `"${path.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  let out = '"';
+  for (const byte of encodeName(path)) {
+    if (byte === 0x22 || byte === 0x5c) out += `\\${String.fromCharCode(byte)}`;
+    else if (byte < 0x20 || byte >= 0x7f) out += `\\${byte.toString(8).padStart(3, '0')}`;
+    else out += String.fromCharCode(byte);
+  }
+  return `${out}"`;
 }
 
 function identityLine(kind: 'author' | 'committer', who: Identity, time: number): string {
@@ -71,9 +90,21 @@ function renderCommit(spec: CommitSpec, mark: number): Buffer[] {
       assertObjectId(change.tree);
       out.push(Buffer.from(`M 040000 ${change.tree} ${quotePath(change.path)}\n`));
     } else if (change.kind === 'files') {
-      for (const [name, content] of [...change.files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-        assertFilePath(name);
-        out.push(Buffer.from(`M 100644 inline ${quotePath(`${change.path}/${name}`)}\n`), ...data(content));
+      const modes = change.modes ?? new Map<string, SpecialEntry>();
+      assertPackageEntries(change.files, modes);
+      const names = new Set([...change.files.keys(), ...modes.keys()]);
+      for (const name of [...names].sort()) {
+        const path = quotePath(`${change.path}/${name}`);
+        const content = change.files.get(name);
+        const special = modes.get(name);
+        if (content) {
+          const mode = special?.kind === 'executable' ? '100755' : '100644';
+          out.push(Buffer.from(`M ${mode} inline ${path}\n`), ...data(content));
+        } else if (special?.kind === 'symlink') {
+          out.push(Buffer.from(`M 120000 inline ${path}\n`), ...data(special.target));
+        } else if (special?.kind === 'gitlink') {
+          out.push(Buffer.from(`M 160000 ${special.commit} ${path}\n`));
+        }
       }
     }
   }

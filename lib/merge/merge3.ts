@@ -131,18 +131,20 @@ class FieldMerger {
     if (this.cleared(l, o, u)) return this.clear(l, o, u, path);
     if (isMissingOrNull(l) && isMissingOrNull(u)) return undefined;
     const dest = isMap(l) ? l : new YAMLMap();
-    const keys = new Set<string>();
-    for (const source of [l, o, u]) if (isMap(source)) for (const pair of source.items) keys.add(keyString(pair.key));
+    // One index per map: a lookup in a YAMLMap walks its items, so per-key lookups were quadratic.
+    const [lPairs, oPairs, uPairs] = [pairIndex(dest), pairIndex(o), pairIndex(u)];
+    const keys = new Set([...lPairs.keys(), ...oPairs.keys(), ...uPairs.keys()]);
+    const removed = new Set<unknown>();
     for (const key of [...keys].sort(compareStrings)) {
-      const lp = getPair(dest, key);
-      const op = getPair(o, key);
-      const up = getPair(u, key);
+      const lp = lPairs.get(key);
+      const op = oPairs.get(key);
+      const up = uPairs.get(key);
       const keyResult = this.scalar(lp?.key, op?.key, up?.key, '', true) as Scalar | undefined;
       const fieldSchema =
         commentSchema(lp) ?? commentSchema(op) ?? commentSchema(up) ?? this.options.registry.field(schema, key);
       const value = this.node(valueOf(lp), valueOf(op), valueOf(up), fieldSchema, path ? `${path}.${key}` : key);
       if (value === undefined || isNullNode(value)) {
-        if (lp) dest.items.splice(dest.items.indexOf(lp), 1);
+        if (lp) removed.add(lp);
         continue;
       }
       if (lp) {
@@ -156,6 +158,7 @@ class FieldMerger {
         dest.items.push(new Pair(keyNode, place(undefined, value)));
       }
     }
+    if (removed.size) dest.items = dest.items.filter((pair) => !removed.has(pair));
     return dest;
   }
 
@@ -282,6 +285,17 @@ function kindOf(node: YNode): 'map' | 'seq' | 'scalar' {
 
 function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A map's pairs by key (the first pair of a key, as {@link getPair} finds it); empty for a non-map. */
+function pairIndex(node: Source): Map<string, Pair<Scalar, YNode | null>> {
+  const index = new Map<string, Pair<Scalar, YNode | null>>();
+  if (!isMap(node)) return index;
+  for (const pair of node.items) {
+    const key = keyString(pair.key);
+    if (!index.has(key)) index.set(key, pair as Pair<Scalar, YNode | null>);
+  }
+  return index;
 }
 
 function valueOf(pair: Pair | undefined): Source {
