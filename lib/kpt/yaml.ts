@@ -45,12 +45,18 @@ export function parseDocuments(text: string): SourceDocument[] {
   const tokens = Array.from(new Parser().parse(text));
   const starts: number[] = [];
   for (const token of tokens) if (token.type === 'document') starts.push(token.offset);
-  const docs = Array.from(new Composer({ customTags: keepNumberSource }).compose(tokens));
+  // The `yaml` package's own duplicate-key check compares each key with every earlier one
+  // (quadratic: minutes for a 30k-key ConfigMap); firstDuplicateKey does the same check with a Set.
+  const docs = Array.from(new Composer({ customTags: keepNumberSource, uniqueKeys: false }).compose(tokens));
   const result: SourceDocument[] = [];
   docs.forEach((doc, index) => {
-    const error = doc.errors[0];
+    const duplicate = firstDuplicateKey(doc.contents);
+    const error =
+      duplicate !== undefined && !(doc.errors[0] && doc.errors[0].pos[0] < duplicate)
+        ? { message: 'Map keys must be unique', pos: [duplicate] }
+        : doc.errors[0];
     if (error) {
-      const offset = error.pos[0];
+      const offset = error.pos[0] ?? 0;
       const line = text.slice(0, offset).split('\n').length;
       throw new YamlSyntaxError(error.message.split('\n')[0] ?? error.message, index, line);
     }
@@ -66,6 +72,31 @@ export function parseDocuments(text: string): SourceDocument[] {
     });
   });
   return result;
+}
+
+/**
+ * Offset of the first key that repeats an earlier key of its map, as the `yaml` package defines
+ * one: scalar keys with `===` values (`1` and `"1"` differ; collection and alias keys never match).
+ */
+function firstDuplicateKey(node: unknown): number | undefined {
+  let first: number | undefined;
+  const visit = (n: unknown): void => {
+    if (isSeq(n)) for (const item of n.items) visit(item);
+    if (!isMap(n)) return;
+    const seen = new Set<unknown>();
+    for (const pair of n.items) {
+      const key = pair.key;
+      if (isScalar(key) && !(typeof key.value === 'number' && Number.isNaN(key.value))) {
+        const offset = key.range?.[0] ?? 0;
+        if (seen.has(key.value) && (first === undefined || offset < first)) first = offset;
+        seen.add(key.value);
+      }
+      visit(key);
+      visit(pair.value);
+    }
+  };
+  visit(node);
+  return first;
 }
 
 const NUMBER_TAGS = new Set(['tag:yaml.org,2002:int', 'tag:yaml.org,2002:float']);
