@@ -5,7 +5,9 @@
 //   upgrade) is made or moved; edits of mutations still go through. The variant reports
 //   Ready=True with reason `UpgradeHeld`, which tells the set that an upgrade is waiting.
 // - `publishDecision`: `spec.publishPolicy: Automatic` publishes a draft that merged without
-//   conflicts and whose Kptfile readiness gates are all True; `Manual` (default) never does.
+//   conflicts (as git records them for the draft), carries no commit the controller did not write,
+//   was made from the package as the deployment branch holds it now, and whose Kptfile readiness
+//   gates are all True; `Manual` (default) never does.
 import {
   ROLLOUT_HOLD_ANNOTATION,
   UPGRADE_HELD_REASON,
@@ -56,14 +58,27 @@ export function readinessGates(files: PackageFiles): ReadinessGates {
 
 export type PublishDecision = { publish: true } | { publish: false; reason: string };
 
-/** Whether the variant's pending draft (its content and merge conflicts) is to be published now. */
+export const MANUAL_POLICY = 'publishPolicy is Manual';
+
+/** Whether the variant's pending draft (its content, merge conflicts and foreign commits) is to be published now. */
 export function publishDecision(
   pv: PackageVariant,
-  draft: { files: PackageFiles; conflicts: number; lifecycle?: string },
+  draft: { files: PackageFiles; conflicts: number; foreignCommits?: number; branchMoved?: boolean; lifecycle?: string },
 ): PublishDecision {
-  if ((pv.spec?.publishPolicy ?? 'Manual') !== 'Automatic')
-    return { publish: false, reason: 'publishPolicy is Manual' };
+  if ((pv.spec?.publishPolicy ?? 'Manual') !== 'Automatic') return { publish: false, reason: MANUAL_POLICY };
   if (draft.conflicts) return { publish: false, reason: `the draft has ${draft.conflicts} merge conflict(s)` };
+  if (draft.foreignCommits) {
+    return {
+      publish: false,
+      reason: `the draft carries ${draft.foreignCommits} commit(s) the controller did not write`,
+    };
+  }
+  if (draft.branchMoved) {
+    return {
+      publish: false,
+      reason: 'the package changed on the deployment branch since the draft was made (publishing would replace it)',
+    };
+  }
   let pending: string[];
   try {
     pending = readinessGates(draft.files).pending;

@@ -17,6 +17,7 @@ import {
   type Repository,
 } from '../../api/v1alpha1/index.ts';
 import type { BatchOp, BatchResult } from '../../lib/git/batch.ts';
+import type { RecordedConflict } from '../../lib/git/message.ts';
 import type { GitStore, PackageRevision } from '../../lib/git/store.ts';
 import { Kptfile } from '../../lib/kpt/kptfile.ts';
 import { KPTFILE, type PackageFiles } from '../../lib/kpt/package.ts';
@@ -29,7 +30,15 @@ import type { UpstreamWatch } from '../upstream/index.ts';
 import { classifyDownstream, isOwnedBy, ownerOf, revisionName } from './downstream.ts';
 import { locationOf, type GitStores } from './git-stores.ts';
 import { applyMutations, MutationError, packagesDiffer } from './mutations.ts';
-import { approveOp, heldDraft, heldMessage, publishDecision, publishedTarget, UPGRADE_HELD_REASON } from './publish.ts';
+import {
+  approveOp,
+  heldDraft,
+  heldMessage,
+  MANUAL_POLICY,
+  publishDecision,
+  publishedTarget,
+  UPGRADE_HELD_REASON,
+} from './publish.ts';
 import type { PushCoalescer } from './push-coalescer.ts';
 import { nextStatus, statusChanged, type Outcome } from './status.ts';
 import { resolveUpstream, upstreamLocation, UpstreamNotFoundError, type ResolvedUpstream } from './upstream.ts';
@@ -108,11 +117,11 @@ export class PackageVariantReconciler {
       return;
     }
     try {
-      const { targets, held } = await this.ensureDownstream(pv, defaultPackageVariantSpec(pv.spec!));
+      const { targets, held, note } = await this.ensureDownstream(pv, defaultPackageVariantSpec(pv.spec!));
       await this.writeStatus(pv, {
         kind: 'ready',
         reason: held ? UPGRADE_HELD_REASON : 'NoErrors',
-        message: held ?? 'successfully ensured downstream package variant',
+        message: held ?? note ?? 'successfully ensured downstream package variant',
         targets,
       });
     } catch (error) {
@@ -145,7 +154,7 @@ export class PackageVariantReconciler {
   private async ensureDownstream(
     pv: PackageVariant,
     spec: DefaultedPackageVariantSpec,
-  ): Promise<{ targets: DownstreamTarget[]; held?: string }> {
+  ): Promise<{ targets: DownstreamTarget[]; held?: string; note?: string }> {
     const { stores } = this.options;
     const key = keyString({ namespace: pv.metadata!.namespace ?? 'default', name: pv.metadata!.name! });
     const downRepo = await this.repository(pv, spec.downstream!.repo!, 'spec.downstream.repo');
@@ -191,6 +200,9 @@ export class PackageVariantReconciler {
     const base = draft ?? state.published;
     const local = base ? await downStore.readPackage({ packageName, commit: base.commit }) : undefined;
     const desired = await this.desiredContent(spec, upstream, downRepo, local);
+    // Conflicts stay with the draft that took them in until it is published: recomputing or editing
+    // it does not make the overridden local values any less lost.
+    if (draft?.conflicts?.length) desired.conflicts = unionConflicts(draft.conflicts, desired.conflicts);
     const mutated = await applyMutations(
       desired.files,
       { name: pv.metadata!.name!, spec },
@@ -230,6 +242,7 @@ export class PackageVariantReconciler {
         task,
         owner,
         body,
+        conflicts: desired.conflicts,
         expectedCommit: draft.commit,
       });
       written = 'updated';
@@ -242,17 +255,23 @@ export class PackageVariantReconciler {
         task,
         owner,
         body,
+        conflicts: desired.conflicts,
       });
       written = 'created';
     }
-    // Two drafts for one variant can only come from a race outside our control: keep the oldest.
+    // Two drafts for one variant can only come from a race outside our control: the oldest is the
+    // variant's; a younger one is deleted only when the controller wrote every commit on it.
+    const keptDrafts: PackageRevision[] = [];
     for (const extra of extraDrafts) {
-      if (extra.lifecycle === 'Draft' && isOwnedBy(extra, owner)) {
+      if (extra.lifecycle === 'Draft' && isOwnedBy(extra, owner) && !extra.foreignCommits?.length) {
         ops.push({ kind: 'deleteDraft', packageName, workspace: extra.workspace, expectedCommit: extra.commit });
-      }
+      } else keptDrafts.push(extra);
     }
+    const elsewhere = await this.cleanupElsewhere(pv, spec, downStore, owner);
+    ops.push(...elsewhere.ops);
     const results = ops.length ? await this.options.pushes.submit(downStore, ops) : [];
     this.checkResults(downStore, results);
+    for (const kept of [...keptDrafts, ...elsewhere.kept]) this.reportKept(pv, downRepo, kept);
 
     const writtenResult = written ? results[0] : undefined;
     if (writtenResult) {
@@ -280,7 +299,13 @@ export class PackageVariantReconciler {
       baseUpstreamCommit: desired.baseUpstreamCommit,
     });
     const draftFiles = writtenResult ? mutated.files : draft && !changed ? local : undefined;
-    const published = await this.publish(pv, downStore, packageName, targets[0], draftFiles);
+    const publishing = await this.publish(pv, downStore, packageName, targets[0], draftFiles, {
+      // A draft written now carries the person's commits below ours, which the merge took in.
+      foreignCommits: writtenResult ? 0 : (draft?.foreignCommits?.length ?? 0),
+      base: written === 'created' ? undefined : draft?.base,
+      announce: Boolean(writtenResult),
+    });
+    const published = publishing.targets;
     if (ops.length || published) await this.options.downstreamWritten?.(downStore, packageName);
     const final = (published ?? targets)[0];
     if (this.options.metrics) {
@@ -291,7 +316,59 @@ export class PackageVariantReconciler {
             !(await this.publishedIsCurrent(downStore, packageName, state.published, upstream));
       this.reportState(key, final, outdated, upstream.commit);
     }
-    return { targets: published ?? targets };
+    const keptTargets = keptDrafts.map((d) => revisionTarget(downRepo.metadata!.name!, packageName, d));
+    return {
+      targets: [...(published ?? targets), ...keptTargets],
+      ...(publishing.withheld ? { note: publishing.withheld } : {}),
+    };
+  }
+
+  /**
+   * Drafts and published revisions the variant owns of another package in its downstream repository
+   * (its `spec.downstream.package` changed): with `deletionPolicy: delete` the drafts are deleted
+   * and the published revisions proposed for deletion, as Porch does; drafts carrying commits the
+   * controller did not write are kept.
+   */
+  private async cleanupElsewhere(
+    pv: PackageVariant,
+    spec: DefaultedPackageVariantSpec,
+    store: GitStore,
+    owner: ReturnType<typeof ownerOf>,
+  ): Promise<{ ops: BatchOp[]; kept: PackageRevision[] }> {
+    if (spec.deletionPolicy !== 'delete' || !owner.uid) return { ops: [], kept: [] };
+    const current = store.packagePath(spec.downstream!.package!);
+    const ops: BatchOp[] = [];
+    const kept: PackageRevision[] = [];
+    for (const revision of await store.revisionsOwnedBy(owner.uid)) {
+      if (revision.packagePath === current) continue;
+      const packageName = revision.packageName;
+      if (revision.lifecycle === 'Published') {
+        ops.push({ kind: 'proposeDelete', packageName, revision: revision.revision });
+      } else if (revision.lifecycle === 'Draft' || revision.lifecycle === 'Proposed') {
+        if (revision.foreignCommits?.length) kept.push(revision);
+        else
+          ops.push({
+            kind: 'deleteDraft',
+            packageName,
+            workspace: revision.workspace,
+            expectedCommit: revision.commit,
+          });
+      }
+    }
+    return { ops, kept };
+  }
+
+  /** A draft the variant owns but leaves alone because someone else committed to it: say so. */
+  private reportKept(pv: PackageVariant, downRepo: Repository, draft: PackageRevision): void {
+    const count = draft.foreignCommits?.length ?? 0;
+    this.options.objects.recordEvent(pv, {
+      type: 'Warning',
+      reason: 'DraftKept',
+      message:
+        `draft ${draft.workspace} of ${draft.packageName} in ${downRepo.metadata!.name} is not deleted` +
+        (count ? `: it carries ${count} commit(s) the controller did not write` : '') +
+        '; publish or delete it by hand',
+    });
   }
 
   /** Whether the latest published downstream revision carries the upstream package tree of `upstream`. */
@@ -318,27 +395,46 @@ export class PackageVariantReconciler {
     });
   }
 
-  /** `spec.publishPolicy: Automatic`: publishes the pending draft when it is clean and ready. */
+  /**
+   * `spec.publishPolicy: Automatic`: publishes the pending draft when it is clean and ready. The
+   * conflicts are the ones git records for the draft, never an earlier status. When the policy is
+   * Automatic but the draft is not published, `withheld` says why.
+   */
   private async publish(
     pv: PackageVariant,
     store: GitStore,
     packageName: string,
     target: DownstreamTarget | undefined,
     files: PackageFiles | undefined,
-  ): Promise<DownstreamTarget[] | undefined> {
-    if (!target?.ref || !files || (target.lifecycle !== 'Draft' && target.lifecycle !== 'Proposed')) return undefined;
-    if (!publishDecision(pv, { files, conflicts: target.conflicts?.length ?? 0 }).publish) return undefined;
+    draft: { foreignCommits: number; base?: string; announce: boolean },
+  ): Promise<{ targets?: DownstreamTarget[]; withheld?: string }> {
+    if (!target?.ref || !files || (target.lifecycle !== 'Draft' && target.lifecycle !== 'Proposed')) return {};
+    if (pv.spec?.publishPolicy !== 'Automatic') return {};
+    const decision = publishDecision(pv, {
+      files,
+      conflicts: target.conflicts?.length ?? 0,
+      foreignCommits: draft.foreignCommits,
+      branchMoved: draft.base ? await branchMovedPackage(store, packageName, draft.base) : false,
+    });
+    if (!decision.publish) {
+      if (decision.reason === MANUAL_POLICY) return {};
+      const withheld = `draft ${target.name} is not published automatically: ${decision.reason}`;
+      if (draft.announce) {
+        this.options.objects.recordEvent(pv, { type: 'Warning', reason: 'PublishWithheld', message: withheld });
+      }
+      return { withheld };
+    }
     const workspace = target.ref.split('/').pop()!;
     const [result] = await this.options.pushes.submit(store, [approveOp(packageName, workspace, target.commit)]);
     this.checkResults(store, result ? [result] : []);
-    if (result?.status !== 'created') return undefined;
+    if (result?.status !== 'created') return {};
     this.options.metrics?.published();
     this.options.objects.recordEvent(pv, {
       type: 'Normal',
       reason: 'DraftPublished',
       message: `published ${packageName} v${result.revision} (publishPolicy Automatic)`,
     });
-    return [publishedTarget(target.name, result, store.packagePath(packageName), target.upstreamCommit)];
+    return { targets: [publishedTarget(target.name, result, store.packagePath(packageName), target.upstreamCommit)] };
   }
 
   /** The downstream content before mutations: the base upgraded when the upstream tree moved. */
@@ -436,7 +532,6 @@ export class PackageVariantReconciler {
   ): DownstreamTarget[] {
     const repoName = downRepo.metadata!.name!;
     const pkgPath = store.packagePath(packageName);
-    const previous = new Map((pv.status?.downstreamTargets ?? []).map((t) => [t.name, t]));
     const toStatus = (conflicts: Conflict[]): MergeConflict[] => conflicts.map((c) => ({ ...c }));
     if (state.written) {
       const workspace = state.written.workspace!;
@@ -453,17 +548,10 @@ export class PackageVariantReconciler {
     }
     const revision = state.draft ?? state.published;
     if (!revision) return [];
-    const name = revisionName(repoName, packageName, revision.workspace);
-    const before = previous.get(name);
-    const conflicts = before?.commit === revision.commit ? before.conflicts : undefined;
     return [
       {
-        name,
-        lifecycle: revision.lifecycle,
-        ref: revision.ref.replace(/^refs\/(heads|tags)\//, ''),
-        commit: revision.commit,
+        ...revisionTarget(repoName, packageName, revision),
         ...(state.baseUpstreamCommit ? { upstreamCommit: state.baseUpstreamCommit } : {}),
-        ...(conflicts?.length ? { conflicts } : {}),
       },
     ];
   }
@@ -487,6 +575,10 @@ export class PackageVariantReconciler {
       for (const revision of await store.listRevisions({ packageName })) {
         if (!isOwnedBy(revision, owner)) continue;
         if (revision.lifecycle === 'Draft' || revision.lifecycle === 'Proposed') {
+          if (revision.foreignCommits?.length) {
+            this.reportKept(pv, repo, revision);
+            continue;
+          }
           ops.push({
             kind: 'deleteDraft',
             packageName,
@@ -534,6 +626,36 @@ function lockOf(files: PackageFiles) {
   } catch {
     return undefined;
   }
+}
+
+/** Whether the package on the deployment branch differs from the package at `base` (where a draft started). */
+async function branchMovedPackage(store: GitStore, packageName: string, base: string): Promise<boolean> {
+  const tip = (await store.refs()).get(`refs/heads/${store.branch}`);
+  if (!tip || tip === base) return false;
+  const [now, then] = await Promise.all([store.packageTree(tip, packageName), store.packageTree(base, packageName)]);
+  return now !== then;
+}
+
+/** A status target for a revision as git holds it (conflicts as its commits record them). */
+function revisionTarget(repoName: string, packageName: string, revision: PackageRevision): DownstreamTarget {
+  return {
+    name: revisionName(repoName, packageName, revision.workspace),
+    lifecycle: revision.lifecycle,
+    ref: revision.ref.replace(/^refs\/(heads|tags)\//, ''),
+    commit: revision.commit,
+    ...(revision.conflicts?.length ? { conflicts: revision.conflicts.map(toMergeConflict) } : {}),
+  };
+}
+
+function toMergeConflict(c: RecordedConflict): MergeConflict {
+  return { ...c, winner: c.winner === 'local' ? 'local' : 'upstream' };
+}
+
+/** `earlier` followed by the conflicts of `later` not already listed (same file, resource and field). */
+function unionConflicts(earlier: readonly RecordedConflict[], later: readonly Conflict[]): Conflict[] {
+  const key = (c: RecordedConflict) => `${c.file}\0${c.resource}\0${c.field}`;
+  const known = new Set(later.map(key));
+  return [...earlier.filter((c) => !known.has(key(c))).map(toMergeConflict), ...later];
 }
 
 /** The conflict report in the draft's commit message: one line per field. */

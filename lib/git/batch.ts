@@ -4,7 +4,13 @@
 // plans again from what is there now: a draft someone else created is reported `already-exists`, a
 // ref someone else moved is `rejected`, an approval is rebuilt on the new branch head.
 import type { Owner } from './message.ts';
-import { assertOwner, formatCommitMessage, type KptAnnotation, type Identity } from './message.ts';
+import {
+  assertOwner,
+  formatCommitMessage,
+  type KptAnnotation,
+  type Identity,
+  type RecordedConflict,
+} from './message.ts';
 import { atomicPush, type RefUpdate, type RefPushStatus } from './push.ts';
 import { branchRef, deletionProposedRef, draftRef, parseRef, proposedRef, publishedTag } from './refs.ts';
 import type { GitStore, PackageFileMap } from './store.ts';
@@ -28,6 +34,8 @@ export interface DraftContent {
   task?: { type: string; [key: string]: unknown };
   /** The PackageVariant that owns the draft. */
   owner?: Owner;
+  /** Merge conflicts the content carries (recorded in a trailer, so they are known from git alone). */
+  conflicts?: readonly RecordedConflict[];
   author?: Identity;
 }
 
@@ -379,6 +387,7 @@ export class GitBatch {
             ...(op.body ? { body: op.body } : {}),
             annotation,
             ...(op.owner ? { owner: op.owner } : {}),
+            ...(op.conflicts?.length ? { conflicts: op.conflicts } : {}),
           }),
           author: op.author ?? store.author,
           committer: store.committer,
@@ -419,7 +428,7 @@ export class GitBatch {
         const revision = this.highestRevision(context, pkgPath) + 1;
         context.highestRevision.set(pkgPath, revision);
         const tag = publishedTag(pkgPath, revision);
-        const owner = await store.ownerOf(head, pkgPath);
+        const { owner } = await store.draftHistory(head, pkgPath, op.workspace);
         const commit = this.addCommit(context, {
           parents: context.branchTip ? [context.branchTip, head] : [head],
           changes: [{ kind: 'tree', path: pkgPath, tree }],

@@ -7,12 +7,15 @@
 //   kpt:{"package":"<pkgPath>","workspaceName":"<ws>","revision":"0","task":{...}}
 //   Packagevariant-Owner: <namespace>/<name>
 //   Packagevariant-Owner-Uid: <uid>
+//   [Packagevariant-Conflicts: [{"file":...,"resource":...,"field":...,"winner":...}, ...]]
 //
 // Without a body and an owner these are exactly Porch's bytes: `<title>\n\n\nkpt:<json>\n`.
 import { assertOneLine, GitInputError } from './validate.ts';
 
 export const OWNER_TRAILER = 'Packagevariant-Owner';
 export const OWNER_UID_TRAILER = 'Packagevariant-Owner-Uid';
+/** The merge conflicts a draft carries, as JSON, so that they are known from git alone. */
+export const CONFLICTS_TRAILER = 'Packagevariant-Conflicts';
 
 /** The JSON of a `kpt:` line (all keys optional, as Porch omits empty ones). */
 export interface KptAnnotation {
@@ -29,11 +32,23 @@ export interface Owner {
   uid?: string;
 }
 
+/** A field both sides of a merge changed (lib/merge's Conflict, structurally). */
+export interface RecordedConflict {
+  file: string;
+  resource: string;
+  field: string;
+  original?: string;
+  updated?: string;
+  local?: string;
+  winner: string;
+}
+
 export interface CommitMessageParts {
   title: string;
   body?: string;
   annotation?: KptAnnotation;
   owner?: Owner;
+  conflicts?: readonly RecordedConflict[];
 }
 
 const OWNER_PART = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
@@ -61,6 +76,7 @@ export function formatCommitMessage(parts: CommitMessageParts): string {
     trailers.push(`${OWNER_TRAILER}: ${parts.owner.namespace}/${parts.owner.name}`);
     if (parts.owner.uid) trailers.push(`${OWNER_UID_TRAILER}: ${parts.owner.uid}`);
   }
+  if (parts.conflicts?.length) trailers.push(`${CONFLICTS_TRAILER}: ${JSON.stringify(parts.conflicts)}`);
   if (trailers.length) message += `\n${trailers.join('\n')}\n`;
   return message;
 }
@@ -69,6 +85,7 @@ export interface ParsedMessage {
   title: string;
   annotations: KptAnnotation[];
   owner?: Owner;
+  conflicts?: RecordedConflict[];
 }
 
 export function parseCommitMessage(message: string): ParsedMessage {
@@ -76,6 +93,7 @@ export function parseCommitMessage(message: string): ParsedMessage {
   const annotations: KptAnnotation[] = [];
   let ownerRef: string | undefined;
   let uid: string | undefined;
+  let conflicts: RecordedConflict[] | undefined;
   for (const raw of lines) {
     const line = raw.trim();
     if (line.startsWith('kpt:')) {
@@ -89,14 +107,48 @@ export function parseCommitMessage(message: string): ParsedMessage {
       ownerRef = line.slice(OWNER_TRAILER.length + 1).trim();
     } else if (line.startsWith(`${OWNER_UID_TRAILER}:`)) {
       uid = line.slice(OWNER_UID_TRAILER.length + 1).trim();
+    } else if (line.startsWith(`${CONFLICTS_TRAILER}:`)) {
+      conflicts = parseConflicts(line.slice(CONFLICTS_TRAILER.length + 1));
     }
+  }
+  // Drafts written before the trailer existed hold only the report in the body.
+  const reported = /^Merge conflicts \((\d+)\)/m.exec(message);
+  if (!conflicts && reported) {
+    conflicts = Array.from({ length: Number(reported[1]) }, () => ({
+      file: '',
+      resource: '',
+      field: '(see the draft commit message)',
+      winner: 'upstream',
+    }));
   }
   const slash = ownerRef?.indexOf('/') ?? -1;
   const owner =
     ownerRef && slash > 0
       ? { namespace: ownerRef.slice(0, slash), name: ownerRef.slice(slash + 1), ...(uid ? { uid } : {}) }
       : undefined;
-  return { title: lines[0] ?? '', annotations, ...(owner ? { owner } : {}) };
+  return { title: lines[0] ?? '', annotations, ...(owner ? { owner } : {}), ...(conflicts ? { conflicts } : {}) };
+}
+
+function parseConflicts(json: string): RecordedConflict[] {
+  try {
+    const value = JSON.parse(json) as unknown;
+    if (!Array.isArray(value)) throw new Error('not a list');
+    return value.map((c: Record<string, unknown>) => {
+      const text = (key: string) => (typeof c?.[key] === 'string' ? { [key]: c[key] as string } : {});
+      return {
+        file: String(c?.file ?? ''),
+        resource: String(c?.resource ?? ''),
+        field: String(c?.field ?? ''),
+        ...text('original'),
+        ...text('updated'),
+        ...text('local'),
+        winner: String(c?.winner ?? 'upstream'),
+      };
+    });
+  } catch {
+    // Unreadable, but a conflict record all the same: never read it as "no conflicts".
+    return [{ file: '', resource: '', field: '(unreadable conflict record)', winner: 'upstream' }];
+  }
 }
 
 export interface Identity {

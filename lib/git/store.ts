@@ -6,6 +6,7 @@ import { parseTree, type TreeEntry } from './cat-file.ts';
 import type { GitCredentials } from './credentials.ts';
 import { parseRemoteUrl } from './url.ts';
 import { parseCommit, parseCommitMessage, type Identity, type Owner, type ParsedCommit } from './message.ts';
+import { readDraftHistory, type DraftHistory } from './draft-history.ts';
 import { branchRef, inDirectory, parseRef, relativePackagePath, TAGS, HEADS, type Lifecycle } from './refs.ts';
 import {
   assertBranchName,
@@ -72,8 +73,14 @@ export interface PackageRevision {
   commit: string;
   /** Tree id of the package directory (undefined when the package is missing at that ref). */
   tree?: string;
-  /** The owner recorded in the commit message, when any. */
+  /** Drafts: the owner recorded by the newest controller commit; published: by the approval commit. */
   owner?: Owner;
+  /** Drafts: commits on the draft no controller wrote for its owner (see draft-history.ts). */
+  foreignCommits?: string[];
+  /** Drafts: the merge conflicts recorded by the newest controller commit. */
+  conflicts?: DraftHistory['conflicts'];
+  /** Drafts: the commit the draft started from (on the deployment branch, when made by a controller). */
+  base?: string;
   /** Set when the ref is broken (e.g. a tag whose tree has no Kptfile). */
   error?: string;
 }
@@ -105,7 +112,9 @@ const TREE_CACHE_BYTES = 2 * 2 ** 20;
 const TREES_SEEN = 4_096;
 /** Trees whose modes are kept (they are small: most trees have none). */
 const TREE_MODES = 4_096;
-const OWNER_WALK_LIMIT = 20;
+/** First-parent commits of the deployment branch that bound a draft walk (see draft-history.ts). */
+const BRANCH_HISTORY_LIMIT = 1_000;
+const MAX_DRAFT_HISTORIES = 20_000;
 
 export class GitStore {
   readonly cache: RepoCache;
@@ -116,6 +125,8 @@ export class GitStore {
   readonly createBranch: boolean;
   readonly maxPushAttempts: number;
   private readonly commits = new Map<string, ParsedCommit>();
+  /** Owner trailers by commit id (null: none). */
+  private readonly owners = new Map<string, Owner | null>();
   private closed = false;
   private readonly packagesByTree = new Map<string, string[]>();
   /** Recently read package trees (LRU by insertion order), within TREE_CACHE_BYTES. */
@@ -125,6 +136,9 @@ export class GitStore {
   private readonly treesSeen = new Set<string>();
   /** Modes of recently read trees (LRU by insertion order), kept whether or not their files are. */
   private readonly treeModes = new Map<string, PackageModes>();
+  private branchHistory?: { tip: string; commits: Promise<Set<string>> };
+  /** Draft histories by head, package and workspace (commits are immutable; the branch only grows). */
+  private readonly draftHistories = new Map<string, Promise<DraftHistory>>();
 
   constructor(options: GitStoreOptions) {
     this.branch = options.branch || 'main';
@@ -468,17 +482,90 @@ export class GitStore {
     return Promise.all(locators.map((l) => this.readPackage(l)));
   }
 
-  /** The owner recorded in a ref's newest commits (walks first parents within the same package). */
-  async ownerOf(commitOid: string, pkgPath: string): Promise<Owner | undefined> {
-    let oid: string | undefined = commitOid;
-    for (let i = 0; oid && i < OWNER_WALK_LIMIT; i++) {
-      const commit = await this.commit(oid);
-      const parsed = parseCommitMessage(commit.message);
-      if (parsed.owner) return parsed.owner;
-      if (!parsed.annotations.some((a) => a.package === pkgPath)) return undefined;
-      oid = commit.parents[0];
+  /** Who a draft belongs to and what it carries, from its own commits (see draft-history.ts). */
+  async draftHistory(head: string, pkgPath: string, workspace: string): Promise<DraftHistory> {
+    const key = `${head}\0${pkgPath}\0${workspace}`;
+    let history = this.draftHistories.get(key);
+    if (!history) {
+      const branch = await this.deploymentBranchHistory();
+      history = readDraftHistory(
+        head,
+        { pkgPath, workspace },
+        (oid) => this.commit(oid),
+        (oid) => branch.has(oid),
+      );
+      if (this.draftHistories.size >= MAX_DRAFT_HISTORIES) this.draftHistories.clear();
+      this.draftHistories.set(key, history);
+      history.catch(() => this.draftHistories.delete(key));
     }
-    return undefined;
+    return history;
+  }
+
+  /** The deployment branch's first-parent commits (newest first, bounded), as of the last refresh. */
+  private async deploymentBranchHistory(): Promise<Set<string>> {
+    const tip = (await this.refs()).get(branchRef(this.branch));
+    if (!tip) return new Set();
+    if (this.branchHistory?.tip !== tip) {
+      const commits = (async () => {
+        const seen = new Set<string>();
+        let oid: string | undefined = tip;
+        while (oid && seen.size < BRANCH_HISTORY_LIMIT && !seen.has(oid)) {
+          seen.add(oid);
+          oid = (await this.commit(oid)).parents[0];
+        }
+        return seen;
+      })();
+      this.branchHistory = { tip, commits };
+      commits.catch(() => (this.branchHistory = undefined));
+    }
+    return this.branchHistory.commits;
+  }
+
+  /**
+   * The drafts, proposed and published revisions (of any package in the directory) whose owner has
+   * this uid. Reads only commit messages, from caches after the first call.
+   */
+  async revisionsOwnedBy(uid: string): Promise<PackageRevision[]> {
+    const refs = await this.refs();
+    const found: PackageRevision[] = [];
+    for (const [ref, oid] of refs) {
+      const parsed = parseRef(ref);
+      if (parsed.kind !== 'draft' && parsed.kind !== 'proposed' && parsed.kind !== 'published') continue;
+      if (!inDirectory(parsed.pkgPath, this.directory)) continue;
+      const common = {
+        packagePath: parsed.pkgPath,
+        packageName: relativePackagePath(parsed.pkgPath, this.directory),
+        ref,
+        commit: oid,
+      };
+      if (parsed.kind === 'published') {
+        if (parsed.revision < 1 || refs.has(`${HEADS}deletionProposed/${parsed.pkgPath}/v${parsed.revision}`)) continue;
+        const owner = await this.messageOwner(oid);
+        if (owner?.uid === uid) {
+          found.push({ ...common, lifecycle: 'Published', workspace: `v${parsed.revision}`, revision: parsed.revision, owner });
+        }
+        continue;
+      }
+      const history = await this.draftHistory(oid, parsed.pkgPath, parsed.workspace);
+      if (history.owner?.uid !== uid) continue;
+      found.push({
+        ...common,
+        lifecycle: parsed.kind === 'draft' ? 'Draft' : 'Proposed',
+        workspace: parsed.workspace,
+        revision: 0,
+        owner: history.owner,
+        foreignCommits: history.foreignCommits,
+      });
+    }
+    return found;
+  }
+
+  private async messageOwner(oid: string): Promise<Owner | undefined> {
+    if (!this.owners.has(oid)) {
+      if (this.owners.size >= MAX_COMMIT_CACHE) this.owners.clear();
+      this.owners.set(oid, parseCommitMessage((await this.commit(oid)).message).owner ?? null);
+    }
+    return this.owners.get(oid) ?? undefined;
   }
 
   /** Every package revision in the repository (optionally of one package). */
@@ -540,7 +627,7 @@ export class GitStore {
   ): Promise<PackageRevision | undefined> {
     const tree = await this.packageTreeAt(oid, packagePath);
     if (!tree) return undefined; // Porch skips drafts without a Kptfile
-    const owner = await this.ownerOf(oid, packagePath);
+    const { owner, foreignCommits, conflicts, base } = await this.draftHistory(oid, packagePath, workspace);
     return {
       packagePath,
       packageName: relativePackagePath(packagePath, this.directory),
@@ -551,6 +638,9 @@ export class GitStore {
       commit: oid,
       tree,
       ...(owner ? { owner } : {}),
+      foreignCommits,
+      ...(conflicts.length ? { conflicts } : {}),
+      ...(base ? { base } : {}),
     };
   }
 
