@@ -36,7 +36,9 @@ export function validateSchema(value: unknown, schema: object, path: string): Fi
 function visit(value: unknown, schema: Schema, path: string, errors: FieldError[]): void {
   const actual = typeOf(value);
   if (schema.type && actual !== schema.type && !(schema.type === 'number' && actual === 'integer')) {
-    errors.push(invalid(path, value, `must be of type ${schema.type}, not ${actual}`));
+    // NaN and Infinity (YAML's .nan, .inf) have no JSON form: show them by name.
+    const shown = typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
+    errors.push(invalid(path, shown, `must be of type ${schema.type}, not ${actual}`));
     return;
   }
   if (schema.enum && !schema.enum.includes(value)) {
@@ -48,6 +50,9 @@ function visit(value: unknown, schema: Schema, path: string, errors: FieldError[
       break;
     case 'integer':
     case 'number':
+      if (actual === 'integer' && !Number.isSafeInteger(value)) {
+        errors.push(invalid(path, value, 'must be an integer between -(2^53 - 1) and 2^53 - 1'));
+      }
       if (schema.minimum !== undefined && (value as number) < schema.minimum) {
         errors.push(invalid(path, value, `must be greater than or equal to ${schema.minimum}`));
       }
@@ -90,4 +95,22 @@ function checkObject(value: Record<string, unknown>, schema: Schema, path: strin
       errors.push({ field: child(path, key), type: 'Unknown' });
     }
   }
+}
+
+/**
+ * The value without the null fields the schema knows, as the API server prunes them before
+ * validation and storage (a null `spec.upstream` is no upstream, not a null object to read).
+ */
+export function pruneNulls(value: unknown, schema: object): unknown {
+  const s = schema as Schema;
+  if (Array.isArray(value)) return s.items ? value.map((item) => pruneNulls(item, s.items!)) : value;
+  if (typeOf(value) !== 'object') return value;
+  const entries: [string, unknown][] = [];
+  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+    const property =
+      s.properties?.[key] ?? (typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined);
+    if (!property) entries.push([key, item]);
+    else if (item !== null) entries.push([key, pruneNulls(item, property)]);
+  }
+  return Object.fromEntries(entries);
 }
