@@ -83,6 +83,17 @@ describe('findInjectionPoints (Porch TestFindInjectionPoints)', () => {
     ]);
   });
 
+  it('leaves a file that is not UTF-8 alone: opaque, no point and no error', () => {
+    const files = pkg({ 'ok.yaml': configMapPoint('foo', 'optional') });
+    files.set(
+      'cafe.yaml',
+      Buffer.from(configMapPoint('bar', 'required').replace('name: bar', 'name: caf\xe9'), 'latin1'),
+    );
+    const found = findInjectionPoints(files);
+    expect(found.errors).toEqual([]);
+    expect(summary(found.points).map((p) => p.file)).toEqual(['ok.yaml']);
+  });
+
   it('finds nothing in a package without points', () => {
     expect(findInjectionPoints(pkg())).toMatchObject({ points: [], errors: [] });
   });

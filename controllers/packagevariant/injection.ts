@@ -3,6 +3,7 @@
 // kind) of an in-cluster object of the same apiVersion and kind, chosen by the PV's `spec.injectors`.
 // The outcome of every point is recorded in the Kptfile's `status.conditions`, and required points
 // become `info.readinessGates`. Rewritten files keep their other documents and comments.
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { InjectionSelector, KubeObject } from '../../api/v1alpha1/index.ts';
 import { apiGroup } from '../../lib/kpt/identity.ts';
@@ -95,6 +96,8 @@ function scanFile(path: string, content: Buffer): FileScan {
   if (known) return known;
   let scan: FileScan;
   try {
+    // Not UTF-8: an opaque file, neither scanned nor edited (decoding would change its bytes).
+    if (!isUtf8(content)) return { points: [] };
     const file = parseResourceFile(path, content.toString('utf8'), { requireKind: false });
     const points = file.resources
       .map((resource) => injectionPoint(path, resource.index, resource.doc.contents))

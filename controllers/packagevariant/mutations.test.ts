@@ -163,6 +163,18 @@ data:
   db: example
 `;
 
+  it('keeps a YAML file that is not UTF-8 byte for byte and refuses such a Kptfile', async () => {
+    const cafe = Buffer.from(point.replace('db: example', 'db: caf\xe9'), 'latin1');
+    const input = new Map(pkg()).set('cm.yaml', cafe);
+    const spec: PackageVariantSpec = { labels: { env: 'prod' }, injectors: [{ name: 'us-east1-endpoints' }] };
+    const result = await mutate(input, spec, 'my-pv', lookupOf(cluster));
+    expect(result.files.get('cm.yaml')).toBe(cafe);
+    expect(result.injections).toEqual([]);
+    const badKptfile = new Map(input).set('Kptfile', Buffer.from(`${KPTFILE}# caf\xe9\n`, 'latin1'));
+    await expect(mutate(badKptfile, spec)).rejects.toThrow(MutationError);
+    await expect(mutate(badKptfile, spec)).rejects.toThrow('Kptfile: is not valid UTF-8 text');
+  });
+
   it('runs all mutations and reports injections; a second run changes nothing', async () => {
     const spec: PackageVariantSpec = {
       labels: { env: 'prod' },

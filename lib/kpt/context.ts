@@ -2,7 +2,7 @@
 // Kptfile (kpt §5). Read it, set and remove data keys (the reserved keys `name` and `package-path`
 // are managed by the generator only), and generate a fresh one as kpt/Porch do.
 import type { PackageFiles } from './package.ts';
-import { PackageError, parseResourceFile } from './resources.ts';
+import { PackageError, parseResourceFile, yamlText } from './resources.ts';
 import {
   deleteField,
   Document,
@@ -38,7 +38,9 @@ export function generatePackageContext(name: string, packagePath?: string): stri
 function findContext(files: PackageFiles) {
   const content = files.get(PACKAGE_CONTEXT_FILE);
   if (!content) return undefined;
-  const file = parseResourceFile(PACKAGE_CONTEXT_FILE, content.toString('utf8'), { requireKind: false });
+  const file = parseResourceFile(PACKAGE_CONTEXT_FILE, yamlText(PACKAGE_CONTEXT_FILE, content), {
+    requireKind: false,
+  });
   const resource = file.resources.find(
     (r) =>
       scalarString(getField(r.doc.contents, 'kind')) === 'ConfigMap' &&

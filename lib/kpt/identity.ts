@@ -3,7 +3,7 @@
 // and the `internal.kpt.dev/upstream-identifier` annotation kpt/Porch write next to it.
 import { createHash } from 'node:crypto';
 import { KPTFILE, type PackageFiles } from './package.ts';
-import { parseResourceFile, isResourceFile } from './resources.ts';
+import { isParsedResourceFile, parseResourceFile, yamlText } from './resources.ts';
 import {
   ensureMap,
   getField,
@@ -117,13 +117,14 @@ export interface EnsureMergeKeysOptions {
 
 /**
  * Adds merge keys to every resource of a package (`*.yaml`/`*.yml` files, and Kptfiles when asked).
- * Only files that change are re-rendered; the others keep their bytes. Returns a new file map.
+ * Only files that change are re-rendered; the others keep their bytes (so do YAML files that are not
+ * UTF-8: they are opaque; a Kptfile that is not UTF-8 is refused). Returns a new file map.
  */
 export function ensureMergeKeys(files: PackageFiles, options: EnsureMergeKeysOptions = {}): PackageFiles {
   const out: PackageFiles = new Map();
   for (const [path, content] of files) {
     const isKptfile = path === KPTFILE || path.endsWith(`/${KPTFILE}`);
-    if (!isResourceFile(path) && !(isKptfile && options.includeKptfile)) {
+    if (!isParsedResourceFile(path, content) && !(isKptfile && options.includeKptfile)) {
       out.set(path, content);
       continue;
     }
@@ -134,7 +135,7 @@ export function ensureMergeKeys(files: PackageFiles, options: EnsureMergeKeysOpt
       out.set(path, known === SAME ? content : known);
       continue;
     }
-    const parsed = parseResourceFile(path, content.toString('utf8'), { requireKind: false });
+    const parsed = parseResourceFile(path, yamlText(path, content), { requireKind: false });
     let changed = false;
     const texts = parsed.documents.map((document) => {
       const contents = document.doc.contents;

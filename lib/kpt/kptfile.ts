@@ -1,6 +1,7 @@
 // The Kptfile (`kpt.dev/v1`): strict parsing (unknown fields and old versions are errors, as kpt's
 // decoder reports them) on top of a comment-preserving YAML document, plus typed access to
 // `upstream` and `upstreamLock` written the way kpt writes them.
+import { isUtf8 } from 'node:buffer';
 import { isDeepStrictEqual } from 'node:util';
 import {
   Document,
@@ -256,8 +257,9 @@ export class Kptfile {
     this.file = file;
   }
 
-  /** Parses and validates; throws {@link KptfileError} naming the file. */
+  /** Parses and validates; throws {@link KptfileError} naming the file (also for bytes that are not UTF-8). */
   static parse(text: string | Buffer, file = 'Kptfile'): Kptfile {
+    if (typeof text !== 'string' && !isUtf8(text)) throw new KptfileError(file, 'is not valid UTF-8 text');
     let documents: SourceDocument[];
     try {
       documents = parseDocuments(typeof text === 'string' ? text : text.toString('utf8'));

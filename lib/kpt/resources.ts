@@ -1,5 +1,7 @@
 // The KRM resources of a package: every `*.yaml` / `*.yml` file (the Kptfile excepted) parsed into
-// comment-preserving documents, each with its file path and document index.
+// comment-preserving documents, each with its file path and document index. A file that is not valid
+// UTF-8 is not parsed (decoding would replace its bytes): it is carried as an opaque file.
+import { isUtf8 } from 'node:buffer';
 import { KPTFILE, type PackageFiles } from './package.ts';
 import { getField, isMap, parseDocuments, scalarString, YamlSyntaxError, type SourceDocument } from './yaml.ts';
 
@@ -44,6 +46,22 @@ export function isKrmFile(path: string): boolean {
   return base === KPTFILE || isResourceFile(path);
 }
 
+/**
+ * `true` for the resource files that are parsed: `*.yaml`/`*.yml` (not the Kptfile) holding valid
+ * UTF-8. The others are opaque: copied and merged at file level, byte for byte.
+ */
+export function isParsedResourceFile(path: string, content: Buffer): boolean {
+  return isResourceFile(path) && isUtf8(content);
+}
+
+/** The text of a YAML file that must be parsed; throws {@link PackageError} when it is not UTF-8. */
+export function yamlText(path: string, content: Buffer): string {
+  if (!isUtf8(content)) {
+    throw new PackageError(path, undefined, 'is not valid UTF-8 (it cannot be parsed without changing its bytes)');
+  }
+  return content.toString('utf8');
+}
+
 export interface ParseResourcesOptions {
   /** Require `kind` on every resource (default true). */
   requireKind?: boolean;
@@ -73,11 +91,11 @@ export function parseResourceFile(path: string, text: string, options: ParseReso
   return { path, text, documents, resources };
 }
 
-/** Parses every KRM resource file of a package. */
+/** Parses every KRM resource file of a package (files that are not UTF-8 are left out, see {@link isParsedResourceFile}). */
 export function parsePackageResources(files: PackageFiles, options: ParseResourcesOptions = {}): ResourceFile[] {
   const out: ResourceFile[] = [];
   for (const [path, content] of files) {
-    if (!isResourceFile(path)) continue;
+    if (!isParsedResourceFile(path, content)) continue;
     out.push(parseResourceFile(path, content.toString('utf8'), options));
   }
   return out;

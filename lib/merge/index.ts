@@ -1,5 +1,6 @@
 // Package merge: the entry point the controller and `pvctl merge` call. Pure and synchronous: three
 // in-memory packages in, the upgraded local package and a conflict report out.
+import { isUtf8 } from 'node:buffer';
 import { Kptfile, KptfileError } from '../kpt/kptfile.ts';
 import { KPTFILE, type PackageFiles } from '../kpt/package.ts';
 import { isKrmFile, isResourceFile, PackageError, parseResourceFile, type ResourceFile } from '../kpt/resources.ts';
@@ -46,6 +47,7 @@ export function mergePackages(input: MergeInput, options: MergeOptions = {}): Me
   };
   const implementation = STRATEGY_IMPLEMENTATIONS[resolved.strategy];
   if (!implementation) throw new MergeError(`unrecognized update strategy "${resolved.strategy}"`);
+  assertUtf8Kptfiles(input);
   let result: MergeResult;
   try {
     result = implementation(input, resolved);
@@ -71,6 +73,7 @@ const STRATEGY_IMPLEMENTATIONS: Partial<Record<string, (input: MergeInput, optio
 function resourceMerge(input: MergeInput, options: Resolved): MergeResult {
   const { local } = input;
   const conflicts: Conflict[] = [];
+  const opaque = opaqueYamlFiles(input);
   const out: PackageFiles = new Map(local);
 
   const kptfile = mergeRootKptfile(input, !options.isRoot, options, conflicts);
@@ -84,7 +87,7 @@ function resourceMerge(input: MergeInput, options: Resolved): MergeResult {
     !options.crds?.length && !holdsCrd(input)
       ? { generation: options.generation, conflicts: options.conflicts }
       : undefined;
-  const files = selectResourceFiles(input, memo);
+  const files = selectResourceFiles(input, opaque, memo);
   if (options.crdsFromPackages ?? true) {
     for (const file of files.crdSources) registerCrds(registry, file);
   }
@@ -114,7 +117,7 @@ function resourceMerge(input: MergeInput, options: Resolved): MergeResult {
   }
   for (const file of files.local) markValid(file.path, local.get(file.path)!, file.resources.length);
 
-  mergeOtherFiles(input, out, conflicts, options);
+  mergeOtherFiles(input, opaque, out, conflicts, options);
   return finish(local, out, conflicts, stats);
 }
 
@@ -195,11 +198,38 @@ function safeName(text: string): string | undefined {
   }
 }
 
-/** File-level three-way rules for files that are not KRM (kpt §2.8); local edits win. */
-function mergeOtherFiles(input: MergeInput, out: PackageFiles, conflicts: Conflict[], options: Resolved): void {
+const isKptfilePath = (path: string) => path === KPTFILE || path.endsWith(`/${KPTFILE}`);
+
+/** A Kptfile is always parsed, so one that is not UTF-8 is refused (decoding would change its bytes). */
+function assertUtf8Kptfiles(input: MergeInput): void {
+  for (const side of ['original', 'updated', 'local'] as const) {
+    for (const [path, content] of input[side]) {
+      if (isKptfilePath(path) && !isUtf8(content))
+        throw new MergeError(`${side} ${path}: is not valid UTF-8 text`, path);
+    }
+  }
+}
+
+/** YAML files with a version that is not UTF-8: merged at file level like non-KRM files, never decoded. */
+function opaqueYamlFiles({ original, updated, local }: MergeInput): Set<string> {
+  const opaque = new Set<string>();
+  for (const files of [original, updated, local]) {
+    for (const [path, content] of files) if (isResourceFile(path) && !isUtf8(content)) opaque.add(path);
+  }
+  return opaque;
+}
+
+/** File-level three-way rules for files that are not KRM (kpt §2.8), and opaque YAML files; local edits win. */
+function mergeOtherFiles(
+  input: MergeInput,
+  opaque: ReadonlySet<string>,
+  out: PackageFiles,
+  conflicts: Conflict[],
+  options: Resolved,
+): void {
   const { original, updated, local } = input;
   const isNestedKptfile = (path: string) => path.endsWith(`/${KPTFILE}`);
-  const isOther = (path: string) => !isKrmFile(path) || isNestedKptfile(path);
+  const isOther = (path: string) => !isKrmFile(path) || isNestedKptfile(path) || opaque.has(path);
   for (const [path, mine] of local) {
     if (!isOther(path)) continue;
     const base = original.get(path);
@@ -299,7 +329,11 @@ interface SelectedFiles {
  * file did not change (O and U byte-identical), or whose local file equals the upstream one, keeps
  * the local file as it is: only its validity is checked (cached by content), nothing else is parsed.
  */
-function selectResourceFiles({ original, updated, local }: MergeInput, memo?: MemoContext): SelectedFiles {
+function selectResourceFiles(
+  { original, updated, local }: MergeInput,
+  opaque: ReadonlySet<string>,
+  memo?: MemoContext,
+): SelectedFiles {
   const selected: SelectedFiles = {
     remembered: [],
     memoKeys: new Map(),
@@ -309,7 +343,9 @@ function selectResourceFiles({ original, updated, local }: MergeInput, memo?: Me
     crdSources: [],
     unchangedResources: 0,
   };
-  const paths = new Set([...original.keys(), ...updated.keys(), ...local.keys()].filter(isResourceFile));
+  const paths = new Set(
+    [...original.keys(), ...updated.keys(), ...local.keys()].filter((p) => isResourceFile(p) && !opaque.has(p)),
+  );
   for (const path of [...paths].sort()) {
     const o = original.get(path);
     const u = updated.get(path);
