@@ -29,6 +29,7 @@ import {
 export * from './types.ts';
 export { SchemaRegistry, schemaFromComment, type JsonSchema } from './schema.ts';
 export { mergeKptfiles } from './kptfile.ts';
+export { mergeModes, type ModesMergeOptions, type ModesMergeResult } from './modes.ts';
 
 type Resolved = Required<Pick<MergeOptions, 'strategy' | 'conflicts' | 'generation' | 'isRoot'>> & MergeOptions;
 
