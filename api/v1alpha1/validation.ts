@@ -1,5 +1,6 @@
 // Semantic validation: every rule Porch's controllers check at reconcile time (same order), plus
 // the safety rules for names, paths and URLs that reach git. Pure functions returning field errors.
+import { celLimitViolation, DEFAULT_CEL_LIMITS, MAX_EXPRESSION_LENGTH, type CelLimits } from './cel-cost.ts';
 import { ADOPTION_POLICIES, DELETION_POLICIES, type KptFunction, type ObjectMeta } from './common.ts';
 import { child, forbidden, invalid, notSupported, required, type FieldError } from './field-errors.ts';
 import {
@@ -204,6 +205,48 @@ function validateTemplate(template: PackageVariantTemplate, path: string): Field
   return errors;
 }
 
+/** Every CEL expression of a template, by field path. */
+function templateExpressions(template: PackageVariantTemplate, path: string): Array<[string, string]> {
+  const found: Array<[string, string]> = [];
+  const add = (field: string, text: string | undefined) => {
+    if (text) found.push([field, text]);
+  };
+  const mapExprs = (exprs: MapExpr[] | undefined, at: string) =>
+    (exprs ?? []).forEach((e, i) => {
+      add(`${at}[${i}].keyExpr`, e.keyExpr);
+      add(`${at}[${i}].valueExpr`, e.valueExpr);
+    });
+  add(`${path}.downstream.repoExpr`, template.downstream?.repoExpr);
+  add(`${path}.downstream.packageExpr`, template.downstream?.packageExpr);
+  mapExprs(template.labelExprs, `${path}.labelExprs`);
+  mapExprs(template.annotationExprs, `${path}.annotationExprs`);
+  mapExprs(template.packageContext?.dataExprs, `${path}.packageContext.dataExprs`);
+  (template.packageContext?.removeKeyExprs ?? []).forEach((e, i) =>
+    add(`${path}.packageContext.removeKeyExprs[${i}]`, e),
+  );
+  (template.injectors ?? []).forEach((injector, i) => add(`${path}.injectors[${i}].nameExpr`, injector.nameExpr));
+  for (const kind of ['validators', 'mutators'] as const) {
+    (template.pipeline?.[kind] ?? []).forEach((fn, i) =>
+      mapExprs(fn.configMapExprs, `${path}.pipeline.${kind}[${i}].configMapExprs`),
+    );
+  }
+  return found;
+}
+
+/** Expressions too long or too costly to run (syntax errors are reported when the template renders). */
+function validateExpressionCosts(template: PackageVariantTemplate, path: string, limits: CelLimits): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const [field, text] of templateExpressions(template, path)) {
+    if (text.length > MAX_EXPRESSION_LENGTH) {
+      errors.push({ field, type: 'TooLong', detail: `may not be longer than ${MAX_EXPRESSION_LENGTH} characters` });
+      continue;
+    }
+    const violation = celLimitViolation(text, limits);
+    if (violation) errors.push(invalid(field, text, violation));
+  }
+  return errors;
+}
+
 function validateTarget(target: Target, path: string): FieldError[] {
   const errors: FieldError[] = [];
   const chosen = [target.repositories, target.repositorySelector, target.objectSelector].filter((t) => t !== undefined);
@@ -239,7 +282,7 @@ function validateTarget(target: Target, path: string): FieldError[] {
   return errors;
 }
 
-export function validatePackageVariantSet(pvs: PackageVariantSet): FieldError[] {
+export function validatePackageVariantSet(pvs: PackageVariantSet, celLimits = DEFAULT_CEL_LIMITS): FieldError[] {
   const errors = validateMetadata(pvs.metadata, checkDnsSubdomain);
   const spec = pvs.spec;
   const upstream = spec?.upstream;
@@ -262,7 +305,12 @@ export function validatePackageVariantSet(pvs: PackageVariantSet): FieldError[] 
     if (upstream.git) errors.push(forbidden('spec.upstream.git', 'is supported on PackageVariant only'));
   }
   if (!spec?.targets?.length) errors.push(required('spec.targets', 'must specify at least one item'));
-  spec?.targets?.forEach((target, i) => errors.push(...validateTarget(target, `spec.targets[${i}]`)));
+  spec?.targets?.forEach((target, i) => {
+    errors.push(...validateTarget(target, `spec.targets[${i}]`));
+    if (target.template) {
+      errors.push(...validateExpressionCosts(target.template, `spec.targets[${i}].template`, celLimits));
+    }
+  });
   if (spec?.rollout) errors.push(...validateRollout(spec.rollout, 'spec.rollout'));
   return errors;
 }

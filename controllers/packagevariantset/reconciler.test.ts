@@ -59,7 +59,7 @@ const set = (spec: Partial<PackageVariantSetSpec>, name = 'my-pvs'): PackageVari
 
 const NOW = '2026-01-01T00:00:00Z';
 
-function setup(objects: KubeObject[], options: Pick<SetReconcilerOptions, 'findUpstream'> = {}) {
+function setup(objects: KubeObject[], options: Pick<SetReconcilerOptions, 'findUpstream' | 'celLimits'> = {}) {
   const store = new CountingStore([repo('up'), ...objects]);
   const observed = new Map<string, SetObservation | undefined>();
   const reconciler = new PackageVariantSetReconciler({
@@ -310,6 +310,33 @@ describe('PackageVariantSet reconcile (local adapter)', () => {
       message: "spec.targets[0].template.labelExprs[0].valueExpr: <input>:1:1: undeclared reference to 'nope'",
     });
     expect(await t.variants()).toEqual([]);
+  });
+
+  it('a nested comprehension: refused by its estimated cost (Stalled), or retried when it ran out of time', async () => {
+    const ten = '[1,2,3,4,5,6,7,8,9,10]';
+    let expr = "'x'";
+    for (const v of ['a', 'b', 'c', 'd', 'e', 'f']) expr = `${ten}.map(${v}, ${expr})`;
+    const spec = { targets: [{ repositories: [{ name: 'r1' }], template: { downstream: { packageExpr: expr } } }] };
+    const t = setup([repo('r1'), set(spec)]);
+    await t.reconcile();
+    expect(condition((await t.getSet()).status, 'Stalled')).toMatchObject({
+      status: 'True',
+      reason: 'ValidationError',
+      message: expect.stringContaining(
+        'spec.targets[0].template.downstream.packageExpr: Invalid value: "[1,2,3,4,5,6,7,8,9,10].map(f, ',
+      ),
+    });
+
+    // Let the estimate through: the evaluation's time limit ends it; the error is retried, not stalled.
+    const limits = { costLimit: Number.MAX_SAFE_INTEGER, timeLimitMs: 2 };
+    const u = setup([repo('r1'), set(spec)], { celLimits: limits });
+    await expect(u.reconcile()).rejects.toThrow(
+      'spec.targets[0].template.downstream.packageExpr: time limit exceeded: evaluation took more than 2 ms',
+    );
+    const status = (await u.getSet()).status;
+    expect(condition(status, 'Stalled')).toMatchObject({ status: 'False' });
+    expect(condition(status, 'Ready')).toMatchObject({ status: 'False', reason: 'UnexpectedError' });
+    expect(await u.variants()).toEqual([]);
   });
 
   it('selects Repositories by label and objects by kind; observes the kinds to watch', async () => {

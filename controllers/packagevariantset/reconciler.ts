@@ -17,6 +17,7 @@ import {
   type TargetCollision,
   type VariantSummary,
 } from '../../api/v1alpha1/index.ts';
+import type { CelLimits } from '../../api/v1alpha1/cel-cost.ts';
 import { apiErrorCode } from '../../lib/kube/client.ts';
 import type { ReconcileResult } from '../../lib/kube/workqueue.ts';
 import { keyString, parseKey, type GroupVersionKind, type ObjectStore } from '../store.ts';
@@ -45,6 +46,8 @@ export interface SetReconcilerOptions {
    * (the set is then Stalled with UpstreamNotFound and renders nothing). Absent: not looked up.
    */
   findUpstream?(pvs: PackageVariantSet, repository: Repository): Promise<string | undefined>;
+  /** Cost and time limits of template expressions (default DEFAULT_CEL_LIMITS). */
+  celLimits?: CelLimits;
   /** Called after each reconcile of a live set, and with `undefined` when it is gone. */
   observe?(key: string, observation: SetObservation | undefined): void;
   now?: () => string;
@@ -101,7 +104,7 @@ export class PackageVariantSetReconciler {
       variants: existing.map((pv) => keyString({ namespace: namespaceOf(pvs!), name: pv.metadata!.name! })),
     };
     try {
-      const invalid = validatePackageVariantSet(pvs);
+      const invalid = validatePackageVariantSet(pvs, this.options.celLimits);
       if (invalid.length) throw new SetStalled('ValidationError', describeFieldErrors(invalid));
       const desired = await this.desired(pvs);
       const result = await this.apply(pvs, desired.variants, existing);
@@ -174,7 +177,7 @@ export class PackageVariantSetReconciler {
     const repositories = new Map<string, Repository>(
       (await objects.listRepositories(namespace)).map((r) => [r.metadata!.name!, r]),
     );
-    const cel = new TemplateEvaluator();
+    const cel = new TemplateEvaluator(this.options.celLimits);
     const upstream = upstreamMap(pvs, upstreamRepo);
     const byIdentity = new Map<string, DesiredVariant>();
     const byName = new Map<string, DesiredVariant>();
@@ -189,6 +192,8 @@ export class PackageVariantSetReconciler {
       try {
         rendered = renderVariantSpec(pvs, context, { repositories, upstream }, cel);
       } catch (error) {
+        // Out of time may pass on a retry (the machine was busy); out of cost, or a bad template, not.
+        if (error instanceof TemplateError && error.transient) throw new Error(error.message, { cause: error });
         if (error instanceof TemplateError) throw new SetStalled('UnexpectedError', error.message);
         throw error;
       }
