@@ -24,6 +24,15 @@ import {
   type ObjectStore,
   type Secret,
 } from './store.ts';
+import { StalledError } from './packagevariant/reconciler.ts';
+
+/** An object refused on admission (schema, semantic rules, a duplicate name), with its problems. */
+export interface RefusedObject {
+  kind: string;
+  namespace: string;
+  name: string;
+  message: string;
+}
 
 export interface RecordedEvent extends KubeEvent {
   kind: string;
@@ -48,10 +57,21 @@ const objectId = (gvk: GroupVersionKind, key: ObjectKey) =>
 
 export class LocalObjectStore implements ObjectStore {
   private readonly objects = new Map<string, KubeObject>();
+  private readonly refused = new Map<string, string>();
   readonly events: RecordedEvent[] = [];
 
-  constructor(objects: KubeObject[] = []) {
+  /**
+   * `refused`: objects the API server would not have admitted. A variant that uses a refused
+   * Repository or Secret stalls with its problems (in a cluster the object would not exist at all).
+   */
+  constructor(objects: KubeObject[] = [], refused: RefusedObject[] = []) {
     for (const obj of objects) this.put(structuredClone(obj));
+    for (const r of refused) this.refused.set(`${r.kind}|${r.namespace}|${r.name}`, r.message);
+  }
+
+  private checkRefused(kind: string, key: ObjectKey): void {
+    const message = this.refused.get(`${kind}|${key.namespace}|${key.name}`);
+    if (message) throw new StalledError(`Invalid${kind}`, `${kind} ${key.namespace}/${key.name}: ${message}`);
   }
 
   /** Adds or replaces an object, filling in the metadata the API server would set. */
@@ -97,12 +117,14 @@ export class LocalObjectStore implements ObjectStore {
     return this.get<PackageVariantSet>(ours(PACKAGE_VARIANT_SET_KIND), key);
   }
   async getRepository(key: ObjectKey) {
+    this.checkRefused(REPOSITORY_KIND, key);
     return this.get<Repository>(ours(REPOSITORY_KIND), key);
   }
   async listRepositories(namespace: string, selector?: LabelSelector) {
     return this.list<Repository>(ours(REPOSITORY_KIND), namespace, selector);
   }
   async getSecret(key: ObjectKey) {
+    this.checkRefused('Secret', key);
     return this.get<Secret>({ apiVersion: 'v1', kind: 'Secret' }, key);
   }
   async listObjects(gvk: GroupVersionKind, namespace: string, selector?: LabelSelector) {

@@ -3,18 +3,25 @@
 // receives its drafts in as few atomic pushes as possible.
 import PQueue from 'p-queue';
 import {
+  API_VERSION,
+  describeFieldErrors,
   PACKAGE_VARIANT_KIND,
   PACKAGE_VARIANT_SET_KIND,
   ROLLOUT_HOLD_ANNOTATION,
+  validateManifests,
+  withoutNulls,
+  type FieldError,
   type KubeObject,
   type PackageVariant,
   type PackageVariantSet,
 } from '../api/v1alpha1/index.ts';
-import { LocalObjectStore } from './local-store.ts';
+import { LocalObjectStore, type RefusedObject } from './local-store.ts';
 import { GitStores } from './packagevariant/git-stores.ts';
 import { PushCoalescer } from './packagevariant/push-coalescer.ts';
 import { PackageVariantReconciler } from './packagevariant/reconciler.ts';
+import { nextStatus } from './packagevariant/status.ts';
 import { PackageVariantSetReconciler } from './packagevariantset/reconciler.ts';
+import { nextSetStatus } from './packagevariantset/status.ts';
 import { setUpstreamFinder } from './set-upstream.ts';
 import { keyOf, keyString, parseKey } from './store.ts';
 import type { ConflictPolicy } from '../lib/merge/index.ts';
@@ -32,6 +39,16 @@ export interface LocalRunOptions {
   concurrency?: number;
   conflictPolicy?: ConflictPolicy;
   onProgress?(done: number, total: number): void;
+  /** Names input object `index` in messages (default `object <index>`), e.g. by file and document. */
+  describe?(index: number): string;
+}
+
+/** An input object the API server would refuse; it is not reconciled, nor is what depends on it. */
+export interface Rejection {
+  /** Position in the input. */
+  index: number;
+  object: unknown;
+  errors: FieldError[];
 }
 
 export interface LocalRunResult {
@@ -40,11 +57,40 @@ export interface LocalRunResult {
   sets: PackageVariantSet[];
   /** Errors by variant (or set) key, for those whose reconcile failed. */
   errors: Map<string, string>;
+  /** Objects refused on admission; refused variants and sets are also in `variants` and `sets`, Stalled. */
+  rejected: Rejection[];
   pushes: number;
 }
 
-export async function reconcileLocally(objects: KubeObject[], options: LocalRunOptions = {}): Promise<LocalRunResult> {
-  const store = new LocalObjectStore(objects);
+/**
+ * Admission, as the API server does it for objects applied to a cluster: the schema, the semantic
+ * rules and unique names; null fields pruned. Refused objects never reach the reconcilers.
+ */
+function admit(input: unknown[], describe?: (index: number) => string) {
+  const problems = validateManifests(input, describe);
+  const admitted: KubeObject[] = [];
+  const rejected: Rejection[] = [];
+  input.forEach((object, index) => {
+    const errors = problems[index]!;
+    if (errors.length) rejected.push({ index, object, errors });
+    else admitted.push(withoutNulls(object as KubeObject));
+  });
+  return { admitted, rejected };
+}
+
+/** A refused object that still has a usable kind and name: what its dependents are told about. */
+function refusal({ object, errors }: Rejection): (RefusedObject & { object: KubeObject }) | undefined {
+  const o = object as KubeObject;
+  const meta = typeof o === 'object' && o !== null ? o.metadata : undefined;
+  if (typeof o?.kind !== 'string' || typeof meta?.name !== 'string') return undefined;
+  const namespace = typeof meta.namespace === 'string' ? meta.namespace : 'default';
+  return { kind: o.kind, namespace, name: meta.name, message: describeFieldErrors(errors), object: o };
+}
+
+export async function reconcileLocally(input: unknown[], options: LocalRunOptions = {}): Promise<LocalRunResult> {
+  const { admitted, rejected } = admit(input, options.describe);
+  const refused = rejected.map(refusal).filter((r) => r !== undefined);
+  const store = new LocalObjectStore(admitted, refused);
   const stores = new GitStores({ objects: store, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
   // Nothing is gained by pushing early in a one-shot pass: each repository is pushed once every
   // running reconcile waits for its push.
@@ -122,11 +168,23 @@ export async function reconcileLocally(objects: KubeObject[], options: LocalRunO
   const keys = keysOf(PACKAGE_VARIANT_KIND);
   const variants = await Promise.all(keys.map((key) => store.getPackageVariant(parseKey(key))));
   const sets = await Promise.all(setKeys.map((key) => store.getPackageVariantSet(parseKey(key))));
+  // Refused variants and sets of ours are reported as Stalled, once per name (duplicates are refused together).
+  const stalled = (kind: string) =>
+    [...new Map(refused.filter((r) => r.kind === kind).map((r) => [`${r.namespace}/${r.name}`, r])).values()]
+      .filter((r) => r.object.apiVersion === API_VERSION)
+      .map((r) => {
+        const { status: _given, ...rest } = r.object as PackageVariant;
+        const object = { ...rest, metadata: { ...rest.metadata, namespace: r.namespace } };
+        const outcome = { kind: 'stalled', reason: 'ValidationError', message: r.message } as const;
+        const status = kind === PACKAGE_VARIANT_KIND ? nextStatus(object, outcome) : nextSetStatus(object, outcome);
+        return { ...object, status };
+      });
   return {
     store,
-    variants: variants.filter((v) => v !== undefined),
-    sets: sets.filter((s) => s !== undefined),
+    variants: [...variants.filter((v) => v !== undefined), ...(stalled(PACKAGE_VARIANT_KIND) as PackageVariant[])],
+    sets: [...sets.filter((s) => s !== undefined), ...(stalled(PACKAGE_VARIANT_SET_KIND) as PackageVariantSet[])],
     errors,
+    rejected,
     pushes: pushes.pushes,
   };
 }

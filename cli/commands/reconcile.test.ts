@@ -67,3 +67,33 @@ describe('pvctl reconcile with a PackageVariantSet', () => {
     ]);
   });
 });
+
+describe('pvctl reconcile with bad input', () => {
+  it('prints an error line for each refused document and reconciles the rest, exiting 1', async () => {
+    const bad = join(root, 'bad.yaml');
+    const pv = (name: string, kind = 'PackageVariant') =>
+      stringify({
+        apiVersion: 'packagevariant.dev/v1alpha1',
+        kind,
+        metadata: { name },
+        spec: { upstream: { repo: 'blueprints', package: 'nginx' }, downstream: { repo: 'east', package: name } },
+      });
+    writeFileSync(bad, ['42\n', pv('typo', 'PackageVariantt'), pv('solo')].join('---\n'));
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runReconcile(
+      { filename: [manifests, bad], cacheDir: join(root, 'cache') },
+      (l) => out.push(l),
+      (l) => err.push(l),
+    );
+    expect(code).toBe(1);
+    expect(err.slice(0, 2)).toEqual([
+      `${bad}[0] <no kind> <unnamed>: <document>: Invalid value: 42: must be a Kubernetes object (a YAML mapping)`,
+      expect.stringMatching(
+        /bad\.yaml\[1\] PackageVariantt typo: kind: Invalid value: "PackageVariantt": unknown kind; did you mean PackageVariant\?/,
+      ),
+    ]);
+    expect(err.at(-1)).toMatch(/^3\/3 PackageVariant\(s\) ready in .*; 2 object\(s\) refused$/);
+    expect(out.join('\n')).toMatch(/default\s+solo\s+True\s+NoErrors\s+east\.solo\.packagevariant-1/);
+  });
+});

@@ -1,20 +1,14 @@
 // `pvctl reconcile -f PATH...`: one reconcile pass over Repositories, PackageVariants, Secrets and
 // injection sources read from YAML, with no cluster; prints the resulting status.
 import type { Command } from 'commander';
-import {
-  isOurKind,
-  validateManifest,
-  formatFieldError,
-  type KubeObject,
-  type PackageVariant,
-  type PackageVariantSet,
-} from '../../api/v1alpha1/index.ts';
-import { describeSource, loadManifests } from '../../lib/kube/manifests.ts';
+import { formatFieldError, type PackageVariant, type PackageVariantSet } from '../../api/v1alpha1/index.ts';
+import { describeSource, loadManifests } from '../../lib/kube/manifest-reader.ts';
 import { reconcileLocally } from '../../controllers/local.ts';
 import { getCondition } from '../../lib/kube/conditions.ts';
-import { parseOutputFormat, serialize, table, UsageError } from '../output.ts';
+import { describeObject, parseOutputFormat, serialize, table, UsageError } from '../output.ts';
+import { addReadLimitOptions, readLimitsFrom, type ReadLimitOptions } from '../read-limits.ts';
 
-interface ReconcileOptions {
+interface ReconcileOptions extends ReadLimitOptions {
   filename: string[];
   output?: string;
   cacheDir?: string;
@@ -76,25 +70,28 @@ export async function runReconcile(
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
     throw new UsageError(`--concurrency must be a positive integer, not ${options.concurrency}`);
   }
-  const { objects, errors } = loadManifests(options.filename);
+  // A file or an object that cannot be read or admitted is an error line (and a non-zero exit); the
+  // rest of the fleet is reconciled all the same. What depends on a refused object stalls.
+  const { objects, errors } = loadManifests(options.filename, readLimitsFrom(options));
   for (const e of errors) err(`${describeSource(e)}: ${e.message}`);
-  if (errors.length) return 1;
-  // Repositories must be valid before anything reaches git; variants report their own errors in status.
-  let invalid = 0;
-  for (const loaded of objects) {
-    const obj = loaded.object as KubeObject;
-    if (!isOurKind(obj) || obj.kind === 'PackageVariant') continue;
-    for (const problem of validateManifest(obj)) {
-      err(`${describeSource(loaded)} ${obj.kind} ${obj.metadata?.name ?? ''}: ${formatFieldError(problem)}`);
-      invalid++;
-    }
+  if (objects.length === 0 && errors.length === 0) {
+    err(`no manifests found in ${options.filename.join(', ')}`);
+    return 1;
   }
-  if (invalid) return 1;
   const started = performance.now();
   const result = await reconcileLocally(
-    objects.map((o) => o.object as KubeObject),
-    { ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}), ...(concurrency ? { concurrency } : {}) },
+    objects.map((o) => o.object),
+    {
+      ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+      ...(concurrency ? { concurrency } : {}),
+      describe: (i) => describeSource(objects[i]!),
+    },
   );
+  for (const { index, object, errors: problems } of result.rejected) {
+    for (const problem of problems) {
+      err(`${describeSource(objects[index]!)} ${describeObject(object)}: ${formatFieldError(problem)}`);
+    }
+  }
   if (format === 'table') {
     for (const line of table(statusRows(result.variants)).split('\n')) out(line);
     if (result.sets.length) {
@@ -103,18 +100,21 @@ export async function runReconcile(
     }
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const ready = result.variants.filter(isReady).length;
-    err(`${ready}/${result.variants.length} PackageVariant(s) ready in ${seconds}s, ${result.pushes} push(es)`);
+    const refused = result.rejected.length ? `; ${result.rejected.length} object(s) refused` : '';
+    err(
+      `${ready}/${result.variants.length} PackageVariant(s) ready in ${seconds}s, ${result.pushes} push(es)${refused}`,
+    );
   } else {
     const items = [...result.sets, ...result.variants];
     out(serialize(format === 'json' ? { items } : items, format));
   }
   const setsReady = result.sets.every((s) => getCondition(s.status?.conditions, 'Ready')?.status === 'True');
-  return result.variants.every(isReady) && setsReady ? 0 : 1;
+  const clean = errors.length === 0 && result.rejected.length === 0;
+  return clean && result.variants.every(isReady) && setsReady ? 0 : 1;
 }
 
 export function registerReconcile(program: Command): void {
-  program
-    .command('reconcile')
+  addReadLimitOptions(program.command('reconcile'))
     .description(
       'reconcile PackageVariants and PackageVariantSets read from YAML once, with no cluster, and print their status',
     )

@@ -41,7 +41,7 @@ describe('pvctl validate', () => {
   it('reports a file that is not YAML with its position', () => {
     const { problems, lines } = validate([join(broken, 'not-yaml.yaml')]);
     expect(problems).toBe(1);
-    expect(lines[0]).toMatch(/not-yaml\.yaml: not valid YAML: .*\(line \d+, column \d+\)/);
+    expect(lines[0]).toMatch(/not-yaml\.yaml\[0\]: not valid YAML: .*\(line \d+, column \d+\)/);
   });
 
   it('reports missing paths and empty input', () => {
