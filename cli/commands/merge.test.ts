@@ -1,7 +1,19 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { MergeConflictSchema, type MergeConflict } from '../../api/v1alpha1/index.ts';
 import { toOpenAPI } from '../../api/v1alpha1/schema.ts';
 import { validateSchema } from '../../api/v1alpha1/schema-validation.ts';
@@ -86,5 +98,112 @@ describe('pvctl merge', () => {
     expect(run({ conflicts: 'maybe' })).toBe(1);
     expect(run({ original: join(dir, 'missing') })).toBe(1);
     expect(errors.join('\n')).toContain('is not a directory');
+  });
+});
+
+describe('pvctl merge: modes, symlinks and bytes', () => {
+  let root: string;
+  let dir: string;
+  let lines: string[];
+  let errors: string[];
+  const latin1 = (text: string) => Buffer.from(text, 'latin1');
+  const KPTFILE = 'apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: p\n';
+  const cm = (value: string) => latin1(`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  k: ${value}\n`);
+  const at = (side: string, path: string | Buffer) =>
+    Buffer.concat([Buffer.from(join(dir, side, '/')), Buffer.from(path)]);
+  const file = (side: string, path: string | Buffer, content: string | Buffer, mode = 0o644) => {
+    mkdirSync(typeof path === 'string' ? dirname(join(dir, side, path)) : join(dir, side), { recursive: true });
+    writeFileSync(at(side, path), content);
+    chmodSync(at(side, path), mode);
+  };
+  const run = (extra: Partial<MergeCommandOptions> = {}) =>
+    runMerge(
+      {
+        original: join(dir, 'o'),
+        updated: join(dir, 'u'),
+        local: join(dir, 'l'),
+        strategy: 'resource-merge',
+        conflicts: 'report',
+        generation: 'B',
+        output: 'table',
+        ...extra,
+      },
+      (line) => lines.push(line),
+      (line) => errors.push(line),
+    );
+  const executable = (side: string, path: string) => (lstatSync(at(side, path)).mode & 0o100) !== 0;
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'pvctl-merge-modes-'));
+    dir = join(root, 'pkgs');
+    lines = [];
+    errors = [];
+    for (const side of ['o', 'u', 'l']) {
+      file(side, 'Kptfile', KPTFILE);
+      file(side, latin1('a\xe9.txt'), 'e acute\n');
+      file(side, latin1('a\xe8.txt'), 'e grave\n');
+    }
+    file('o', 'run.sh', 'v1\n', 0o755);
+    file('u', 'run.sh', 'v2\n', 0o755);
+    file('l', 'run.sh', 'v1\n', 0o755);
+    file('o', 'cafe.yaml', cm('caf\xe9'));
+    file('u', 'cafe.yaml', cm('th\xe9'));
+    file('l', 'cafe.yaml', cm('caf\xe9'));
+    for (const side of ['o', 'u', 'l']) symlinkSync('run.sh', at(side, 'start'));
+    file('u', 'tool.sh', 'new\n', 0o755);
+    // the site's own executable and symlink
+    file('l', 'mine.sh', 'mine\n', 0o755);
+    symlinkSync(latin1('a\xe9.txt'), at('l', 'alias'));
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it.each([
+    ['--out', true],
+    ['in place', false],
+  ])('keeps modes, symlinks and names byte for byte (%s)', (_how, out) => {
+    expect(run(out ? { out: join(dir, 'out') } : {})).toBe(0);
+    const side = out ? 'out' : 'l';
+    expect(readFileSync(at(side, 'run.sh'), 'utf8')).toBe('v2\n');
+    expect(['run.sh', 'tool.sh', 'mine.sh'].map((p) => executable(side, p))).toEqual([true, true, true]);
+    expect(executable(side, 'Kptfile')).toBe(false);
+    expect(readlinkSync(at(side, 'start'), 'utf8')).toBe('run.sh');
+    expect(readlinkSync(at(side, 'alias'), 'buffer')).toEqual(latin1('a\xe9.txt'));
+    expect(readFileSync(at(side, latin1('a\xe9.txt')), 'utf8')).toBe('e acute\n');
+    expect(readFileSync(at(side, latin1('a\xe8.txt')), 'utf8')).toBe('e grave\n');
+    expect(readFileSync(at(side, 'cafe.yaml'))).toEqual(cm('th\xe9'));
+    expect(readdirSync(join(dir, side)).length).toBe(9);
+  });
+
+  it('never writes through a symlink in --local that leaves the package: local keeps it, the clash is reported', () => {
+    const outside = join(root, 'outside');
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'cm.yaml'), 'precious\n');
+    file('o', 'shared/cm.yaml', cm('v1'));
+    file('o', 'shared/notes.txt', 'notes\n');
+    file('u', 'shared/cm.yaml', cm('v2'));
+    file('u', 'shared/notes.txt', 'notes\n');
+    file('u', 'shared/new.txt', 'new\n');
+    symlinkSync('../../outside', at('l', 'shared'));
+    expect(run({ conflicts: 'fail' })).toBe(2);
+    expect(errors.join('\n')).toContain('nothing written');
+    expect(readFileSync(at('l', 'run.sh'), 'utf8')).toBe('v1\n');
+    expect(run()).toBe(0);
+    expect(
+      lines.some((l) =>
+        /^shared\s+\(file\)\s+\(type\)\s+<absent>\s+directory\s+120000 -> \.\.\/\.\.\/outside\s+local$/.test(l),
+      ),
+    ).toBe(true);
+    expect(lstatSync(at('l', 'shared')).isSymbolicLink()).toBe(true);
+    expect(readdirSync(outside)).toEqual(['cm.yaml']);
+    expect(readFileSync(join(outside, 'cm.yaml'), 'utf8')).toBe('precious\n');
+  });
+
+  it('refuses to write into a nested repository the reader skipped, and writes nothing', () => {
+    mkdirSync(join(dir, 'l', 'vendor', 'lib', '.git'), { recursive: true });
+    file('u', 'vendor/lib/x.txt', 'upstream\n');
+    expect(run()).toBe(1);
+    expect(errors.join('\n')).toContain('"vendor/lib" is another git repository (a submodule)');
+    expect(readFileSync(at('l', 'run.sh'), 'utf8')).toBe('v1\n');
+    expect(existsSync(at('l', 'tool.sh'))).toBe(false);
   });
 });

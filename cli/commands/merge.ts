@@ -1,8 +1,15 @@
 import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { readPackageDir, updatePackageDir, writePackageDir, type PackageFiles } from '../../lib/kpt/package.ts';
+import {
+  readPackageDirWithModes,
+  updatePackageDir,
+  writePackageDir,
+  type PackageFiles,
+  type PackageModes,
+} from '../../lib/kpt/package.ts';
 import {
   MergeConflictError,
+  mergeModes,
   mergePackages,
   STRATEGIES,
   type Conflict,
@@ -67,17 +74,22 @@ export function runMerge(
   }
   const target = options.out ?? options.local;
   let result: MergeResult;
-  let local: PackageFiles;
+  let local: { files: PackageFiles; modes: PackageModes };
+  let modes: PackageModes;
   try {
-    local = readPackageDir(options.local);
+    local = readPackageDirWithModes(options.local);
+    const original = readPackageDirWithModes(options.original);
+    const updated = readPackageDirWithModes(options.updated);
     result = mergePackages(
-      {
-        original: readPackageDir(options.original),
-        updated: readPackageDir(options.updated),
-        local,
-      },
+      { original: original.files, updated: updated.files, local: local.files },
       { strategy, conflicts: policy, generation: options.generation as Generation },
     );
+    const merged = mergeModes(original.modes, updated.modes, local.modes, result.files, {
+      strategy,
+      conflicts: policy,
+    });
+    result = { ...result, files: merged.files, conflicts: [...result.conflicts, ...merged.conflicts] };
+    modes = merged.modes;
   } catch (e) {
     if (e instanceof MergeConflictError) {
       printReport(options.output, e.conflicts, undefined, out);
@@ -87,8 +99,13 @@ export function runMerge(
     err(`merge failed: ${(e as Error).message}`);
     return 1;
   }
-  if (options.out) writePackageDir(target, result.files);
-  else updatePackageDir(target, local, result.files);
+  try {
+    if (options.out) writePackageDir(target, result.files, modes);
+    else updatePackageDir(target, local.files, result.files, { before: local.modes, after: modes });
+  } catch (e) {
+    err(`cannot write the result into ${target}: ${(e as Error).message}`);
+    return 1;
+  }
   printReport(options.output, result.conflicts, { result, target }, out);
   return 0;
 }

@@ -155,6 +155,10 @@ describe('package directories: modes, symlinks, byte names', () => {
       'refusing to write "shared/cm.yaml": "shared" is a symlink or gitlink',
     );
     expect(() => writePackageDir(dir, plan('../outside/cm.yaml'))).toThrow("'..' segment");
+    mkdirSync(join(dir, 'vendor', 'lib', '.git'), { recursive: true });
+    expect(() => updatePackageDir(dir, new Map(), plan('vendor/lib/x.txt'))).toThrow(
+      '"vendor/lib" is another git repository (a submodule)',
+    );
     expect(existsSync(join(dir, 'Kptfile'))).toBe(false);
     expect(readFileSync(join(outside, 'cm.yaml'), 'utf8')).toBe('precious\n');
     expect(readdirSync(outside)).toEqual(['cm.yaml']);

@@ -141,14 +141,24 @@ export function updatePackageDir(
     );
   });
 
-  // Check everything before anything is written.
+  // Check everything before anything is written. A directory holding `.git` is another repository
+  // (a submodule) that the reader skipped: not ours to write into.
+  const nestedRepository = new Map<string, boolean>();
   for (const [path, next] of writes) {
     const parts = path.split('/');
     for (let i = 1; i < parts.length; i++) {
       const parent = parts.slice(0, i).join('/');
       const stats = lstatOrUndefined(diskPath(dir, parent));
-      if (!stats || removed.has(parent) || stats.isDirectory()) continue;
-      const what = stats.isSymbolicLink() ? 'a symbolic link (it may point outside the package)' : 'not a directory';
+      if (!stats || removed.has(parent)) continue;
+      if (stats.isDirectory()) {
+        if (!nestedRepository.has(parent)) nestedRepository.set(parent, existsSync(diskPath(dir, `${parent}/.git`)));
+        if (!nestedRepository.get(parent)) continue;
+      }
+      const what = stats.isSymbolicLink()
+        ? 'a symbolic link (it may point outside the package)'
+        : stats.isDirectory()
+          ? 'another git repository (a submodule)'
+          : 'not a directory';
       throw new PackageDirError(
         `refusing to write ${JSON.stringify(path)} in ${dir}: ${JSON.stringify(parent)} is ${what}`,
       );
