@@ -193,7 +193,7 @@ class CaseRun {
   async check(e: Expectation) {
     if (e.sh) {
       const { code, output } = await sh(e.sh, this.env, this.root);
-      expect({ check: e.sh, code, output }).toMatchObject({ code: 0 });
+      if (code) throw new Error(`check failed (exit ${code}):\n${e.sh}\n${output}`);
     }
     if (e.file) {
       const content = await this.show(e.file.repo, e.file.ref, e.file.path);

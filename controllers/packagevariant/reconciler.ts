@@ -20,7 +20,8 @@ import type { BatchOp, BatchResult } from '../../lib/git/batch.ts';
 import type { RecordedConflict } from '../../lib/git/message.ts';
 import type { GitStore, PackageRevision } from '../../lib/git/store.ts';
 import { Kptfile } from '../../lib/kpt/kptfile.ts';
-import { KPTFILE, type PackageFiles } from '../../lib/kpt/package.ts';
+import { KPTFILE, type PackageFiles, type PackageModes } from '../../lib/kpt/package.ts';
+import { mergeModes } from '../../lib/merge/modes.ts';
 import { MergeConflictError, type Conflict, type ConflictPolicy } from '../../lib/merge/index.ts';
 import { clonePackage, upgradePackage } from '../../lib/merge/upgrade.ts';
 import type { ReconcileResult } from '../../lib/kube/workqueue.ts';
@@ -82,6 +83,8 @@ type DraftTask = 'clone' | 'upgrade' | 'edit';
 
 interface Desired {
   files: PackageFiles;
+  /** Executable bits, symlinks and gitlinks, merged like the files. */
+  modes: PackageModes;
   task: DraftTask;
   conflicts: Conflict[];
   /** The upstream commit the files carry (their Kptfile's upstreamLock). */
@@ -199,7 +202,8 @@ export class PackageVariantReconciler {
     const [draft, ...extraDrafts] = state.drafts;
     const base = draft ?? state.published;
     const local = base ? await downStore.readPackage({ packageName, commit: base.commit }) : undefined;
-    const desired = await this.desiredContent(spec, upstream, downRepo, local);
+    const localModes = base ? await downStore.readPackageModes({ packageName, commit: base.commit }) : new Map();
+    const desired = await this.desiredContent(spec, upstream, downRepo, local, localModes);
     // Conflicts stay with the draft that took them in until it is published: recomputing or editing
     // it does not make the overridden local values any less lost.
     if (draft?.conflicts?.length) desired.conflicts = unionConflicts(draft.conflicts, desired.conflicts);
@@ -219,7 +223,11 @@ export class PackageVariantReconciler {
     const body = conflictReport(desired.conflicts);
     const task = this.task(desired.task, upstream, downRepo, packageName, base);
     // An edit of the base itself changed exactly when the mutations did; otherwise compare.
-    const changed = !local || (desired.files === local ? mutated.changed : packagesDiffer(local, mutated.files));
+    const modes = modesOf(mutated.files, desired.modes);
+    const changed =
+      !local ||
+      (desired.files === local ? mutated.changed : packagesDiffer(local, mutated.files)) ||
+      modesDiffer(localModes, modes);
     // A PackageVariantSet rollout may hold this variant: no new upstream revision comes in for now.
     const hold = changed ? heldDraft(pv, desired.task) : undefined;
     if (hold && desired.task !== 'edit') {
@@ -239,6 +247,7 @@ export class PackageVariantReconciler {
         packageName,
         workspace: draft.workspace,
         files: mutated.files,
+        modes,
         task,
         owner,
         body,
@@ -252,6 +261,7 @@ export class PackageVariantReconciler {
         packageName,
         workspace: state.nextWorkspace,
         files: mutated.files,
+        modes,
         task,
         owner,
         body,
@@ -443,15 +453,25 @@ export class PackageVariantReconciler {
     upstream: ResolvedUpstream,
     downRepo: Repository,
     local: PackageFiles | undefined,
+    localModes: PackageModes,
   ): Promise<Desired> {
-    const read = (commit: string) => upstream.store.readPackage({ packageName: upstream.packageName, commit });
+    const locator = (commit: string) => ({ packageName: upstream.packageName, commit });
+    const read = (commit: string) => upstream.store.readPackage(locator(commit));
+    const readModes = (commit: string) => upstream.store.readPackageModes(locator(commit));
     if (!local) {
       const packageName = spec.downstream!.package!;
       const files = clonePackage(await read(upstream.commit), upstream.lock, {
         name: basename(packageName),
         ...(downRepo.spec?.deployment ? { packageContext: { packagePath: packageName } } : {}),
       });
-      return { files, task: 'clone', conflicts: [], upstreamCommit: upstream.commit };
+      const cloned = mergeModes(new Map(), await readModes(upstream.commit), new Map(), files);
+      return {
+        files: cloned.files,
+        modes: cloned.modes,
+        task: 'clone',
+        conflicts: [],
+        upstreamCommit: upstream.commit,
+      };
     }
     const lock = lockOf(local);
     const lockTree = lock
@@ -461,6 +481,7 @@ export class PackageVariantReconciler {
     if (lock && lockTree === upstream.tree) {
       return {
         files: local,
+        modes: localModes,
         task: 'edit',
         conflicts: [],
         upstreamCommit: lock.git.commit,
@@ -468,13 +489,19 @@ export class PackageVariantReconciler {
       };
     }
     const original: PackageFiles = lockTree ? await read(lock!.git.commit) : new Map();
+    const originalModes: PackageModes = lockTree ? await readModes(lock!.git.commit) : new Map();
+    const conflicts = this.options.conflictPolicy ?? 'upstream-wins';
     const result = upgradePackage({ original, updated: await read(upstream.commit), local }, upstream.lock, {
-      conflicts: this.options.conflictPolicy ?? 'upstream-wins',
+      conflicts,
+    });
+    const merged = mergeModes(originalModes, await readModes(upstream.commit), localModes, result.files, {
+      conflicts,
     });
     return {
-      files: result.files,
+      files: merged.files,
+      modes: merged.modes,
       task: 'upgrade',
-      conflicts: result.conflicts,
+      conflicts: [...result.conflicts, ...merged.conflicts],
       upstreamCommit: upstream.commit,
       ...(baseUpstreamCommit ? { baseUpstreamCommit } : {}),
     };
@@ -626,6 +653,22 @@ function lockOf(files: PackageFiles) {
   } catch {
     return undefined;
   }
+}
+
+/** The modes that apply to `files` after the mutations (an executable bit needs its file). */
+function modesOf(files: PackageFiles, modes: PackageModes): PackageModes {
+  return new Map([...modes].filter(([path, entry]) => entry.kind !== 'executable' || files.has(path)));
+}
+
+function modesDiffer(before: PackageModes, after: PackageModes): boolean {
+  if (before.size !== after.size) return true;
+  for (const [path, entry] of before) {
+    const next = after.get(path);
+    if (!next || next.kind !== entry.kind) return true;
+    if (entry.kind === 'symlink' && !(next as typeof entry).target.equals(entry.target)) return true;
+    if (entry.kind === 'gitlink' && (next as typeof entry).commit !== entry.commit) return true;
+  }
+  return false;
 }
 
 /** Whether the package on the deployment branch differs from the package at `base` (where a draft started). */
