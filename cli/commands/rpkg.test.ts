@@ -155,14 +155,85 @@ describe('pvctl rpkg', () => {
     ).toContain('deploy.app.main');
   });
 
+  it('finds a revision by its Porch name, and computes LATEST over all revisions in get and list alike', async () => {
+    const store = new GitStore({ url, cacheDir: join(root, 'porch-cache'), directory: 'pkgs' });
+    for (const version of ['v1', 'v2']) {
+      const workspace = `web-${version}`;
+      const files = samplePackage('web', 1, version);
+      await store
+        .batch()
+        .createDraft({ packageName: 'team/web', workspace, files, owner: { namespace: 'ns', name: 'pv' } })
+        .push();
+      await store.batch().propose({ packageName: 'team/web', workspace }).push();
+      await store.batch().approve({ packageName: 'team/web', workspace }).push();
+    }
+    store.close();
+    const get = async (...args: string[]) =>
+      JSON.parse(await pvctl('rpkg', 'get', ...args, '--repo', url, '--directory', 'pkgs', '-o', 'json')) as Array<{
+        name: string;
+        revision: number;
+        latest: boolean;
+      }>;
+    const brief = (rs: Array<{ name: string; revision: number; latest: boolean }>) =>
+      rs.map((r) => `${r.name} v${r.revision} ${r.latest}`);
+    expect(brief(await get('team/web', 'v1'))).toEqual(['deploy.team.web.web-v1 v1 false']);
+    expect(brief(await get('deploy.team.web.web-v1'))).toEqual(['deploy.team.web.web-v1 v1 false']);
+    expect(brief(await get('deploy.team.web.web-v2'))).toEqual(['deploy.team.web.web-v2 v2 true']);
+    const listed = JSON.parse(
+      await pvctl('rpkg', 'list', '--package', 'team/web', '--repo', url, '--directory', 'pkgs', '-o', 'json'),
+    ) as Array<{ name: string; revision: number; latest: boolean }>;
+    expect(brief(listed)).toContain('deploy.team.web.web-v1 v1 false');
+    expect(brief(listed)).toContain('deploy.team.web.web-v2 v2 true');
+    // The name Porch gives it comes from the Repository; --name sets it for a bare URL.
+    const named = await pvctl(
+      'rpkg',
+      'get',
+      'edge.team.web.web-v2',
+      '--name',
+      'edge',
+      '--repo',
+      url,
+      '--directory',
+      'pkgs',
+    );
+    expect(named).toMatch(/edge\.team\.web\.web-v2\s+team\/web\s+web-v2\s+2\s+true\s+Published/);
+    await expect(get('edge.team.web.web-v2')).rejects.toThrow(
+      /no package or package revision named edge\.team\.web\.web-v2 in .*revision names here are deploy\./,
+    );
+  });
+
+  it('refuses an unknown output format in every command, before it reads the repository', async () => {
+    const nowhere = `file://${join(root, 'no-such-repo.git')}`;
+    for (const args of [
+      ['list'],
+      ['get', 'app'],
+      ['pull', 'app', 'main'],
+      ['propose', 'app', 'ws1'],
+      ['approve', 'x.y.z'],
+    ]) {
+      await expect(pvctl('rpkg', ...args, '--repo', nowhere, '-o', 'bogus')).rejects.toThrow(
+        'unknown output format "bogus"; use table, yaml or json',
+      );
+    }
+  });
+
   it('reports bad input clearly', async () => {
+    await expect(pvctl('rpkg', 'get', 'nope', '--repo', url, '--directory', 'pkgs')).rejects.toThrow(
+      `no package or package revision named nope in ${url}`,
+    );
+    await expect(pvctl('rpkg', 'get', '-rf', '--repo', url)).rejects.toThrow(/unknown option '-rf'/);
+    await expect(pvctl('rpkg', 'get', '--repo', url, '--', '-rf')).rejects.toThrow(
+      `invalid package name "-rf": must not start with '-'`,
+    );
     await expect(pvctl('rpkg', 'list')).rejects.toThrow('a repository is required');
     await expect(pvctl('rpkg', 'list', '--repo', 'ext::sh')).rejects.toThrow('remote helpers');
     await expect(pvctl('rpkg', 'list', '--repo', url, '-o', 'xml')).rejects.toThrow('unknown output format');
     await expect(pvctl('rpkg', 'get', 'app', 'nope', '--repo', url, '--directory', 'pkgs')).rejects.toThrow(
       `no revision nope of package app in ${url}`,
     );
-    await expect(pvctl('rpkg', 'get', '../x', '--repo', url)).rejects.toThrow('invalid package path');
+    await expect(pvctl('rpkg', 'get', '../x', '--repo', url)).rejects.toThrow(
+      `invalid package name "../x": must not contain '.' or '..' segments`,
+    );
     await expect(pvctl('rpkg', 'approve', 'app', 'main', '--repo', url, '--directory', 'pkgs')).rejects.toThrow(
       'cannot approve app main',
     );

@@ -3,7 +3,16 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { checkGitUrl, defaultGitRepository, type GitRepository, type KubeObject } from '../../api/v1alpha1/index.ts';
+import {
+  checkGitUrl,
+  checkPackagePath,
+  defaultGitRepository,
+  describeFieldErrors,
+  validateManifest,
+  type GitRepository,
+  type KubeObject,
+} from '../../api/v1alpha1/index.ts';
+import { revisionName as porchName } from '../../controllers/packagevariant/downstream.ts';
 import {
   checkFilePath,
   GitStore,
@@ -13,7 +22,7 @@ import {
   type PackageRevision,
   type SecretLike,
 } from '../../lib/git/index.ts';
-import { describeSource, loadManifests } from '../../lib/kube/manifests.ts';
+import { describeSource, loadManifests } from '../../lib/kube/manifest-reader.ts';
 import { parseOutputFormat, serialize, table, UsageError, type OutputFormat } from '../output.ts';
 
 type Output = OutputFormat;
@@ -57,6 +66,8 @@ export function repositoryFromOptions(
       );
     }
     const repo = repos[0]!;
+    const problems = validateManifest(repo);
+    if (problems.length) throw new UsageError(`Repository ${repo.metadata?.name}: ${describeFieldErrors(problems)}`);
     if (!repo.spec?.git) throw new UsageError(`Repository ${repo.metadata?.name}: spec.git is required`);
     const git = { ...repo.spec.git };
     if (options.branch) git.branch = options.branch;
@@ -80,12 +91,15 @@ export function repositoryFromOptions(
     ...(options.branch ? { branch: options.branch } : {}),
     ...(options.directory ? { directory: options.directory } : {}),
   };
+  // The name Porch would know it by (in revision names): --name, else the URL's last segment.
   const name =
+    options.name ||
     options.repo
       .replace(/\/+$/, '')
       .replace(/\.git$/, '')
       .split(/[/:]/)
-      .pop() || 'repository';
+      .pop() ||
+    'repository';
   return checked(name, git, secretFromEnv(env));
 }
 
@@ -109,25 +123,33 @@ function secretFromEnv(env: NodeJS.ProcessEnv): SecretLike | undefined {
 
 /** Porch's PackageRevision name: <repo>.<package path with '/' → '.'>.<workspace>. */
 export function revisionName(repoName: string, revision: PackageRevision): string {
-  return `${repoName}.${revision.packageName.replace(/\//g, '.')}.${revision.workspace}`;
+  return porchName(repoName, revision.packageName, revision.workspace);
 }
 
-function latestRevisions(revisions: PackageRevision[]): Set<PackageRevision> {
+/** The refs of the highest published revision of each package. */
+function latestRevisions(revisions: PackageRevision[]): Set<string> {
   const latest = new Map<string, PackageRevision>();
   for (const r of revisions) {
     if (r.revision > 0 && (latest.get(r.packagePath)?.revision ?? 0) < r.revision) latest.set(r.packagePath, r);
   }
-  return new Set(latest.values());
+  return new Set([...latest.values()].map((r) => r.ref));
 }
 
-function printRevisions(io: RpkgIo, repoName: string, revisions: PackageRevision[], format: Output): void {
-  const latest = latestRevisions(revisions);
+/** Prints `revisions`; which is the latest is decided over `all` of them, so `get` and `list` agree. */
+function printRevisions(
+  io: RpkgIo,
+  repoName: string,
+  revisions: PackageRevision[],
+  format: Output,
+  all = revisions,
+): void {
+  const latest = latestRevisions(all);
   const records = revisions.map((r) => ({
     name: revisionName(repoName, r),
     package: r.packageName,
     workspace: r.workspace,
     revision: r.revision,
-    latest: latest.has(r),
+    latest: latest.has(r.ref),
     lifecycle: r.lifecycle,
     ref: r.ref,
     commit: r.commit,
@@ -153,8 +175,31 @@ function printRevisions(io: RpkgIo, repoName: string, revisions: PackageRevision
   io.out(table(rows));
 }
 
-/** The revision a user means by `<package> <workspace | v<N> | branch>`. */
-async function findRevision(store: GitStore, packageName: string, selector: string): Promise<PackageRevision> {
+function checkPackageName(packageName: string): void {
+  const problem = checkPackagePath(packageName);
+  if (problem) throw new UsageError(`invalid package name ${JSON.stringify(packageName)}: ${problem}`);
+}
+
+/** The revision Porch names `<repo>.<package path with dots>.<workspace>`. */
+async function findByPorchName(store: GitStore, repoName: string, name: string): Promise<PackageRevision> {
+  const match = (await store.listRevisions({})).find((r) => revisionName(repoName, r) === name);
+  if (match) return match;
+  throw new UsageError(
+    `no package or package revision named ${name} in ${store.url} ` +
+      `(revision names here are ${repoName}.<package with dots>.<workspace>; ` +
+      'give the Repository with -f, or its name with --name)',
+  );
+}
+
+/** The revision a user means by `<package> <workspace | v<N> | branch>`, or by its Porch name alone. */
+async function findRevision(
+  store: GitStore,
+  packageName: string,
+  selector: string | undefined,
+  repoName: string,
+): Promise<PackageRevision> {
+  checkPackageName(packageName);
+  if (selector === undefined) return findByPorchName(store, repoName, packageName);
   const revisions = await store.listRevisions({ packageName });
   const byNumber = /^v(\d+)$/.exec(selector);
   const match =
@@ -234,27 +279,33 @@ export function registerRpkg(program: Command, io: RpkgIo = { out: (l) => consol
   repoOptions(rpkg.command('list').description('list package revisions'))
     .option('--package <name>', 'only revisions of this package')
     .action((options: RepoOptions & { package?: string }) =>
-      run(() =>
-        withStore(options, io, async (store, name) => {
-          const format = parseOutputFormat(options.output);
+      run(() => {
+        const format = parseOutputFormat(options.output);
+        return withStore(options, io, async (store, name) => {
           const filter = options.package ? { packageName: options.package } : {};
           printRevisions(io, name, await store.listRevisions(filter), format);
-        }),
-      ),
+        });
+      }),
     );
 
   repoOptions(
-    rpkg.command('get <package> [revision]').description('show the revisions of a package (or one revision)'),
+    rpkg
+      .command('get <package> [revision]')
+      .description('show the revisions of a package, one revision, or one by its Porch name (repo.package.workspace)'),
   ).action((packageName: string, selector: string | undefined, options: RepoOptions) =>
-    run(() =>
-      withStore(options, io, async (store, name) => {
-        const format = parseOutputFormat(options.output);
-        const revisions = selector
-          ? [await findRevision(store, packageName, selector)]
-          : await store.listRevisions({ packageName });
-        printRevisions(io, name, revisions, format);
-      }),
-    ),
+    run(() => {
+      const format = parseOutputFormat(options.output);
+      return withStore(options, io, async (store, name) => {
+        checkPackageName(packageName);
+        const all = await store.listRevisions({ packageName });
+        if (selector !== undefined || all.length === 0) {
+          const revision = await findRevision(store, packageName, selector, name);
+          const siblings = all.length ? all : await store.listRevisions({ packageName: revision.packageName });
+          return printRevisions(io, name, [revision], format, siblings);
+        }
+        printRevisions(io, name, all, format);
+      });
+    }),
   );
 
   repoOptions(
@@ -262,9 +313,10 @@ export function registerRpkg(program: Command, io: RpkgIo = { out: (l) => consol
       .command('pull <package> <revision> [dir]')
       .description('read a package revision: into DIR, or printed as a map of file → content'),
   ).action((packageName: string, selector: string, dir: string | undefined, options: RepoOptions) =>
-    run(() =>
-      withStore(options, io, async (store) => {
-        const revision = await findRevision(store, packageName, selector);
+    run(() => {
+      const format = parseOutputFormat(options.output);
+      return withStore(options, io, async (store, name) => {
+        const revision = await findRevision(store, packageName, selector, name);
         const files = await store.readPackage({ packageName, commit: revision.commit });
         if (dir) {
           writeFiles(dir, files);
@@ -272,23 +324,24 @@ export function registerRpkg(program: Command, io: RpkgIo = { out: (l) => consol
           return;
         }
         const map = Object.fromEntries([...files].map(([path, content]) => [path, content.toString('utf8')]));
-        io.out(serialize(map, options.output === 'json' ? 'json' : 'yaml'));
-      }),
-    ),
+        io.out(serialize(map, format === 'json' ? 'json' : 'yaml'));
+      });
+    }),
   );
 
   const lifecycle = (command: string, description: string, add: (batch: GitBatch, revision: PackageRevision) => void) =>
-    repoOptions(rpkg.command(`${command} <package> <revision>`).description(description)).action(
-      (packageName: string, selector: string, options: RepoOptions) =>
-        run(() =>
-          withStore(options, io, async (store) => {
-            const format = parseOutputFormat(options.output);
-            const revision = await findRevision(store, packageName, selector);
-            const batch = store.batch();
-            add(batch, revision);
-            return printResults(io, await batch.push(), format);
-          }),
-        ),
+    repoOptions(
+      rpkg.command(`${command} <package> [revision]`).description(`${description} (or give its Porch name alone)`),
+    ).action((packageName: string, selector: string | undefined, options: RepoOptions) =>
+      run(() => {
+        const format = parseOutputFormat(options.output);
+        return withStore(options, io, async (store, name) => {
+          const revision = await findRevision(store, packageName, selector, name);
+          const batch = store.batch();
+          add(batch, revision);
+          return printResults(io, await batch.push(), format);
+        });
+      }),
     );
 
   const workspaceOf = (r: PackageRevision) => ({
