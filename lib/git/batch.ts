@@ -1,8 +1,10 @@
 // A batch of writes to one repository: drafts created or updated, lifecycle transitions, deletions.
-// `push()` writes all new commits with one fast-import, then pushes every ref in one atomic push in
-// which each ref carries a lease. When the push is refused, the batch refreshes from the remote and
-// plans again from what is there now: a draft someone else created is reported `already-exists`, a
-// ref someone else moved is `rejected`, an approval is rebuilt on the new branch head.
+// `push()` writes all new commits with one fast-import, then pushes the refs in atomic waves of at
+// most `gitLimits().maxPushRefs` ref updates (one wave for most batches), in which each ref carries a
+// lease. When a wave is refused, the waves pushed before it stand; the batch refreshes from the
+// remote and plans the rest again from what is there now: a draft someone else created is reported
+// `already-exists`, a ref someone else moved is `rejected`, an approval is rebuilt on the new branch
+// head.
 import type { Owner } from './message.ts';
 import {
   assertOwner,
@@ -11,6 +13,7 @@ import {
   type Identity,
   type RecordedConflict,
 } from './message.ts';
+import { gitLimits } from './limits.ts';
 import { atomicPush, type RefUpdate, type RefPushStatus } from './push.ts';
 import { branchRef, deletionProposedRef, draftRef, parseRef, proposedRef, publishedTag } from './refs.ts';
 import type { GitStore, PackageFileMap } from './store.ts';
@@ -227,6 +230,8 @@ export class GitBatch {
           highestRevision: new Map(),
         };
         const planned = new Map<number, Plan>();
+        /** The deployment branch tip after each planned operation (approvals move it). */
+        const tips = new Map<number, string | undefined>();
         const touched = new Set<string>();
         for (const i of pending) {
           const plan = await this.plan(i, context);
@@ -242,13 +247,8 @@ export class GitBatch {
           }
           if ('updates' in plan) for (const u of plan.updates) touched.add(u.ref);
           planned.set(i, plan);
+          tips.set(i, context.branchTip);
         }
-        // The deployment branch moves once, to the last approval of this batch.
-        const originalTip = refs.get(branchRef(store.branch));
-        const branchUpdates: RefUpdate[] =
-          context.branchTip !== originalTip && context.branchTip !== undefined
-            ? [{ ref: branchRef(store.branch), newOid: context.branchTip, expectedOid: originalTip ?? null }]
-            : [];
         for (const [i, plan] of planned) if ('final' in plan) results[i] = plan.final;
         const live = [...planned].filter(
           (entry): entry is [number, Extract<Plan, { updates: RefUpdate[] }>] => 'updates' in entry[1],
@@ -259,23 +259,44 @@ export class GitBatch {
           const mark = oid ? MARK.exec(oid) : null;
           return mark ? ids[Number(mark[1]) - 1]! : oid;
         };
-        const updates = [...live.flatMap(([, plan]) => plan.updates), ...branchUpdates].map((u) => ({
-          ...u,
-          newOid: resolve(u.newOid),
-        }));
-        const outcome = await store.cache.network((env, secrets) =>
-          atomicPush(store.cache.gitDir, store.url, updates, { env, secrets }),
-        );
-        if (outcome.ok) {
+        // Each wave moves the deployment branch to the last approval in it, so its tags and merge
+        // commits are published together. After a refused wave, no later wave moves the branch (its
+        // merges build on the refused ones); those wait for the next attempt, planned again.
+        let pushedTip = refs.get(branchRef(store.branch));
+        let plannedTip = pushedTip;
+        let refused = false;
+        for (const wave of pushWaves(live, gitLimits().maxPushRefs)) {
+          const waveTip = tips.get(wave[wave.length - 1]![0]);
+          const movesBranch = waveTip !== plannedTip && waveTip !== undefined;
+          plannedTip = waveTip;
+          if (movesBranch && refused) continue;
+          const branchUpdates: RefUpdate[] = movesBranch
+            ? [{ ref: branchRef(store.branch), newOid: waveTip, expectedOid: pushedTip ?? null }]
+            : [];
+          const updates = [...wave.flatMap(([, plan]) => plan.updates), ...branchUpdates].map((u) => ({
+            ...u,
+            newOid: resolve(u.newOid),
+          }));
+          const outcome = await store.cache.network((env, secrets) =>
+            atomicPush(store.cache.gitDir, store.url, updates, {
+              env,
+              secrets,
+              timeoutMs: store.cache.networkTimeoutMs(updates.length),
+            }),
+          );
+          if (!outcome.ok) {
+            lastRejections = outcome.refs.filter((r) => !r.ok);
+            refused = true;
+            continue;
+          }
           await store.cache.recordPushed(updates);
-          for (const [i, plan] of live) {
+          if (movesBranch) pushedTip = resolve(waveTip) ?? undefined;
+          for (const [i, plan] of wave) {
             const commit = plan.result.commit ? (resolve(plan.result.commit) ?? undefined) : undefined;
             results[i] = { ...plan.result, ...(commit ? { commit } : {}) } as BatchResult;
           }
-          return true;
         }
-        lastRejections = outcome.refs.filter((r) => !r.ok);
-        return false;
+        return !refused;
       });
       if (done) break;
       await store.cache.refresh();
@@ -492,6 +513,27 @@ export class GitBatch {
       }
     }
   }
+}
+
+/**
+ * Planned operations, in order, in waves of at most `maxRefs` ref updates, one of them kept for the
+ * deployment branch (an operation's own updates are never split, so a wave holds at least one).
+ */
+function pushWaves<T extends [number, { updates: RefUpdate[] }]>(plans: T[], maxRefs: number): T[][] {
+  const waves: T[][] = [];
+  let wave: T[] = [];
+  let size = 1;
+  for (const entry of plans) {
+    if (wave.length && size + entry[1].updates.length > maxRefs) {
+      waves.push(wave);
+      wave = [];
+      size = 1;
+    }
+    wave.push(entry);
+    size += entry[1].updates.length;
+  }
+  if (wave.length) waves.push(wave);
+  return waves;
 }
 
 function describe(op: BatchOp): Pick<BatchResult, 'packageName' | 'workspace' | 'revision'> {

@@ -1,7 +1,9 @@
 // One atomic push of many ref updates. Every ref carries a lease (`--force-with-lease=<ref>:<old>`,
 // empty old = must not exist), so a push never overwrites work it has not seen: the whole push is
-// refused instead, and the caller re-fetches and retries.
+// refused instead, and the caller re-fetches and retries. git checks every lease against every ref
+// (~n² for n refs), so callers keep a push to `gitLimits().maxPushRefs` refs (GitBatch pushes waves).
 import { runGit } from './exec.ts';
+import { networkTimeoutMs } from './limits.ts';
 import { assertObjectId, assertRefName } from './validate.ts';
 
 export interface RefUpdate {
@@ -66,7 +68,7 @@ export async function atomicPush(
     cwd: gitDir,
     env: { GIT_DIR: gitDir, ...network.env },
     secrets: network.secrets,
-    timeoutMs: network.timeoutMs,
+    timeoutMs: network.timeoutMs ?? networkTimeoutMs(updates.length),
     // 1: some refs were rejected (reported per ref); anything else is a transport error.
     okExitCodes: [1],
   });
