@@ -36,9 +36,24 @@ async function main(): Promise<void> {
       process.exitCode = e.exitCode;
       return;
     }
-    console.error(`pvctl: ${(e as Error).message}`);
-    process.exitCode = 1;
+    process.exitCode = reportError(e, (line) => console.error(line), process.env.PVCTL_DEBUG === '1');
   }
+}
+
+/** Errors of the program itself, not of its input: a bug, with its own exit code (EX_SOFTWARE). */
+const BUGS = ['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError'];
+export const INTERNAL_ERROR_EXIT = 70;
+
+/** Prints an error that reached the top; returns the exit code: 1, or 70 for a bug. */
+export function reportError(e: unknown, err: (line: string) => void, debug = false): number {
+  const error = e instanceof Error ? e : new Error(String(e));
+  if (!BUGS.includes(error.name)) {
+    err(`pvctl: ${error.message}`);
+    return 1;
+  }
+  err(`pvctl: internal error: ${error.message} (a bug: please report it; PVCTL_DEBUG=1 prints where)`);
+  if (debug && error.stack) err(error.stack);
+  return INTERNAL_ERROR_EXIT;
 }
 
 if (import.meta.main) await main();
