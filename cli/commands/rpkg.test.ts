@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { runGit } from '../../lib/git/exec.ts';
 import { GitStore } from '../../lib/git/store.ts';
 import { startGitHttpServer, type GitHttpServer } from '../../lib/git/testing/http-server.ts';
-import { createRepo, removeDir, samplePackage, tempDir } from '../../lib/git/testing/repos.ts';
+import { createRepo, kptfile, removeDir, samplePackage, tempDir } from '../../lib/git/testing/repos.ts';
 import { registerRpkg } from './rpkg.ts';
 
 let root: string;
@@ -112,6 +112,39 @@ describe('pvctl rpkg', () => {
     expect(await pvctl('rpkg', 'pull', 'app', 'main', '--repo', url, '--directory', 'pkgs', '-o', 'json')).toContain(
       '"Kptfile": "apiVersion: kpt.dev/v1',
     );
+  });
+
+  it('pulls executables, symlinks, gitlinks and names that are not UTF-8 as git holds them', async () => {
+    const latin1 = (text: string) => Buffer.from(text, 'latin1');
+    const repo = await createRepo(root, 'modes');
+    const pkg = join(repo.work.dir, 'pkgs', 'tools');
+    repo.work.write('pkgs/tools/Kptfile', kptfile('tools'));
+    repo.work.write('pkgs/tools/run.sh', '#!/bin/sh\n');
+    chmodSync(join(pkg, 'run.sh'), 0o755);
+    symlinkSync('run.sh', join(pkg, 'start'));
+    writeFileSync(Buffer.concat([Buffer.from(`${pkg}/`), latin1('caf\xe9.txt')]), latin1('caf\xe9\n'));
+    await repo.work.git('add', '-A');
+    await repo.work.git('update-index', '--add', '--cacheinfo', `160000,${'1'.repeat(40)},pkgs/tools/sub`);
+    await repo.work.git('commit', '-q', '-m', 'tools');
+    await repo.work.git('push', '-q', 'origin', 'main');
+    const modesUrl = `file://${repo.bare}`;
+    const dir = join(root, 'pulled-modes');
+    expect(await pvctl('rpkg', 'pull', 'tools', 'main', dir, '--repo', modesUrl, '--directory', 'pkgs')).toBe(
+      `3 file(s) written to ${dir}; submodules left empty: sub`,
+    );
+    expect(lstatSync(join(dir, 'run.sh')).mode & 0o100).not.toBe(0);
+    expect(readlinkSync(join(dir, 'start'), 'utf8')).toBe('run.sh');
+    expect(readFileSync(Buffer.concat([Buffer.from(`${dir}/`), latin1('caf\xe9.txt')]))).toEqual(latin1('caf\xe9\n'));
+    expect(lstatSync(join(dir, 'sub')).isDirectory()).toBe(true);
+    const printed = JSON.parse(
+      await pvctl('rpkg', 'pull', 'tools', 'main', '--repo', modesUrl, '--directory', 'pkgs', '-o', 'json'),
+    ) as Record<string, unknown>;
+    expect(printed).toMatchObject({
+      'run.sh': '#!/bin/sh\n',
+      start: { symlink: 'run.sh' },
+      sub: { gitlink: '1'.repeat(40) },
+      'caf\udce9.txt': { base64: latin1('caf\xe9\n').toString('base64') },
+    });
   });
 
   it('uses the Secret next to the Repository for an http repository', async () => {

@@ -1,7 +1,8 @@
 // `pvctl rpkg`: package revisions on a git repository, in Porch's layout.
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+import { existsSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import {
   checkGitUrl,
@@ -14,7 +15,6 @@ import {
 } from '../../api/v1alpha1/index.ts';
 import { revisionName as porchName } from '../../controllers/packagevariant/downstream.ts';
 import {
-  checkFilePath,
   GitStore,
   gitStoreOptions,
   type BatchResult,
@@ -22,6 +22,7 @@ import {
   type PackageRevision,
   type SecretLike,
 } from '../../lib/git/index.ts';
+import { PackageDirError, writePackageDir, type PackageFiles, type PackageModes } from '../../lib/kpt/package.ts';
 import { describeSource, loadManifests } from '../../lib/kube/manifest-reader.ts';
 import { parseOutputFormat, serialize, table, UsageError, type OutputFormat } from '../output.ts';
 
@@ -211,16 +212,27 @@ async function findRevision(
   return match;
 }
 
-function writeFiles(dir: string, files: Map<string, Buffer>): void {
+function writeFiles(dir: string, files: PackageFiles, modes: PackageModes): void {
   if (existsSync(dir) && readdirSync(dir).length > 0) throw new UsageError(`${dir} exists and is not empty`);
-  const root = resolve(dir);
-  for (const [path, content] of files) {
-    const problem = checkFilePath(path);
-    if (problem) throw new UsageError(`refusing to write ${JSON.stringify(path)}: ${problem}`);
-    const target = join(root, ...path.split('/'));
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, content);
+  try {
+    writePackageDir(dir, files, modes);
+  } catch (e) {
+    if (e instanceof PackageDirError) throw new UsageError(e.message);
+    throw e;
   }
+}
+
+/** A package as printable values: text, or base64 for bytes that are not UTF-8; symlinks and gitlinks as objects. */
+function printable(files: PackageFiles, modes: PackageModes): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [path, content] of files) {
+    out[path] = isUtf8(content) ? content.toString('utf8') : { base64: content.toString('base64') };
+  }
+  for (const [path, entry] of modes) {
+    if (entry.kind === 'symlink') out[path] = { symlink: entry.target.toString('utf8') };
+    else if (entry.kind === 'gitlink') out[path] = { gitlink: entry.commit };
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 function printResults(io: RpkgIo, results: BatchResult[], format: Output): boolean {
@@ -317,14 +329,18 @@ export function registerRpkg(program: Command, io: RpkgIo = { out: (l) => consol
       const format = parseOutputFormat(options.output);
       return withStore(options, io, async (store, name) => {
         const revision = await findRevision(store, packageName, selector, name);
-        const files = await store.readPackage({ packageName, commit: revision.commit });
+        const locator = { packageName, commit: revision.commit };
+        const [files, modes] = await Promise.all([store.readPackage(locator), store.readPackageModes(locator)]);
         if (dir) {
-          writeFiles(dir, files);
-          io.out(`${files.size} file(s) written to ${dir}`);
+          writeFiles(dir, files, modes);
+          const submodules = [...modes].filter(([, e]) => e.kind === 'gitlink').map(([p]) => p);
+          io.out(
+            `${files.size} file(s) written to ${dir}` +
+              (submodules.length ? `; submodules left empty: ${submodules.join(', ')}` : ''),
+          );
           return;
         }
-        const map = Object.fromEntries([...files].map(([path, content]) => [path, content.toString('utf8')]));
-        io.out(serialize(map, format === 'json' ? 'json' : 'yaml'));
+        io.out(serialize(printable(files, modes), format === 'json' ? 'json' : 'yaml'));
       });
     }),
   );
