@@ -5,6 +5,7 @@ import { formatFieldError, type PackageVariant, type PackageVariantSet } from '.
 import { describeSource, loadManifests } from '../../lib/kube/manifest-reader.ts';
 import { reconcileLocally } from '../../controllers/local.ts';
 import { getCondition } from '../../lib/kube/conditions.ts';
+import { sweepStaleKeyDirs } from '../../lib/git/credentials.ts';
 import { describeObject, parseOutputFormat, serialize, table, UsageError } from '../output.ts';
 import { addReadLimitOptions, readLimitsFrom, type ReadLimitOptions } from '../read-limits.ts';
 
@@ -129,6 +130,11 @@ export function registerReconcile(program: Command): void {
       'variants reconciled at once (default: all, so each repository is pushed once; lower bounds memory)',
     )
     .action(async (options: ReconcileOptions) => {
+      sweepStaleKeyDirs();
+      // Stop at once: exiting kills the git processes and removes the SSH key directories (lib/git's
+      // exit hooks); pushes are atomic, so cutting one off leaves nothing half-written.
+      process.once('SIGTERM', () => process.exit(143));
+      process.once('SIGINT', () => process.exit(130));
       process.exitCode = await runReconcile(
         options,
         (l) => console.log(l),

@@ -10,6 +10,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig, makeClients } from '../../lib/kube/client.ts';
 import { LeaderElector, validateTiming } from '../../lib/kube/leader-election.ts';
 import { Manager, type ListenAddress } from '../../controllers/manager.ts';
+import { sweepStaleKeyDirs } from '../../lib/git/credentials.ts';
 import { UsageError } from '../output.ts';
 
 export interface RunOptions {
@@ -137,6 +138,8 @@ export function managerOptionsFrom(options: RunOptions) {
 
 export async function runController(options: RunOptions): Promise<void> {
   const logger = pino({ name: 'pvctl', level: options.logLevel });
+  const stale = sweepStaleKeyDirs();
+  if (stale.length) logger.info({ removed: stale.length }, 'removed SSH key directories of dead processes');
   const managerOptions = managerOptionsFrom(options);
   const election = leaderElectionFrom(options);
   const kubeConfig = loadKubeConfig(
@@ -180,6 +183,7 @@ export async function runController(options: RunOptions): Promise<void> {
   await done;
   // Anything still running past the bounded drain (a reconcile that ignored the timeout) must not
   // keep the process alive: git pushes are atomic, so cutting them off leaves no partial state.
+  // Every process.exit here kills the git processes left and removes SSH key directories (lib/git).
   process.exit(0);
 }
 

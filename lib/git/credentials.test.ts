@@ -1,6 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { credentialsFromSecret, networkEnv } from './credentials.ts';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { credentialsFromSecret, keyDirParent, networkEnv, sweepStaleKeyDirs } from './credentials.ts';
+import { removeDir, tempDir } from './testing/repos.ts';
 import { pushArgs } from './push.ts';
 import { parseRemoteUrl } from './url.ts';
 import { redact } from './exec.ts';
@@ -49,10 +52,60 @@ describe('credentials', () => {
     const keyFile = /IdentityFile='([^']+)'/.exec(net.env.GIT_SSH_COMMAND!)![1]!;
     expect(readFileSync(keyFile, 'utf8')).toBe('PRIVATE\n');
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    // In a directory named after this process, in the one private parent the sweep looks at.
+    expect(dirname(dirname(keyFile))).toBe(keyDirParent());
+    expect(basename(dirname(keyFile))).toMatch(new RegExp(`^${process.pid}-`));
+    expect(statSync(keyDirParent()).mode & 0o777).toBe(0o700);
     expect(net.env.GIT_SSH_COMMAND).toContain('StrictHostKeyChecking=yes');
     expect(net.env.GIT_SSH_COMMAND).not.toContain('PRIVATE');
     await net.dispose();
     expect(existsSync(keyFile)).toBe(false);
+  });
+
+  it('sweeps key directories of dead processes older than the grace, and nothing else', () => {
+    const parent = tempDir('pv-sweep-');
+    try {
+      const dead = spawnSync('true').pid;
+      const old = new Date(Date.now() - 120_000);
+      const dirs = {
+        deadOld: `${dead}-old`,
+        deadYoung: `${dead}-young`,
+        liveOld: `${process.ppid}-old`,
+        ownOld: `${process.pid}-old`,
+        notOurs: 'notes',
+      };
+      for (const name of Object.values(dirs)) {
+        mkdirSync(join(parent, name));
+        if (name !== dirs.deadYoung) utimesSync(join(parent, name), old, old);
+      }
+      expect(sweepStaleKeyDirs(parent, 60_000)).toEqual([join(parent, dirs.deadOld)]);
+      expect(readdirSync(parent).sort()).toEqual([dirs.deadYoung, dirs.liveOld, dirs.ownOld, dirs.notOurs].sort());
+      expect(sweepStaleKeyDirs(join(parent, 'missing'))).toEqual([]);
+    } finally {
+      removeDir(parent);
+    }
+  });
+
+  it('refuses to write a key into a parent directory that is a symlink', () => {
+    const tmp = tempDir('pv-symlink-');
+    try {
+      const elsewhere = join(tmp, 'elsewhere');
+      mkdirSync(elsewhere);
+      symlinkSync(elsewhere, keyDirParent(tmp));
+      const script =
+        `import { networkEnv } from ${JSON.stringify(join(import.meta.dirname, 'credentials.ts'))};\n` +
+        `import { parseRemoteUrl } from ${JSON.stringify(join(import.meta.dirname, 'url.ts'))};\n` +
+        `await networkEnv(parseRemoteUrl('ssh://git@example.com/r.git'), { kind: 'ssh', privateKey: 'K' });\n`;
+      const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        env: { ...process.env, TMPDIR: tmp },
+        encoding: 'utf8',
+      });
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toContain('is not a directory owned by this user');
+      expect(readdirSync(elsewhere)).toEqual([]);
+    } finally {
+      removeDir(tmp);
+    }
   });
 
   it('refuses credentials that do not fit the transport', async () => {

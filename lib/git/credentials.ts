@@ -2,7 +2,9 @@
 // - http(s): an `Authorization` header as `http.<url>.extraHeader`, set with GIT_CONFIG_COUNT /
 //   GIT_CONFIG_KEY_n / GIT_CONFIG_VALUE_n (never in the URL or the arguments);
 // - ssh: the private key in a 0600 file inside a private temporary directory, used through
-//   GIT_SSH_COMMAND and removed when the operation ends.
+//   GIT_SSH_COMMAND and removed when the operation ends, when the process exits, or (after a
+//   SIGKILL) by the next process's sweep.
+import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +75,86 @@ function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * The one directory (mode 0700, per user) that holds the key directories, each named
+ * `<pid>-<random>` after the process that wrote it.
+ */
+export function keyDirParent(base = tmpdir()): string {
+  return join(base, `pvctl-ssh-${process.getuid?.() ?? 'user'}`);
+}
+
+/**
+ * A key directory is read by ssh within seconds of its creation; after this grace a directory
+ * whose process is not alive is stale even if its PID is only invisible here (another PID namespace
+ * sharing the directory).
+ */
+export const STALE_KEY_DIR_GRACE_MS = 60_000;
+
+const keyDirs = new Set<string>();
+let removeOnExit = false;
+let swept = false;
+
+/** Removes the key directories of this process that are still on disk. */
+export function removeKeyDirs(): void {
+  for (const dir of keyDirs) rmSync(dir, { recursive: true, force: true });
+  keyDirs.clear();
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes key directories left by processes that died without cleaning up (SIGKILL, OOM kill):
+ * those whose process is gone and that are older than the grace. Returns the removed paths.
+ */
+export function sweepStaleKeyDirs(parent = keyDirParent(), graceMs = STALE_KEY_DIR_GRACE_MS): string[] {
+  swept = true;
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const pid = Number(/^(\d+)-/.exec(name)?.[1]);
+    if (!pid || pid === process.pid || isAlive(pid)) continue;
+    const dir = join(parent, name);
+    try {
+      if (Date.now() - statSync(dir).mtimeMs < graceMs) continue;
+      rmSync(dir, { recursive: true, force: true });
+      removed.push(dir);
+    } catch {
+      /* removed meanwhile */
+    }
+  }
+  return removed;
+}
+
+/** Creates the parent if needed and refuses one that another user could read or replace. */
+function privateParent(): string {
+  const parent = keyDirParent();
+  mkdirSync(parent, { recursive: true, mode: 0o700 });
+  const stat = lstatSync(parent);
+  if (!stat.isDirectory() || (process.getuid && stat.uid !== process.getuid())) {
+    throw new Error(`refusing to write an SSH key: ${parent} is not a directory owned by this user`);
+  }
+  if ((stat.mode & 0o077) !== 0) chmodSync(parent, 0o700);
+  if (!swept) sweepStaleKeyDirs(parent);
+  if (!removeOnExit) {
+    removeOnExit = true;
+    // 'exit' also runs for process.exit() in a signal handler (pvctl reconcile, pvctl run).
+    process.on('exit', removeKeyDirs);
+  }
+  return parent;
+}
+
 /** Environment for one network operation, and a cleanup to call when it has finished. */
 export interface NetworkEnv {
   env: Record<string, string>;
@@ -92,7 +174,8 @@ export async function networkEnv(
     if (remote.transport !== 'ssh') {
       throw new GitInputError(`an SSH key cannot be used with a ${remote.transport} repository URL`);
     }
-    const dir = await mkdtemp(join(tmpdir(), 'pv-git-ssh-'));
+    const dir = await mkdtemp(join(privateParent(), `${process.pid}-`));
+    keyDirs.add(dir);
     const keyFile = join(dir, 'id');
     await writeFile(
       keyFile,
@@ -121,7 +204,10 @@ export async function networkEnv(
     return {
       env: { GIT_SSH_COMMAND: command },
       secrets,
-      dispose: () => rm(dir, { recursive: true, force: true }),
+      dispose: async () => {
+        await rm(dir, { recursive: true, force: true });
+        keyDirs.delete(dir);
+      },
     };
   }
   if (remote.transport !== 'https' && remote.transport !== 'http') {

@@ -1,8 +1,11 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { baseGitEnv, GitError, gitProcessStats, redact, runGit } from './exec.ts';
 import { gitStoreOptions } from './repository.ts';
+import { processesMatching, waitFor } from './testing/processes.ts';
 
 describe('exec', () => {
   const saved = { ...process.env };
@@ -53,6 +56,30 @@ describe('exec', () => {
     expect(error.message).not.toContain('topsecret');
     expect(error.stderr).not.toContain('topsecret');
   });
+
+  it('kills the git processes still running, with their helpers, when the process exits on a signal', async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/r.git`;
+    const exec = JSON.stringify(join(import.meta.dirname, 'exec.ts'));
+    const script =
+      `import { runGit } from ${exec};\nprocess.once('SIGTERM', () => process.exit(143));\n` +
+      `await runGit(['ls-remote', '--end-of-options', ${JSON.stringify(url)}]);\n`;
+    const parent = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => parent.once('exit', resolve));
+    const gits = () => processesMatching(new RegExp(url.replace(/\./g, '\\.')));
+    try {
+      // git and its git-remote-http helper, waiting for the server.
+      await waitFor('git-remote-http to start', () => gits().some((p) => p.command.includes('remote-http')));
+      parent.kill('SIGTERM');
+      expect(await exited).toBe(143);
+      await waitFor('git to end', () => gits().length === 0, 2000);
+    } finally {
+      parent.kill('SIGKILL');
+      silent.closeAllConnections();
+      silent.close();
+    }
+  }, 20_000);
 
   it('redacts secrets and URL user info', () => {
     expect(redact('fatal: https://bob:pw@host/x and token abc123', ['abc123'])).toBe(

@@ -1,9 +1,11 @@
 // The one place that spawns git. Argument arrays only (no shell), a controlled environment (no
 // prompts, no system or global config, only allowed transports), timeouts, redaction of secrets
 // from error messages, a counter of spawned processes for the benchmarks, and observers of each
-// process's duration (metrics).
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+// process's duration (metrics). No git process outlives this process: they are killed with their
+// helpers when it exits, and ssh kills its git when this process dies without exiting (SIGKILL).
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -141,6 +143,24 @@ function describeCommand(args: readonly string[], secrets: readonly string[]): s
   return redact(`git ${shown.join(' ')}${args.length > shown.length ? ' ...' : ''}`, secrets);
 }
 
+/**
+ * Put before GIT_SSH_COMMAND, which git runs with `sh -c`: a background subshell blocks reading
+ * fd 3, a pipe whose other end only this process holds, and kills the process group (git, ssh and
+ * the rest of git's helpers) when it reads end of file: when this process dies, even by SIGKILL,
+ * or closes the pipe because git has exited. Without fd 3 (git not run by spawnGit), ssh just runs.
+ */
+const SSH_DIES_WITH_PARENT =
+  'if true 2>/dev/null <&3; then (read -r _ <&3; kill -9 0) </dev/null >/dev/null 2>&1 & fi; exec ';
+
+const running = new Set<ChildProcess>();
+let killOnExit = false;
+
+/** Kills every git process of this process that is still running, with its helpers. */
+export function killGitProcesses(): void {
+  for (const child of running) killGroup(child);
+  running.clear();
+}
+
 /** Starts a git process (for long-lived batch processes). The caller owns it. */
 export function spawnGit(args: readonly string[], options: GitExecOptions = {}): ChildProcessWithoutNullStreams {
   gitProcessStats.spawned++;
@@ -148,14 +168,30 @@ export function spawnGit(args: readonly string[], options: GitExecOptions = {}):
   const stats = (gitProcessStats.byCommand[command] ??= { count: 0, ms: 0 });
   stats.count++;
   const started = performance.now();
+  if (!killOnExit) {
+    killOnExit = true;
+    // 'exit' also runs for process.exit() in a signal handler (pvctl reconcile, pvctl run).
+    process.on('exit', killGitProcesses);
+  }
+  const env = { ...baseGitEnv(), ...options.env };
+  env.GIT_SSH_COMMAND = SSH_DIES_WITH_PARENT + env.GIT_SSH_COMMAND;
   const child = spawn('git', args, {
     cwd: options.cwd,
-    env: { ...baseGitEnv(), ...options.env },
-    stdio: ['pipe', 'pipe', 'pipe'],
+    env,
+    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
     windowsHide: true,
     // Its own process group, so a timeout also ends helpers git started (git-remote-http, ssh).
     detached: true,
-  });
+  }) as ChildProcessWithoutNullStreams;
+  const lifeline = child.stdio[3] as Socket;
+  lifeline.unref(); // the process, and its stdio, decide whether it keeps the event loop alive
+  running.add(child);
+  const ended = () => {
+    running.delete(child);
+    lifeline.destroy();
+  };
+  child.once('exit', ended);
+  child.once('error', ended);
   child.once('close', (code) => {
     const durationMs = performance.now() - started;
     stats.ms += durationMs;
