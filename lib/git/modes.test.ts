@@ -145,6 +145,7 @@ describe('GitStore modes and byte names', () => {
       '"d/x" lies below the gitlink "d"',
     );
     expect(draft(new Map([['g', { kind: 'gitlink', commit: 'HEAD' }]]))).toThrow('invalid commit id "HEAD"');
+    expect(draft(new Map(), [['a/x', Buffer.from('')]])).toThrow('"a/x" lies below the file "a"');
     expect(draft(new Map([['../l', { kind: 'symlink', target: Buffer.from('x') }]]))).toThrow("'..'");
     expect(gitProcessStats.spawned).toBe(before);
   });

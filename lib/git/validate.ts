@@ -87,8 +87,8 @@ export function checkFilePath(path: string): string | undefined {
 
 /**
  * Files and special entries (lib/git/writer.ts's PackageModes) that one git tree can hold: valid
- * paths, an executable bit only on a file, a symlink or gitlink neither a file too nor a directory
- * of other entries. Returns what is wrong, as a sentence.
+ * paths, an executable bit only on a file, nothing below a file, symlink or gitlink, and a symlink
+ * or gitlink that is not a file too. Returns what is wrong, as a sentence.
  */
 export function checkPackageEntries(
   files: ReadonlyMap<string, unknown>,
@@ -99,7 +99,7 @@ export function checkPackageEntries(
     if (reason) return `invalid file path ${JSON.stringify(path)}: ${reason}`;
   }
   const problem = (text: string) => `invalid package content: ${text}`;
-  const leaves = new Map<string, string>();
+  const leaves = new Map<string, string>([...files.keys()].map((path) => [path, 'file']));
   for (const [path, entry] of modes) {
     const name = JSON.stringify(path);
     if (entry.kind === 'executable') {
@@ -112,7 +112,6 @@ export function checkPackageEntries(
     if (files.has(path)) return problem(`${name} is both a file and a ${entry.kind}`);
     leaves.set(path, entry.kind);
   }
-  if (leaves.size === 0) return undefined;
   for (const path of [...files.keys(), ...modes.keys()]) {
     for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
       const kind = leaves.get(path.slice(0, slash));

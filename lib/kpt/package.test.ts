@@ -152,9 +152,10 @@ describe('package directories: modes, symlinks, byte names', () => {
     // A symlink the modes keep cannot have files below it.
     const shared = new Map([['shared', { kind: 'symlink', target: Buffer.from('../outside') } as SpecialEntry]]);
     expect(() => updatePackageDir(dir, new Map(), plan('shared/cm.yaml'), { before: shared, after: shared })).toThrow(
-      'refusing to write "shared/cm.yaml": "shared" is a symlink or gitlink',
+      'refusing to write "shared/cm.yaml": "shared" is a symlink',
     );
     expect(() => writePackageDir(dir, plan('../outside/cm.yaml'))).toThrow("'..' segment");
+    expect(() => writePackageDir(dir, plan('Kptfile/x'))).toThrow('"Kptfile/x": "Kptfile" is a file');
     mkdirSync(join(dir, 'vendor', 'lib', '.git'), { recursive: true });
     expect(() => updatePackageDir(dir, new Map(), plan('vendor/lib/x.txt'))).toThrow(
       '"vendor/lib" is another git repository (a submodule)',

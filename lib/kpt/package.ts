@@ -235,19 +235,18 @@ function checkEntries(files: PackageFiles, modes: PackageModes): void {
       if (part.toLowerCase() === '.git') fail(path, "a '.git' segment");
     }
   }
-  const leaves = new Set<string>();
+  const leaves = new Map<string, string>([...files.keys()].map((path) => [path, 'file']));
   for (const [path, entry] of modes) {
     if (entry.kind === 'executable' && !files.has(path)) fail(path, 'marked executable but not a file of the package');
     if (entry.kind !== 'executable') {
       if (files.has(path)) fail(path, `both a file and a ${entry.kind}`);
-      leaves.add(path);
+      leaves.set(path, entry.kind);
     }
   }
-  if (leaves.size === 0) return;
-  for (const path of [...files.keys(), ...modes.keys()]) {
+  for (const path of leaves.keys()) {
     for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
-      if (leaves.has(path.slice(0, slash)))
-        fail(path, `${JSON.stringify(path.slice(0, slash))} is a symlink or gitlink`);
+      const kind = leaves.get(path.slice(0, slash));
+      if (kind) fail(path, `${JSON.stringify(path.slice(0, slash))} is a ${kind}`);
     }
   }
 }
