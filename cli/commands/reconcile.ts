@@ -8,8 +8,9 @@ import { getCondition } from '../../lib/kube/conditions.ts';
 import { sweepStaleKeyDirs } from '../../lib/git/credentials.ts';
 import { describeObject, parseOutputFormat, serialize, table, UsageError } from '../output.ts';
 import { addReadLimitOptions, readLimitsFrom, type ReadLimitOptions } from '../read-limits.ts';
+import { applyGitLimits, MAX_PUSH_REFS_OPTION, type GitLimitOptions } from '../git-limits.ts';
 
-interface ReconcileOptions extends ReadLimitOptions {
+interface ReconcileOptions extends ReadLimitOptions, GitLimitOptions {
   filename: string[];
   output?: string;
   cacheDir?: string;
@@ -71,6 +72,7 @@ export async function runReconcile(
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
     throw new UsageError(`--concurrency must be a positive integer, not ${options.concurrency}`);
   }
+  applyGitLimits(options);
   // A file or an object that cannot be read or admitted is an error line (and a non-zero exit); the
   // rest of the fleet is reconciled all the same. What depends on a refused object stalls.
   const { objects, errors } = loadManifests(options.filename, readLimitsFrom(options));
@@ -129,6 +131,7 @@ export function registerReconcile(program: Command): void {
       '--concurrency <n>',
       'variants reconciled at once (default: all, so each repository is pushed once; lower bounds memory)',
     )
+    .option(...MAX_PUSH_REFS_OPTION)
     .action(async (options: ReconcileOptions) => {
       sweepStaleKeyDirs();
       // Stop at once: exiting kills the git processes and removes the SSH key directories (lib/git's

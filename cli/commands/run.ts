@@ -12,8 +12,9 @@ import { LeaderElector, validateTiming } from '../../lib/kube/leader-election.ts
 import { Manager, type ListenAddress } from '../../controllers/manager.ts';
 import { sweepStaleKeyDirs } from '../../lib/git/credentials.ts';
 import { UsageError } from '../output.ts';
+import { applyGitLimits, MAX_PUSH_REFS_OPTION, type GitLimitOptions } from '../git-limits.ts';
 
-export interface RunOptions {
+export interface RunOptions extends GitLimitOptions {
   kubeconfig?: string;
   namespace?: string;
   concurrency: string;
@@ -141,6 +142,7 @@ export async function runController(options: RunOptions): Promise<void> {
   const stale = sweepStaleKeyDirs();
   if (stale.length) logger.info({ removed: stale.length }, 'removed SSH key directories of dead processes');
   const managerOptions = managerOptionsFrom(options);
+  applyGitLimits(options);
   const election = leaderElectionFrom(options);
   const kubeConfig = loadKubeConfig(
     options.kubeconfig ? { kind: 'file', path: options.kubeconfig } : { kind: 'default' },
@@ -197,6 +199,7 @@ export function registerRun(program: Command): void {
     .option('--set-concurrency <n>', 'PackageVariantSet reconciles at once', '2')
     .option('--poll-interval <duration>', 'git poll interval for upstream and downstream repositories', '1m')
     .option('--cache-dir <dir>', 'where bare git caches are kept (default ~/.cache/packagevariant-controller/git)')
+    .option(...MAX_PUSH_REFS_OPTION)
     .option('--health-probe-bind-address <addr>', '/healthz and /readyz ("0" disables)', ':8081')
     .option('--metrics-bind-address <addr>', 'Prometheus /metrics ("0" disables)', ':8080')
     .option('--webhook-bind-address <addr>', 'git push webhook ("0" disables)', ':8082')
