@@ -11,6 +11,7 @@ import { loadKubeConfig, makeClients } from '../../lib/kube/client.ts';
 import { LeaderElector, validateTiming } from '../../lib/kube/leader-election.ts';
 import { Manager, type ListenAddress } from '../../controllers/manager.ts';
 import { sweepStaleKeyDirs } from '../../lib/git/credentials.ts';
+import { checkConnection, kubeConfigSourceFrom } from '../kube-connection.ts';
 import { UsageError } from '../output.ts';
 import { applyGitLimits, MAX_PUSH_REFS_OPTION, type GitLimitOptions } from '../git-limits.ts';
 
@@ -144,9 +145,9 @@ export async function runController(options: RunOptions): Promise<void> {
   const managerOptions = managerOptionsFrom(options);
   applyGitLimits(options);
   const election = leaderElectionFrom(options);
-  const kubeConfig = loadKubeConfig(
-    options.kubeconfig ? { kind: 'file', path: options.kubeconfig } : { kind: 'default' },
-  );
+  const kubeConfig = loadKubeConfig(kubeConfigSourceFrom(options.kubeconfig));
+  // One call before anything starts: an unreachable cluster is an error now, not a retry loop.
+  await checkConnection(kubeConfig, options.namespace);
   if (!managerOptions.webhookSecret) {
     logger.info('no webhook secret (--webhook-secret-file or PVC_WEBHOOK_SECRET): webhook endpoint disabled');
   }
