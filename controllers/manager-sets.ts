@@ -37,6 +37,7 @@ export interface SetControllerOptions {
   enqueueVariants(keys: string[]): void;
   /** The set reconciler's look at the upstream revision in git. */
   findUpstream?: SetReconcilerOptions['findUpstream'];
+  celLimits?: SetReconcilerOptions['celLimits'];
 }
 
 interface SetSnapshot {
@@ -102,6 +103,7 @@ export class SetController {
       objects: this.store,
       observe: (key, observation) => this.observe(key, observation),
       ...(options.findUpstream ? { findUpstream: options.findUpstream } : {}),
+      ...(options.celLimits ? { celLimits: options.celLimits } : {}),
     });
   }
 

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { CelLimits } from '../api/v1alpha1/cel-cost.ts';
 import type { KubeObject, PackageVariant, Repository } from '../api/v1alpha1/index.ts';
 import type { GitStore } from '../lib/git/store.ts';
 import { makeClients } from '../lib/kube/client.ts';
@@ -32,7 +33,7 @@ import { DOWNSTREAM_TRACK, downstreamRevision, GitUpstreamSource } from './upstr
 import { UpstreamIndex, type UpstreamWatch } from './upstream/index.ts';
 import { normalizeRepoUrl } from './upstream/repo-url.ts';
 import { UpstreamWatcher } from './upstream/watcher.ts';
-import { createWebhookHandler } from './upstream/webhook.ts';
+import { createWebhookServer, type WebhookLimits } from './upstream/webhook.ts';
 
 const PUSH_WAVE_MAX_DELAY_MS = 2000;
 
@@ -49,6 +50,8 @@ export interface ManagerOptions {
   concurrency?: number;
   /** PackageVariantSet reconciles running at once (default 2). */
   setConcurrency?: number;
+  /** Cost and time limits of PackageVariantSet template expressions. */
+  celLimits?: CelLimits;
   /** Upstream and downstream git poll interval (default 1 minute). */
   pollIntervalMs?: number;
   cacheDir?: string;
@@ -62,6 +65,8 @@ export interface ManagerOptions {
   /** The git push webhook; served only with a secret. */
   webhookAddress?: ListenAddress;
   webhookSecret?: string;
+  /** Body size, timeouts, connection cap and remembered delivery ids of the webhook server. */
+  webhookLimits?: Partial<WebhookLimits>;
   /** How long shutdown waits for in-flight reconciles (default 30 s). */
   shutdownTimeoutMs?: number;
   /**
@@ -141,6 +146,7 @@ export class Manager {
       },
       ...(options.setConcurrency ? { concurrency: options.setConcurrency } : {}),
       findUpstream: (pvs, repository) => setUpstreamFinder(this.stores)(pvs, repository),
+      ...(options.celLimits ? { celLimits: options.celLimits } : {}),
     });
     this.stores = new GitStores({ objects: this.store, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
     // A push costs git tens of milliseconds of CPU however many drafts it carries: while other
@@ -209,8 +215,9 @@ export class Manager {
       );
     }
     if (this.options.webhookAddress && this.options.webhookSecret) {
-      const handler = createWebhookHandler({
+      const webhook = createWebhookServer({
         secret: this.options.webhookSecret,
+        ...(this.options.webhookLimits ? { limits: this.options.webhookLimits } : {}),
         repositoriesFor: (url) =>
           this.upstreamIndex.repositories().includes(url) || this.downstreamIndex.repositories().includes(url)
             ? [url]
@@ -221,7 +228,7 @@ export class Manager {
           void this.downstreamWatcher.pollNow(repo);
         },
       });
-      this.servers.set('webhook', await listen(this.options.webhookAddress, handler));
+      this.servers.set('webhook', await listen(this.options.webhookAddress, webhook));
     }
     await this.store.start();
     const elector = this.options.elector;
@@ -297,7 +304,16 @@ export class Manager {
     // Last, so no successor reconciles while our pushes are in flight.
     if (this.options.elector) await withTimeout(this.options.elector.stop(), 5_000);
     this.eventLoop.stop();
-    await Promise.all([...this.servers.values()].map((s) => new Promise((resolve) => s.close(resolve))));
+    // Connections still sending a request (a slow client) would hold `close` until they time out.
+    await Promise.all(
+      [...this.servers.values()].map(
+        (s) =>
+          new Promise((resolve) => {
+            s.close(resolve);
+            s.closeAllConnections();
+          }),
+      ),
+    );
     this.servers.clear();
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     this.stores.close();
@@ -528,9 +544,12 @@ export class Manager {
   }
 }
 
-function listen(address: ListenAddress, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Server> {
+function listen(
+  address: ListenAddress,
+  handler: ((req: IncomingMessage, res: ServerResponse) => void) | Server,
+): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer(handler);
+    const server = typeof handler === 'function' ? createServer(handler) : handler;
     server.once('error', reject);
     server.listen(address.port, address.host, () => {
       server.off('error', reject);

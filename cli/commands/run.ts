@@ -13,9 +13,10 @@ import { Manager, type ListenAddress } from '../../controllers/manager.ts';
 import { sweepStaleKeyDirs } from '../../lib/git/credentials.ts';
 import { checkConnection, kubeConfigSourceFrom } from '../kube-connection.ts';
 import { UsageError } from '../output.ts';
+import { RUN_LIMIT_OPTIONS, runLimitsFrom, type RunLimitOptions } from '../run-limits.ts';
 import { applyGitLimits, MAX_PUSH_REFS_OPTION, type GitLimitOptions } from '../git-limits.ts';
 
-export interface RunOptions extends GitLimitOptions {
+export interface RunOptions extends GitLimitOptions, RunLimitOptions {
   kubeconfig?: string;
   namespace?: string;
   concurrency: string;
@@ -135,6 +136,7 @@ export function managerOptionsFrom(options: RunOptions) {
     ...(probeAddress ? { probeAddress } : {}),
     ...(metricsAddress ? { metricsAddress } : {}),
     ...(webhookAddress && secret ? { webhookAddress, webhookSecret: secret } : {}),
+    ...runLimitsFrom(options),
   };
 }
 
@@ -205,6 +207,11 @@ export function registerRun(program: Command): void {
     .option('--metrics-bind-address <addr>', 'Prometheus /metrics ("0" disables)', ':8080')
     .option('--webhook-bind-address <addr>', 'git push webhook ("0" disables)', ':8082')
     .option('--webhook-secret-file <path>', 'shared secret of the webhook (default: env PVC_WEBHOOK_SECRET)')
+    .option(...RUN_LIMIT_OPTIONS.webhookMaxBodyBytes)
+    .option(...RUN_LIMIT_OPTIONS.webhookMaxConnections)
+    .option(...RUN_LIMIT_OPTIONS.webhookRequestTimeout)
+    .option(...RUN_LIMIT_OPTIONS.celCostLimit)
+    .option(...RUN_LIMIT_OPTIONS.celTimeLimit)
     .option('--log-level <level>', 'trace, debug, info, warn or error', 'info')
     .option('--leader-elect', 'run the controllers only while holding a Lease (for more than one replica)', false)
     .option('--leader-election-id <name>', 'name of the Lease', RUN_DEFAULTS.leaderElectionId)

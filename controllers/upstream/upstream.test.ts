@@ -189,7 +189,7 @@ describe('webhook', () => {
         secret,
         repositoriesFor: (u) => (u === 'git.example.com/org/blueprints' ? ['blueprints-key'] : []),
         poll: (repo) => polled.push(repo),
-        maxBodyBytes: 4096,
+        limits: { maxBodyBytes: 4096 },
       }),
     );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

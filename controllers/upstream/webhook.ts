@@ -1,16 +1,39 @@
 // The git push webhook: GitHub, Gitea/Forgejo and GitLab push payloads, each verified with the
 // shared secret (HMAC-SHA256 signature, or GitLab's token), trigger an immediate poll of the
-// repositories they name. Nothing in the payload is trusted beyond the repository URLs.
+// repositories they name. Nothing in the payload is trusted beyond the repository URLs. The server
+// is bounded: headers and whole requests must arrive in time, connections are capped, a body over
+// the limit is not read on (413, connection closed), and a delivery id seen before polls nothing.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { normalizeRepoUrl } from './repo-url.ts';
+
+export interface WebhookLimits {
+  /** Largest body read; a larger one is answered 413 and its connection closed. */
+  maxBodyBytes: number;
+  /** Time a client has to send a request's headers. */
+  headersTimeoutMs: number;
+  /** Time a client has to send a whole request (headers and body). */
+  requestTimeoutMs: number;
+  /** Connections open at once; more are closed as they arrive. */
+  maxConnections: number;
+  /** Delivery ids remembered, so that a replayed delivery polls nothing. */
+  deliveryIds: number;
+}
+
+export const DEFAULT_WEBHOOK_LIMITS: WebhookLimits = {
+  maxBodyBytes: 1024 * 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  maxConnections: 256,
+  deliveryIds: 10_000,
+};
 
 export interface WebhookOptions {
   secret: string;
   /** Repositories (watcher identities) a normalized URL names; empty when none is watched. */
   repositoriesFor(normalizedUrl: string): string[];
   poll(repo: string): void;
-  maxBodyBytes?: number;
+  limits?: Partial<WebhookLimits>;
 }
 
 const PUSH_EVENTS = new Set(['push', 'Push Hook', 'Tag Push Hook']);
@@ -75,28 +98,70 @@ export function payloadUrls(payload: unknown): string[] {
   return urls;
 }
 
+/** The id a git host gives each delivery (the same on a redelivery), cut to a bounded length. */
+function deliveryOf(headers: IncomingMessage['headers']): string | undefined {
+  const value =
+    headers['x-github-delivery'] ??
+    headers['x-gitea-delivery'] ??
+    headers['x-forgejo-delivery'] ??
+    headers['x-gitlab-event-uuid'];
+  return typeof value === 'string' && value ? value.slice(0, 128) : undefined;
+}
+
+/** The most recent delivery ids, oldest forgotten first. */
+class DeliveryLog {
+  private readonly ids = new Set<string>();
+  private readonly capacity: number;
+  constructor(capacity: number) {
+    this.capacity = capacity;
+  }
+  /** Records `id`; true when it was recorded before. */
+  seen(id: string): boolean {
+    if (this.ids.has(id)) return true;
+    this.ids.add(id);
+    if (this.ids.size > this.capacity) this.ids.delete(this.ids.values().next().value!);
+    return false;
+  }
+}
+
 function reply(res: ServerResponse, status: number, body: Record<string, unknown>): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
 
+/** Answers and closes the connection without reading the rest of the request. */
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, body: Record<string, unknown>): void {
+  req.pause();
+  res.once('finish', () => req.socket.destroy());
+  res.setHeader('connection', 'close');
+  reply(res, status, body);
+}
+
 export function createWebhookHandler(options: WebhookOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const limits = { ...DEFAULT_WEBHOOK_LIMITS, ...options.limits };
+  const { maxBodyBytes } = limits;
+  const deliveries = new DeliveryLog(limits.deliveryIds);
   return (req, res) => {
     if (req.method !== 'POST') return reply(res, 405, { error: 'use POST' });
+    const tooLarge = () => refuse(req, res, 413, { error: `body larger than ${maxBodyBytes} bytes` });
+    if (Number(req.headers['content-length']) > maxBodyBytes) return tooLarge();
     const chunks: Buffer[] = [];
     let size = 0;
-    let tooLarge = false;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > maxBodyBytes) tooLarge = true;
-      else chunks.push(chunk);
+      if (size <= maxBodyBytes) chunks.push(chunk);
+      else if (!res.headersSent) tooLarge();
     });
-    req.on('error', () => reply(res, 400, { error: 'request aborted' }));
+    req.on('error', () => {
+      if (!res.headersSent) reply(res, 400, { error: 'request aborted' });
+    });
     req.on('end', () => {
-      if (tooLarge) return reply(res, 413, { error: `body larger than ${maxBodyBytes} bytes` });
+      if (size > maxBodyBytes) return;
       const body = Buffer.concat(chunks);
       const verdict = verifySignature(req.headers, body, options.secret);
       if (!verdict.ok) return reply(res, verdict.status, { error: verdict.message });
+      // Only a verified delivery is remembered: nobody without the secret can make us forget one.
+      const delivery = deliveryOf(req.headers);
+      if (delivery !== undefined && deliveries.seen(delivery)) return reply(res, 200, { duplicate: delivery });
       const event = eventOf(req.headers);
       if (event === 'ping') return reply(res, 200, { ok: 'pong' });
       if (event !== undefined && !PUSH_EVENTS.has(event)) return reply(res, 200, { ignored: event });
@@ -113,4 +178,21 @@ export function createWebhookHandler(options: WebhookOptions): (req: IncomingMes
       reply(res, repositories.length ? 202 : 200, { repositories });
     });
   };
+}
+
+/** The webhook's HTTP server, with the timeouts and the connection cap of `options.limits`. */
+export function createWebhookServer(options: WebhookOptions): Server {
+  const limits = { ...DEFAULT_WEBHOOK_LIMITS, ...options.limits };
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // How often the timeouts above are checked (Node's default, 30 s, would let them run long).
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, limits.headersTimeoutMs / 4)),
+    },
+    createWebhookHandler(options),
+  );
+  server.maxConnections = limits.maxConnections;
+  server.maxHeadersCount = 100;
+  return server;
 }
