@@ -136,3 +136,10 @@ kpt:
 bench-set: install testenv
 	node bench/fleet-set.ts
 	node bench/report.ts
+
+## bench-big: big inputs — merge of ConfigMaps with 2k/20k/200k keys, one PackageVariantSet with 10,000 targets in one
+## repository (local mode), a 40,000-ref repository read against plain git fetch; bench/results/big-inputs.json and the
+## "Big inputs" section of BENCHMARKS.md. BIG_MERGE_KEYS, BIG_SET_N, BIG_FETCH_REFS, BIG_RUNS; --only merge,set,fetch
+.PHONY: bench-big
+bench-big: install
+	node bench/big-inputs.ts
