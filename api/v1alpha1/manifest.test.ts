@@ -92,6 +92,18 @@ describe('validateManifest: what the API server refuses in every object', () => 
   });
 });
 
+describe('validateManifest: names that Object.prototype knows', () => {
+  it('takes kinds and fields named constructor, toString or __proto__ for what they are', () => {
+    expect(messages({ ...pv(valid), kind: 'constructor' })[0]).toMatch(
+      /^kind: Invalid value: "constructor": unknown kind/,
+    );
+    expect(messages({ apiVersion: 'v1', kind: 'toString', metadata: { name: 'x' } })).toEqual([]);
+    const proto = pv(Object.fromEntries([...Object.entries(valid), ['__proto__', { polluted: true }]]));
+    expect(messages(proto)).toEqual(['spec.__proto__: unknown field']);
+    expect(messages(pv({ ...valid, constructor: 1 }))).toEqual(['spec.constructor: unknown field']);
+  });
+});
+
 describe('validateManifests', () => {
   it('refuses both objects of a duplicate name, naming the other, whatever the version', () => {
     const a = pv(valid, { name: 'pv' });

@@ -82,7 +82,7 @@ const CORE_KINDS: Record<string, { schema: object; maps: Record<string, 'base64'
 };
 
 export function isOurKind(obj: KubeObject): boolean {
-  return obj.apiVersion === API_VERSION && typeof obj.kind === 'string' && obj.kind in KINDS;
+  return obj.apiVersion === API_VERSION && typeof obj.kind === 'string' && Object.hasOwn(KINDS, obj.kind);
 }
 
 /** Levenshtein distance, for "did you mean". */
@@ -189,15 +189,15 @@ export function validateManifest(obj: unknown): FieldError[] {
   if (typeof o.apiVersion !== 'string') return [invalid('apiVersion', o.apiVersion, 'must be a string')];
   if (!o.kind) return [required('kind')];
   if (typeof o.kind !== 'string') return [invalid('kind', o.kind, 'must be a string')];
-  if (o.apiVersion === 'v1' && o.kind in CORE_KINDS) return validateCore(o);
+  if (o.apiVersion === 'v1' && Object.hasOwn(CORE_KINDS, o.kind)) return validateCore(o);
   const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0]! : '';
   const ours = group === GROUP || PORCH_GROUPS.includes(group);
   const near = nearKind(o.kind);
-  if (!(o.kind in KINDS) && !ours && !near) return validateMetadata(o.metadata, checkPathSegment);
-  if (PORCH_GROUPS.includes(group) && o.kind in KINDS) {
+  if (!Object.hasOwn(KINDS, o.kind) && !ours && !near) return validateMetadata(o.metadata, checkPathSegment);
+  if (PORCH_GROUPS.includes(group) && Object.hasOwn(KINDS, o.kind)) {
     return [invalid('apiVersion', o.apiVersion, `this is a Porch manifest; use apiVersion ${API_VERSION}`)];
   }
-  if (!(o.kind in KINDS)) {
+  if (!Object.hasOwn(KINDS, o.kind)) {
     const hint = near ? `did you mean ${near}? ` : '';
     return [
       invalid(
@@ -271,7 +271,9 @@ export function withoutNulls<T>(obj: T): T {
   const o = obj as KubeObject;
   const schema =
     o.apiVersion === 'v1'
-      ? CORE_KINDS[o.kind ?? '']?.schema
+      ? Object.hasOwn(CORE_KINDS, o.kind ?? '')
+        ? CORE_KINDS[o.kind!]!.schema
+        : undefined
       : isOurKind(o)
         ? KINDS[o.kind as keyof typeof KINDS].schema
         : undefined;

@@ -86,7 +86,8 @@ function checkObject(value: Record<string, unknown>, schema: Schema, path: strin
     if (value[name] === undefined || value[name] === null) errors.push(required(child(path, name)));
   }
   for (const [key, item] of Object.entries(value)) {
-    const property = schema.properties?.[key];
+    // Own properties only: `__proto__` or `constructor` in the input is an unknown field, not Object's.
+    const property = schema.properties && Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined;
     if (property) {
       if (item !== null) visit(item, property, child(path, key), errors);
     } else if (typeof schema.additionalProperties === 'object') {
@@ -108,7 +109,8 @@ export function pruneNulls(value: unknown, schema: object): unknown {
   const entries: [string, unknown][] = [];
   for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
     const property =
-      s.properties?.[key] ?? (typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined);
+      (s.properties && Object.hasOwn(s.properties, key) ? s.properties[key] : undefined) ??
+      (typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined);
     if (!property) entries.push([key, item]);
     else if (item !== null) entries.push([key, pruneNulls(item, property)]);
   }

@@ -181,7 +181,7 @@ export function loadManifestFile(
       object = plainCopy(doc.toJS({ maxAliasCount: limits.maxAliasCount }), { bytes: 0 }, limits.maxDocumentBytes);
     } catch (e) {
       if (e instanceof LimitError) return error(e.message);
-      if (e instanceof ReferenceError && /excessive alias count/i.test(e.message)) {
+      if (e instanceof ReferenceError && /excessive alias count|alias resolution is disabled/i.test(e.message)) {
         return error(`too many YAML aliases (the limit is ${limits.maxAliasCount}, --max-yaml-aliases)`);
       }
       return error(`not valid YAML: ${(e as Error).message}`);
