@@ -24,7 +24,7 @@ import {
   type ObjectStore,
   type Secret,
 } from './store.ts';
-import { StalledError } from './packagevariant/reconciler.ts';
+import { StalledError } from './packagevariant/stalled.ts';
 
 /** An object refused on admission (schema, semantic rules, a duplicate name), with its problems. */
 export interface RefusedObject {

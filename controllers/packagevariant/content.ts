@@ -1,0 +1,135 @@
+// The content pipeline of a PackageVariant reconcile: what the downstream package should hold, as a
+// chain of stages over packages in memory. Each stage takes the content so far and what was
+// observed, and returns the next content; a new stage is one function and one line in
+// CONTENT_STAGES. Stages read and write nothing (injection sources come from the observation).
+import { basename } from 'node:path';
+import type { Conflict, ConflictPolicy } from '../../lib/merge/index.ts';
+import { mergeModes } from '../../lib/merge/modes.ts';
+import { clonePackage, upgradePackage } from '../../lib/merge/upgrade.ts';
+import type { PackageFiles, PackageModes } from '../../lib/kpt/package.ts';
+import type { RecordedConflict } from '../../lib/git/message.ts';
+import type { MergeConflict } from '../../api/v1alpha1/index.ts';
+import { applyMutations, type InjectionOutcome } from './mutations.ts';
+import type { Observed } from './observe.ts';
+
+export type DraftTask = 'clone' | 'upgrade' | 'edit';
+
+export interface Content {
+  files: PackageFiles;
+  modes: PackageModes;
+  task: DraftTask;
+  /** Merge conflicts the content carries (those the base draft recorded, then the new ones). */
+  conflicts: Conflict[];
+  /** The upstream commit the content carries (its Kptfile's upstreamLock). */
+  upstreamCommit: string;
+  /** The upstream commit the base carries. */
+  baseUpstreamCommit?: string;
+  injections: InjectionOutcome[];
+}
+
+export interface ContentOptions {
+  conflictPolicy: ConflictPolicy;
+}
+
+export type ContentStage = (
+  content: Content,
+  observed: Observed,
+  options: ContentOptions,
+) => Content | Promise<Content>;
+
+/** The base (or, without one, the upstream) as the pipeline's starting point. */
+export function startContent(observed: Observed): Content {
+  const { base, lock, upstream } = observed;
+  const start = base?.content ?? observed.updated!;
+  return {
+    files: start.files,
+    modes: start.modes,
+    task: !base ? 'clone' : lock?.current ? 'edit' : 'upgrade',
+    conflicts: (base?.revision.conflicts ?? []).map(toConflict),
+    upstreamCommit: lock?.current ? lock.commit : upstream.commit,
+    ...(lock ? { baseUpstreamCommit: lock.commit } : {}),
+    injections: [],
+  };
+}
+
+/** Clone: the upstream package, renamed; upgrade: the three-way merge; edit: the base as it is. */
+export const mergeStage: ContentStage = (content, observed, options) => {
+  const { upstream, spec, downRepo } = observed;
+  if (content.task === 'edit') return content;
+  if (content.task === 'clone') {
+    const packageName = spec.downstream!.package!;
+    const files = clonePackage(content.files, upstream.lock, {
+      name: basename(packageName),
+      ...(downRepo.spec?.deployment ? { packageContext: { packagePath: packageName } } : {}),
+    });
+    const cloned = mergeModes(new Map(), content.modes, new Map(), files);
+    return { ...content, files: cloned.files, modes: cloned.modes };
+  }
+  const original = observed.original!;
+  const updated = observed.updated!;
+  const result = upgradePackage(
+    { original: original.files, updated: updated.files, local: content.files },
+    upstream.lock,
+    {
+      conflicts: options.conflictPolicy,
+    },
+  );
+  const merged = mergeModes(original.modes, updated.modes, content.modes, result.files, {
+    conflicts: options.conflictPolicy,
+  });
+  return {
+    ...content,
+    files: merged.files,
+    modes: merged.modes,
+    // Conflicts stay with the draft that took them in until it is published: recomputing it does
+    // not make the overridden local values any less lost.
+    conflicts: unionConflicts(content.conflicts, [...result.conflicts, ...merged.conflicts]),
+  };
+};
+
+/** Labels, annotations, package context, pipeline entries and config injection. */
+export const mutateStage: ContentStage = async (content, observed) => {
+  const { pv, spec, injection } = observed;
+  const mutated = await applyMutations(
+    content.files,
+    { name: pv.metadata!.name!, spec },
+    {
+      list: async (apiVersion, kind) => {
+        const source = injection.get(`${apiVersion}/${kind}`);
+        if (!source) throw new Error(`${apiVersion} ${kind} was not observed`);
+        if ('error' in source) throw new Error(source.error);
+        return source.objects;
+      },
+    },
+  );
+  // An executable bit needs its file.
+  const modes = new Map([...content.modes].filter(([path, e]) => e.kind !== 'executable' || mutated.files.has(path)));
+  return { ...content, files: mutated.files, modes, injections: mutated.injections };
+};
+
+export const CONTENT_STAGES: readonly ContentStage[] = [mergeStage, mutateStage];
+
+export async function computeContent(
+  observed: Observed,
+  options: ContentOptions,
+  stages: readonly ContentStage[] = CONTENT_STAGES,
+): Promise<Content> {
+  let content = startContent(observed);
+  for (const stage of stages) content = await stage(content, observed, options);
+  return content;
+}
+
+function toConflict(c: RecordedConflict): Conflict {
+  return { ...c, winner: c.winner === 'local' ? 'local' : 'upstream' };
+}
+
+/** `earlier` followed by the conflicts of `later` not already listed (same file, resource and field). */
+function unionConflicts(earlier: readonly Conflict[], later: readonly Conflict[]): Conflict[] {
+  const key = (c: Conflict) => `${c.file}\0${c.resource}\0${c.field}`;
+  const known = new Set(later.map(key));
+  return [...earlier.filter((c) => !known.has(key(c))), ...later];
+}
+
+export function toMergeConflicts(conflicts: readonly Conflict[]): MergeConflict[] {
+  return conflicts.map((c) => ({ ...c }));
+}

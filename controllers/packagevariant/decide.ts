@@ -1,0 +1,257 @@
+// Step 3 of a PackageVariant reconcile: from what was observed and the content the pipeline built,
+// the git operations, events and status targets. Pure and synchronous: no git, no API.
+import type { DownstreamTarget, MergeConflict } from '../../api/v1alpha1/index.ts';
+import type { BatchOp } from '../../lib/git/batch.ts';
+import type { PackageRevision } from '../../lib/git/store.ts';
+import type { PackageModes } from '../../lib/kpt/package.ts';
+import type { Conflict } from '../../lib/merge/index.ts';
+import type { KubeEvent } from '../store.ts';
+import { toMergeConflicts, type Content, type DraftTask } from './content.ts';
+import { isOwnedBy, revisionName } from './downstream.ts';
+import { packagesDiffer } from './mutations.ts';
+import type { Observed } from './observe.ts';
+import { heldDraft, heldMessage, MANUAL_POLICY, publishDecision } from './publish.ts';
+
+export interface Decision {
+  /** A person must act first: nothing is written. */
+  stalled?: { reason: string; message: string };
+  /** The downstream repository's operations, pushed together; the draft write, when any, first. */
+  ops: BatchOp[];
+  /** The draft this reconcile writes. */
+  write?: { kind: 'created' | 'updated'; workspace: string; task: DraftTask; conflicts: number };
+  /** Drafts the variant owns but leaves alone (someone else committed to them). */
+  kept: PackageRevision[];
+  /** Publish the draft after the push (`publishPolicy: Automatic`); the lease is its head then. */
+  publish?: { workspace: string; expectedCommit?: string };
+  /** Why an Automatic variant's draft is not published. */
+  withheld?: string;
+  /** Why a PackageVariantSet rollout keeps the variant from starting its upstream change. */
+  held?: string;
+  /** Recorded after a successful push. */
+  events: KubeEvent[];
+  /** Status targets; a written draft's commit is filled in by act. */
+  targets: DownstreamTarget[];
+  /** The downstream does not carry the current upstream package (for metrics), before any publish. */
+  outdated: boolean;
+}
+
+export function decide(observed: Observed, content: Content): Decision {
+  const { downstream, owner, spec, packageName, downRepo, pv } = observed;
+  const repoName = downRepo.metadata!.name!;
+  const adopt = spec.adoptionPolicy === 'adoptExisting';
+  // Whoever published the latest revision, the package is ours once any revision of it was.
+  if (downstream.published && !adopt && downstream.ownedPublished.length === 0 && downstream.drafts.length === 0) {
+    return {
+      ...nothing(),
+      stalled: {
+        reason: 'DownstreamNotOwned',
+        message:
+          `package ${packageName} in Repository ${repoName} was not created by this PackageVariant; ` +
+          'set spec.adoptionPolicy to adoptExisting to take it over',
+      },
+    };
+  }
+  const [draft, ...extraDrafts] = downstream.drafts;
+  const base = observed.base;
+  const changed =
+    !base ||
+    (content.files !== base.content.files && packagesDiffer(base.content.files, content.files)) ||
+    modesDiffer(base.content.modes, content.modes);
+  const current = draft ?? downstream.published;
+  const currentTargets = current
+    ? [{ ...revisionTarget(repoName, packageName, current), ...upstreamCommitOf(content.baseUpstreamCommit) }]
+    : [];
+
+  const hold = changed ? heldDraft(pv, content.task) : undefined;
+  if (hold && content.task !== 'edit') {
+    return { ...nothing(), held: heldMessage(content.task, hold), targets: currentTargets, outdated: true };
+  }
+
+  const ops: BatchOp[] = [];
+  const events: KubeEvent[] = [];
+  const body = conflictReport(content.conflicts);
+  const draftContent = {
+    packageName,
+    files: content.files,
+    modes: content.modes,
+    task: porchTask(observed, content.task),
+    owner,
+    ...(body ? { body } : {}),
+    conflicts: content.conflicts,
+  };
+  let write: Decision['write'];
+  if (draft && draft.lifecycle === 'Draft' && changed) {
+    ops.push({ kind: 'updateDraft', ...draftContent, workspace: draft.workspace, expectedCommit: draft.commit });
+    write = { kind: 'updated', workspace: draft.workspace, task: content.task, conflicts: content.conflicts.length };
+  } else if (!draft && changed) {
+    ops.push({ kind: 'createDraft', ...draftContent, workspace: downstream.nextWorkspace });
+    write = {
+      kind: 'created',
+      workspace: downstream.nextWorkspace,
+      task: content.task,
+      conflicts: content.conflicts.length,
+    };
+  }
+  if (write) {
+    const conflictNote = content.conflicts.length ? ` with ${content.conflicts.length} merge conflict(s)` : '';
+    events.push({
+      type: 'Normal',
+      reason: write.kind === 'created' ? 'DraftCreated' : 'DraftUpdated',
+      message: `${content.task} draft ${write.workspace} of ${packageName} in ${repoName}${conflictNote}`,
+    });
+    if (body) events.push({ type: 'Warning', reason: 'MergeConflicts', message: body.slice(0, 1024) });
+  }
+
+  // Two drafts for one variant can only come from a race outside our control: the oldest is the
+  // variant's; a younger one is deleted only when the controller wrote every commit on it.
+  const kept: PackageRevision[] = [];
+  for (const extra of extraDrafts) {
+    if (extra.lifecycle === 'Draft' && isOwnedBy(extra, owner) && !extra.foreignCommits?.length) {
+      ops.push({ kind: 'deleteDraft', packageName, workspace: extra.workspace, expectedCommit: extra.commit });
+    } else kept.push(extra);
+  }
+  // `spec.downstream.package` changed: the old package's revisions go as deletion would take them
+  // (`deletionPolicy: orphan` leaves them).
+  for (const revision of spec.deletionPolicy === 'delete' ? observed.elsewhere : []) {
+    if (revision.lifecycle === 'Published') {
+      ops.push({ kind: 'proposeDelete', packageName: revision.packageName, revision: revision.revision });
+    } else if (revision.foreignCommits?.length) kept.push(revision);
+    else {
+      ops.push({
+        kind: 'deleteDraft',
+        packageName: revision.packageName,
+        workspace: revision.workspace,
+        expectedCommit: revision.commit,
+      });
+    }
+  }
+  events.push(...kept.map((k) => keptEvent(repoName, k)));
+
+  const targets: DownstreamTarget[] = write
+    ? [
+        {
+          name: revisionName(repoName, packageName, write.workspace),
+          lifecycle: 'Draft',
+          ref: `drafts/${observed.packagePath}/${write.workspace}`,
+          upstreamCommit: content.upstreamCommit,
+          ...conflictsOf(toMergeConflicts(content.conflicts)),
+        },
+      ]
+    : currentTargets;
+
+  // The draft pending after the push: the one written now, or the variant's unchanged draft.
+  const pending = write ? { workspace: write.workspace } : draft && !changed ? draft : undefined;
+  let publish: Decision['publish'];
+  let withheld: string | undefined;
+  if (pending && spec.publishPolicy === 'Automatic') {
+    const verdict = publishDecision(pv, {
+      files: content.files,
+      conflicts: content.conflicts.length,
+      foreignCommits: draft?.foreignCommits?.length ?? 0,
+      branchMoved: write?.kind === 'created' ? false : observed.branchMoved,
+    });
+    if (verdict.publish) {
+      publish = { workspace: pending.workspace, ...(!write && draft ? { expectedCommit: draft.commit } : {}) };
+    } else if (verdict.reason !== MANUAL_POLICY) {
+      withheld = `draft ${targets[0]!.name} is not published automatically: ${verdict.reason}`;
+      if (write) events.push({ type: 'Warning', reason: 'PublishWithheld', message: withheld });
+    }
+  }
+  const outdated = content.task !== 'edit' || !observed.publishedCurrent;
+  return {
+    ops,
+    ...(write ? { write } : {}),
+    kept,
+    ...(publish ? { publish } : {}),
+    ...(withheld ? { withheld } : {}),
+    events,
+    targets: [
+      ...targets,
+      ...kept.filter((k) => k.packageName === packageName).map((k) => revisionTarget(repoName, packageName, k)),
+    ],
+    outdated,
+  };
+}
+
+function nothing(): Decision {
+  return { ops: [], kept: [], events: [], targets: [], outdated: true };
+}
+
+function upstreamCommitOf(commit: string | undefined) {
+  return commit ? { upstreamCommit: commit } : {};
+}
+
+function conflictsOf(conflicts: MergeConflict[]) {
+  return conflicts.length ? { conflicts } : {};
+}
+
+/** A status target for a revision as git holds it (conflicts as its commits record them). */
+export function revisionTarget(repoName: string, packageName: string, revision: PackageRevision): DownstreamTarget {
+  return {
+    name: revisionName(repoName, packageName, revision.workspace),
+    lifecycle: revision.lifecycle,
+    ref: revision.ref.replace(/^refs\/(heads|tags)\//, ''),
+    commit: revision.commit,
+    ...conflictsOf(
+      (revision.conflicts ?? []).map((c) => ({ ...c, winner: c.winner === 'local' ? 'local' : 'upstream' })),
+    ),
+  };
+}
+
+export function keptEvent(repoName: string, draft: PackageRevision): KubeEvent {
+  const count = draft.foreignCommits?.length ?? 0;
+  return {
+    type: 'Warning',
+    reason: 'DraftKept',
+    message:
+      `draft ${draft.workspace} of ${draft.packageName} in ${repoName} is not deleted` +
+      (count ? `: it carries ${count} commit(s) the controller did not write` : '') +
+      '; publish or delete it by hand',
+  };
+}
+
+export function modesDiffer(before: PackageModes, after: PackageModes): boolean {
+  if (before.size !== after.size) return true;
+  for (const [path, entry] of before) {
+    const next = after.get(path);
+    if (!next || next.kind !== entry.kind) return true;
+    if (entry.kind === 'symlink' && !(next as typeof entry).target.equals(entry.target)) return true;
+    if (entry.kind === 'gitlink' && (next as typeof entry).commit !== entry.commit) return true;
+  }
+  return false;
+}
+
+/** The Porch task recorded in the draft commit's `kpt:` annotation. */
+export function porchTask(observed: Observed, kind: DraftTask) {
+  const { upstream, downRepo, packageName, base } = observed;
+  const upstreamName = `${upstream.watch.repo.split('/').pop()}.${upstream.packageName.replaceAll('/', '.')}.${upstream.revision ? `v${upstream.revision}` : 'main'}`;
+  const baseName = base ? revisionName(downRepo.metadata!.name!, packageName, base.revision.workspace) : undefined;
+  switch (kind) {
+    case 'clone':
+      return { type: 'clone', clone: { upstreamRef: { upstreamRef: { name: upstreamName } } } };
+    case 'edit':
+      return { type: 'edit', edit: { sourceRef: { name: baseName } } };
+    case 'upgrade':
+      return {
+        type: 'upgrade',
+        upgrade: {
+          newUpstreamRef: { name: upstreamName },
+          localPackageRevisionRef: { name: baseName },
+          strategy: 'resource-merge',
+        },
+      };
+  }
+}
+
+/** The conflict report in the draft's commit message: one line per field. */
+export function conflictReport(conflicts: readonly Conflict[]): string | undefined {
+  if (!conflicts.length) return undefined;
+  const show = (v: string | undefined) => (v === undefined ? '(absent)' : JSON.stringify(v));
+  return [
+    `Merge conflicts (${conflicts.length}): fields that both the upstream and this downstream changed`,
+    ...conflicts.map(
+      (c) =>
+        `- ${c.file} ${c.resource} ${c.field}: original ${show(c.original)}, upstream ${show(c.updated)}, local ${show(c.local)} -> ${c.winner} wins`,
+    ),
+  ].join('\n');
+}

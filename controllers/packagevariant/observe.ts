@@ -1,0 +1,240 @@
+// Step 1 of a PackageVariant reconcile: every read. The variant's Repositories, the upstream
+// revision (through the upstream source), the downstream revisions and drafts, the package contents
+// the content pipeline will need, and the in-cluster objects its injection points may select. The
+// result is a plain value; nothing after this step reads git or the API.
+import {
+  describeFieldErrors,
+  validateRepository,
+  type DefaultedPackageVariantSpec,
+  type KubeObject,
+  type PackageVariant,
+  type Repository,
+} from '../../api/v1alpha1/index.ts';
+import type { Owner } from '../../lib/git/message.ts';
+import type { GitStore, PackageRevision } from '../../lib/git/store.ts';
+import { Kptfile } from '../../lib/kpt/kptfile.ts';
+import { KPTFILE, type PackageFiles, type PackageModes } from '../../lib/kpt/package.ts';
+import type { ObjectStore } from '../store.ts';
+import { keyString } from '../store.ts';
+import { classifyDownstream, ownerOf, type DownstreamState } from './downstream.ts';
+import { locationOf, type GitStores } from './git-stores.ts';
+import { findInjectionPoints } from './injection.ts';
+import { StalledError } from './stalled.ts';
+import { resolveUpstream, upstreamLocation, UpstreamNotFoundError, type ResolvedUpstream } from './upstream.ts';
+
+/** A package as git holds it: regular files, plus executable bits, symlinks and gitlinks. */
+export interface PackageContent {
+  files: PackageFiles;
+  modes: PackageModes;
+}
+
+/** The objects of one apiVersion/kind in the variant's namespace, or why they could not be listed. */
+export type InjectionSource = { objects: KubeObject[] } | { error: string };
+
+export interface Observed {
+  pv: PackageVariant;
+  key: string;
+  spec: DefaultedPackageVariantSpec;
+  owner: Owner;
+  downRepo: Repository;
+  upRepo?: Repository;
+  downStore: GitStore;
+  packageName: string;
+  /** The package's path in the downstream repository (with the Repository's directory). */
+  packagePath: string;
+  upstream: ResolvedUpstream;
+  downstream: DownstreamState;
+  /** What the next draft builds on: the variant's draft, else the latest published revision. */
+  base?: { revision: PackageRevision; content: PackageContent };
+  /** The upstream commit the base's Kptfile is locked to, and whether its package tree is the upstream's now. */
+  lock?: { commit: string; current: boolean };
+  /** The upstream package now (read when a clone or an upgrade is due). */
+  updated?: PackageContent;
+  /** The upstream package at the base's lock (read for an upgrade; empty when the lock is unknown). */
+  original?: PackageContent;
+  /** Injection sources by `apiVersion/kind`, for every injection point the inputs hold. */
+  injection: Map<string, InjectionSource>;
+  /** Revisions the variant owns of other packages of its downstream repository. */
+  elsewhere: PackageRevision[];
+  /** The package on the deployment branch is no longer what the variant's draft started from. */
+  branchMoved: boolean;
+  /** The latest published revision carries the current upstream package tree (for metrics). */
+  publishedCurrent?: boolean;
+}
+
+export interface ObserveDeps {
+  objects: ObjectStore;
+  stores: GitStores;
+  /** Also find out whether the published revision is current (only the metrics need it). */
+  forMetrics?: boolean;
+  /** Told what the variant uses as soon as it is known, even when a later read fails. */
+  onRepositories?(names: string[]): void;
+}
+
+export async function observeVariant(
+  deps: ObserveDeps,
+  pv: PackageVariant,
+  spec: DefaultedPackageVariantSpec,
+): Promise<Observed> {
+  const { stores } = deps;
+  const namespace = pv.metadata?.namespace ?? 'default';
+  const key = keyString({ namespace, name: pv.metadata!.name! });
+  const downRepo = await repository(deps.objects, namespace, spec.downstream!.repo!, 'spec.downstream.repo');
+  const upRepo = spec.upstream!.git
+    ? undefined
+    : await repository(deps.objects, namespace, spec.upstream!.repo!, 'spec.upstream.repo');
+  deps.onRepositories?.([downRepo, upRepo].filter((r) => r !== undefined).map((r) => r.metadata!.name!));
+  const [downStore, upStore] = await Promise.all([
+    stores.get(locationOf(downRepo)),
+    stores.get(upstreamLocation(pv, upRepo)),
+  ]);
+  await Promise.all([stores.ensureRefreshed(downStore), stores.ensureRefreshed(upStore)]);
+  let upstream: ResolvedUpstream;
+  try {
+    upstream = await resolveUpstream(pv, upStore);
+  } catch (error) {
+    if (error instanceof UpstreamNotFoundError) throw new StalledError('UpstreamNotFound', error.message);
+    throw error;
+  }
+
+  const packageName = spec.downstream!.package!;
+  const owner = ownerOf(pv);
+  const downstream = classifyDownstream(
+    await downStore.listRevisions({ packageName }),
+    owner,
+    spec.adoptionPolicy === 'adoptExisting',
+  );
+  const draft = downstream.drafts[0];
+  const baseRevision = draft ?? downstream.published;
+  const base = baseRevision
+    ? { revision: baseRevision, content: await readContent(downStore, packageName, baseRevision.commit) }
+    : undefined;
+
+  const readUpstream = (commit: string) => readContent(upstream.store, upstream.packageName, commit);
+  const lockCommit = base ? lockOf(base.content.files) : undefined;
+  const lockTree = lockCommit
+    ? await upstream.store.packageTree(lockCommit, upstream.packageName).catch(() => undefined)
+    : undefined;
+  const lock = lockCommit ? { commit: lockCommit, current: lockTree === upstream.tree } : undefined;
+  const upgradeDue = !base || !lock?.current;
+  const updated = upgradeDue ? await readUpstream(upstream.commit) : undefined;
+  const original =
+    base && upgradeDue
+      ? lockTree
+        ? await readUpstream(lockCommit!)
+        : { files: new Map(), modes: new Map() }
+      : undefined;
+
+  const injection = await observeInjectionSources(deps.objects, namespace, [base?.content.files, updated?.files]);
+  const elsewhere = owner.uid
+    ? (await downStore.revisionsOwnedBy(owner.uid)).filter((r) => r.packagePath !== downStore.packagePath(packageName))
+    : [];
+  const branchMoved =
+    spec.publishPolicy === 'Automatic' && draft?.base
+      ? await branchMovedPackage(downStore, packageName, draft.base)
+      : false;
+  const publishedCurrent = deps.forMetrics
+    ? await publishedIsCurrent(downStore, packageName, downstream.published, upstream)
+    : undefined;
+  return {
+    pv,
+    key,
+    spec,
+    owner,
+    downRepo,
+    ...(upRepo ? { upRepo } : {}),
+    downStore,
+    packageName,
+    packagePath: downStore.packagePath(packageName),
+    upstream,
+    downstream,
+    ...(base ? { base } : {}),
+    ...(lock ? { lock } : {}),
+    ...(updated ? { updated } : {}),
+    ...(original ? { original } : {}),
+    injection,
+    elsewhere,
+    branchMoved,
+    ...(publishedCurrent !== undefined ? { publishedCurrent } : {}),
+  };
+}
+
+async function repository(objects: ObjectStore, namespace: string, name: string, field: string): Promise<Repository> {
+  const repo = await objects.getRepository({ namespace, name });
+  if (!repo) throw new StalledError('RepositoryNotFound', `Repository ${namespace}/${name} (${field}) not found`);
+  const problems = validateRepository(repo);
+  if (problems.length) {
+    throw new StalledError('InvalidRepository', `Repository ${namespace}/${name}: ${describeFieldErrors(problems)}`);
+  }
+  return repo;
+}
+
+async function readContent(store: GitStore, packageName: string, commit: string): Promise<PackageContent> {
+  const [files, modes] = await Promise.all([
+    store.readPackage({ packageName, commit }),
+    store.readPackageModes({ packageName, commit }),
+  ]);
+  return { files, modes };
+}
+
+/** The upstream commit a downstream package's Kptfile is locked to. */
+export function lockOf(files: PackageFiles): string | undefined {
+  const kptfile = files.get(KPTFILE);
+  if (!kptfile) return undefined;
+  try {
+    return Kptfile.parse(kptfile).upstreamLock?.git.commit;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Lists the objects every injection point of the inputs may select. A merge result's injection
+ * points are among those of its inputs, so the mutation step finds what it needs here.
+ */
+async function observeInjectionSources(
+  objects: ObjectStore,
+  namespace: string,
+  inputs: ReadonlyArray<PackageFiles | undefined>,
+): Promise<Map<string, InjectionSource>> {
+  const kinds = new Map<string, { apiVersion: string; kind: string }>();
+  for (const files of inputs) {
+    if (!files) continue;
+    for (const point of findInjectionPoints(files).points) {
+      if (point.apiVersion && point.kind) kinds.set(`${point.apiVersion}/${point.kind}`, point);
+    }
+  }
+  const sources = new Map<string, InjectionSource>();
+  await Promise.all(
+    [...kinds].map(async ([id, { apiVersion, kind }]) => {
+      try {
+        sources.set(id, { objects: await objects.listObjects({ apiVersion, kind }, namespace) });
+      } catch (error) {
+        sources.set(id, { error: error instanceof Error ? error.message : String(error) });
+      }
+    }),
+  );
+  return sources;
+}
+
+/** Whether the package on the deployment branch differs from the package at `base` (where a draft started). */
+async function branchMovedPackage(store: GitStore, packageName: string, base: string): Promise<boolean> {
+  const tip = (await store.refs()).get(`refs/heads/${store.branch}`);
+  if (!tip || tip === base) return false;
+  const [now, then] = await Promise.all([store.packageTree(tip, packageName), store.packageTree(base, packageName)]);
+  return now !== then;
+}
+
+/** Whether the latest published downstream revision carries the upstream package tree of `upstream`. */
+async function publishedIsCurrent(
+  store: GitStore,
+  packageName: string,
+  published: PackageRevision | undefined,
+  upstream: ResolvedUpstream,
+): Promise<boolean> {
+  if (!published) return false;
+  const lock = lockOf(await store.readPackage({ packageName, commit: published.commit }));
+  if (!lock) return false;
+  const tree = await upstream.store.packageTree(lock, upstream.packageName).catch(() => undefined);
+  return tree === upstream.tree;
+}
