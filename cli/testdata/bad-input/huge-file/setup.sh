@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+set -euo pipefail
+truncate -s 17M huge.yaml
