@@ -1,0 +1,148 @@
+import { describe, expect, it } from '@jest/globals';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { renderPackage } from './render.ts';
+
+const files = (entries: Record<string, string | Buffer>) =>
+  new Map(Object.entries(entries).map(([k, v]) => [k, Buffer.isBuffer(v) ? v : Buffer.from(v)]));
+
+const kptfile = (pipeline: string, name = 'app') => `apiVersion: kpt.dev/v1
+kind: Kptfile
+metadata:
+  name: ${name}
+  annotations:
+    config.kubernetes.io/local-config: "true"
+pipeline:
+${pipeline}`;
+
+const deployment = `# the app
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web # inline
+spec:
+  replicas: 3
+`;
+
+describe('renderPackage', () => {
+  it('runs the pipeline, keeps comments, leaves untouched files byte for byte', async () => {
+    const untouched =
+      'apiVersion:   v1\nkind: ConfigMap\nmetadata: {name: c, namespace: x, annotations: {config.kubernetes.io/local-config: "true"}}\n';
+    const input = files({
+      Kptfile: kptfile(
+        '  mutators:\n    - image: gcr.io/kpt-fn/set-namespace:v0.4\n      configMap:\n        namespace: prod\n',
+      ),
+      'app.yaml': deployment,
+      'local.yaml': untouched,
+      'bin/tool': Buffer.from([0xff, 0xfe, 0x00]),
+      'latin1.yaml': Buffer.from([0x61, 0x3a, 0x20, 0xe9, 0x0a]),
+    });
+    const out = await renderPackage(input);
+    expect(out.error).toBeUndefined();
+    expect(out.files.get('app.yaml')!.toString()).toBe(
+      deployment.replace('  name: web # inline\n', '  name: web # inline\n  namespace: prod\n'),
+    );
+    expect(out.files.get('local.yaml')).toBe(input.get('local.yaml'));
+    expect(out.files.get('bin/tool')).toBe(input.get('bin/tool'));
+    expect(out.files.get('latin1.yaml')).toBe(input.get('latin1.yaml'));
+    expect(out.files.get('Kptfile')).toBe(input.get('Kptfile'));
+    expect(out.results.items).toEqual([
+      {
+        image: 'gcr.io/kpt-fn/set-namespace:v0.4',
+        exitCode: 0,
+        results: [
+          { message: 'namespace [default] updated to "prod", 1 value(s) changed', severity: 'info' },
+          { message: 'all `depends-on` annotations are up-to-date. no `namespace` changed', severity: 'info' },
+        ],
+      },
+    ]);
+  });
+
+  it("renders subpackages first; a package sees its subpackages' resources", async () => {
+    const input = files({
+      Kptfile: kptfile('  mutators:\n    - image: set-labels:v0.2\n      configMap:\n        tier: root\n'),
+      'sub/Kptfile': kptfile(
+        '  mutators:\n    - image: set-labels:v0.2\n      configMap:\n        tier: sub\n        only-sub: "yes"\n',
+        'sub',
+      ),
+      'sub/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n',
+    });
+    const out = await renderPackage(input);
+    expect(out.error).toBeUndefined();
+    expect(out.files.get('sub/cm.yaml')!.toString()).toBe(
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n  labels:\n    only-sub: "yes"\n    tier: root\n',
+    );
+    expect(out.results.items.map((i) => i.results?.at(-1)?.message)).toEqual([
+      'set 2 labels in total',
+      'set 1 labels in total',
+    ]);
+  });
+
+  it('applies selectors and exclude', async () => {
+    const input = files({
+      Kptfile: kptfile(
+        '  mutators:\n    - image: set-namespace\n      configMap:\n        namespace: a\n      selectors:\n        - kind: ConfigMap\n      exclude:\n        - name: skip\n',
+      ),
+      'r.yaml':
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: take\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: skip\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n',
+    });
+    const out = await renderPackage(input);
+    expect(out.files.get('r.yaml')!.toString()).toBe(
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: take\n  namespace: a\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: skip\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n',
+    );
+  });
+
+  it('refuses exec functions that are not allowed, and images without a built-in or runtime', async () => {
+    for (const [fn, why] of [
+      ['exec: /bin/sh -c "touch /tmp/pwned"', 'exec functions are not allowed'],
+      ['image: example.com/evil:v1', 'no container runtime is enabled'],
+      ['image: gcr.io/kpt-fn/set-namespace:v9.0', 'implements v0.4 up to'],
+    ]) {
+      const input = files({ Kptfile: kptfile(`  mutators:\n    - ${fn}\n`), 'a.yaml': deployment });
+      const out = await renderPackage(input);
+      expect(out.error).toContain(why);
+      expect(out.files).toBe(input);
+      expect(out.results.exitCode).toBe(1);
+    }
+  });
+
+  it('runs an allowed exec function and bounds it in time', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fn-test-'));
+    const script = join(dir, 'fn.sh');
+    writeFileSync(script, '#!/bin/sh\nsed "s/replicas: 3/replicas: 5/"\n');
+    chmodSync(script, 0o755);
+    const slow = join(dir, 'slow.sh');
+    writeFileSync(slow, '#!/bin/sh\nsleep 10\n');
+    chmodSync(slow, 0o755);
+    const input = files({ Kptfile: kptfile(`  mutators:\n    - exec: ${script}\n`), 'a.yaml': deployment });
+    const out = await renderPackage(input, { allowExec: [script] });
+    expect(out.error).toBeUndefined();
+    expect(out.files.get('a.yaml')!.toString()).toBe(deployment.replace('replicas: 3', 'replicas: 5'));
+
+    const started = Date.now();
+    const timedOut = await renderPackage(
+      files({ Kptfile: kptfile(`  mutators:\n    - exec: ${slow}\n`), 'a.yaml': deployment }),
+      {
+        allowExec: [slow],
+        timeoutMs: 300,
+      },
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(timedOut.error).toContain('timed out after 300 ms');
+  });
+
+  it("writes kpt's render status into the Kptfile when asked", async () => {
+    const input = files({
+      Kptfile: kptfile('  mutators:\n    - image: set-namespace\n'),
+      'a.yaml': deployment,
+    });
+    const out = await renderPackage(input, { writeRenderStatus: true });
+    expect(out.error).toBeUndefined();
+    const text = out.files.get('Kptfile')!.toString();
+    expect(text).toContain(
+      'status:\n  conditions:\n    - type: Rendered\n      status: "True"\n      reason: RenderSuccess\n',
+    );
+    expect(text).toContain('FunctionConfig is missing');
+  });
+});

@@ -1,0 +1,351 @@
+// renderPackage: the Kptfile pipelines of a package and its subpackages, as `kpt fn render` runs
+// them (pkg/lib/kptops/render_executor.go): subpackages depth-first, then the package, whose
+// functions see its own resources and every subpackage's; mutators in order, then validators (on
+// copies); function config from `configMap` or `configPath`; `selectors` / `exclude`. Pure with
+// respect to I/O, except the function runtimes (lib/fn/runtimes). Never throws: a failure comes back
+// as `error` with the results gathered so far, and the input files.
+import { isUtf8 } from 'node:buffer';
+import { posix } from 'node:path';
+import { Document, YAMLMap, isMap } from 'yaml';
+import { KPTFILE, Kptfile, type PackageFiles } from '../kpt/index.ts';
+import { isKrmFile } from '../kpt/resources.ts';
+import { fingerprint, joinDocuments, parseDocuments, setField, YamlSyntaxError } from '../kpt/yaml.ts';
+import { apiVersionOf, kindOf, nameOf, stringScalar } from './krm.ts';
+import { isIgnored, parseKrmignore, type Ignore } from './krmignore.ts';
+import { annotateForCall, collectOutput, FunctionContractError, type Item } from './resourcelist.ts';
+import { resolveRunner, type RunnerOptions } from './runners.ts';
+import { select } from './select.ts';
+import { writeRenderStatus, type StepResult } from './status.ts';
+import { newResultList, type FunctionResult, type FunctionSpec, type ResultList } from './types.ts';
+
+export interface RenderOptions extends RunnerOptions {
+  /** Write kpt's `status.conditions[Rendered]` and `status.renderStatus` into the root Kptfile (kpt ≥ 1.0 does; default false). */
+  writeRenderStatus?: boolean;
+}
+
+export interface RenderOutcome {
+  /** The rendered package; on failure, the input files (with the render status in the Kptfile when asked for). */
+  files: PackageFiles;
+  /** Every function run, in order, as kpt's FunctionResultList. */
+  results: ResultList;
+  /** Why the render failed (the failing function and its reason); absent on success. */
+  error?: string;
+}
+
+export const DEFAULT_TIMEOUT_MS = 60_000;
+export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+
+class RenderError extends Error {}
+
+const NEW_STYLE = { indent: 2, lineWidth: 0, minContentWidth: 0, flowCollectionPadding: false };
+
+interface Pkg {
+  dir: string;
+  kptfile: Kptfile;
+  items: Item[];
+  ignore: Ignore;
+}
+
+interface Run {
+  options: RenderOptions;
+  results: ResultList;
+  mutationSteps: StepResult[];
+  validationSteps: StepResult[];
+  pkgs: Map<string, Pkg>;
+}
+
+const join = (dir: string, path: string) => (dir ? `${dir}/${path}` : path);
+const dirOf = (path: string) => (path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '');
+
+export async function renderPackage(files: PackageFiles, options: RenderOptions = {}): Promise<RenderOutcome> {
+  const run: Run = { options, results: newResultList(), mutationSteps: [], validationSteps: [], pkgs: new Map() };
+  let error: string | undefined;
+  let out: PackageFiles;
+  try {
+    run.pkgs = loadPackages(files);
+    const items = await hydrate(run, '');
+    out = writeBack(files, run.pkgs, items);
+  } catch (e) {
+    error =
+      e instanceof RenderError || e instanceof FunctionContractError
+        ? e.message
+        : `internal error: ${(e as Error).stack ?? e}`;
+    run.results.exitCode = 1;
+    out = files;
+  }
+  if (options.writeRenderStatus && files.has(KPTFILE)) {
+    out = new Map(out);
+    out.set(KPTFILE, writeRenderStatus(out.get(KPTFILE)!, run.mutationSteps, run.validationSteps, error));
+  }
+  return error === undefined ? { files: out, results: run.results } : { files: out, results: run.results, error };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the package tree
+
+function loadPackages(files: PackageFiles): Map<string, Pkg> {
+  const pkgs = new Map<string, Pkg>();
+  for (const [path, content] of files) {
+    if (path !== KPTFILE && !path.endsWith(`/${KPTFILE}`)) continue;
+    const dir = dirOf(path);
+    let kptfile: Kptfile;
+    try {
+      kptfile = Kptfile.parse(content, path);
+    } catch (e) {
+      throw new RenderError(`${path}: ${(e as Error).message.replace(`${path}: `, '')}`);
+    }
+    const ignoreFile = files.get(join(dir, '.krmignore'));
+    const ignore = ignoreFile ? parseKrmignore(ignoreFile.toString('utf8')) : () => false;
+    pkgs.set(dir, { dir, kptfile, items: [], ignore });
+  }
+  if (!pkgs.has('')) throw new RenderError('the package has no Kptfile at its root');
+  for (const [path, content] of files) {
+    if (!isKrmFile(path)) continue;
+    const pkg = pkgs.get(ownerOf(pkgs, path))!;
+    const rel = pkg.dir ? path.slice(pkg.dir.length + 1) : path;
+    if (rel !== KPTFILE && isIgnored(pkg.ignore, rel)) continue;
+    if (!isUtf8(content)) continue; // opaque: never decoded, left as it is
+    let docs;
+    try {
+      docs = parseDocuments(content.toString('utf8'));
+    } catch (e) {
+      if (e instanceof YamlSyntaxError)
+        throw new RenderError(`${path}: invalid YAML${e.line ? ` at line ${e.line}` : ''}: ${e.message}`);
+      throw e;
+    }
+    let index = 0;
+    for (const doc of docs) {
+      const contents = doc.doc.contents;
+      if (contents === null || (contents as { value?: unknown }).value === null) continue;
+      if (!isMap(contents))
+        throw new RenderError(`${path} (document ${doc.index}): not a KRM resource (a YAML map is expected)`);
+      pkg.items.push({
+        node: contents,
+        pkg: pkg.dir,
+        path: rel,
+        index,
+        seqIndent: doc.style.indentSeq ? 'wide' : 'compact',
+        origin: {
+          file: path,
+          index,
+          raw: doc.raw,
+          doc: doc.doc,
+          style: doc.style,
+          fingerprint: fingerprint(contents, true),
+        },
+      });
+      index++;
+    }
+  }
+  return pkgs;
+}
+
+/** The package a file belongs to: the deepest package directory above it. */
+function ownerOf(pkgs: Map<string, unknown>, path: string): string {
+  for (let dir = dirOf(path); ; dir = dirOf(dir)) {
+    if (pkgs.has(dir)) return dir;
+    if (dir === '') return '';
+  }
+}
+
+function directSubpackages(pkgs: Map<string, Pkg>, dir: string): string[] {
+  return [...pkgs.keys()].filter((d) => d !== '' && d !== dir && nearestParent(pkgs, d) === dir).sort();
+}
+
+function nearestParent(pkgs: Map<string, Pkg>, dir: string): string {
+  for (let d = dirOf(dir); ; d = dirOf(d)) {
+    if (pkgs.has(d)) return d;
+    if (d === '') return '';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pipeline
+
+async function hydrate(run: Run, dir: string): Promise<Item[]> {
+  const pkg = run.pkgs.get(dir)!;
+  let input = [...pkg.items];
+  for (const sub of directSubpackages(run.pkgs, dir)) input = input.concat(await hydrate(run, sub));
+  const pipeline = (pkg.kptfile.toJSON().pipeline ?? {}) as { mutators?: FunctionSpec[]; validators?: FunctionSpec[] };
+  for (const spec of pipeline.mutators ?? []) input = await runStep(run, pkg, spec, input, 'mutator');
+  for (const spec of pipeline.validators ?? []) await runStep(run, pkg, spec, input, 'validator');
+  return input;
+}
+
+function where(pkg: Pkg): string {
+  return pkg.dir === '' ? 'the root package' : `package ${JSON.stringify(pkg.dir)}`;
+}
+
+async function runStep(
+  run: Run,
+  pkg: Pkg,
+  spec: FunctionSpec,
+  input: Item[],
+  role: 'mutator' | 'validator',
+): Promise<Item[]> {
+  const label = spec.image ?? spec.exec ?? '(none)';
+  const step: StepResult = {
+    ...(spec.name ? { name: spec.name } : {}),
+    ...(spec.image ? { image: spec.image } : {}),
+    ...(spec.exec ? { exec: spec.exec } : {}),
+    exitCode: 0,
+  };
+  (role === 'mutator' ? run.mutationSteps : run.validationSteps).push(step);
+  const fail = (why: string, result?: FunctionResult): never => {
+    step.exitCode = result?.exitCode || 1;
+    if (!result) step.executionError = why;
+    throw new RenderError(`${where(pkg)}: function ${JSON.stringify(label)} failed: ${why}`);
+  };
+
+  if (!!spec.image === !!spec.exec) fail('a function must have exactly one of `image` and `exec`');
+  const resolved = resolveRunner(spec, run.options);
+  if (typeof resolved === 'string') return fail(resolved);
+  const runner = resolved;
+  const functionConfig = resolveConfig(pkg, spec, input, fail);
+
+  const nodes = input.map((i) => i.node);
+  const chosen =
+    spec.selectors?.length || spec.exclude?.length
+      ? select(nodes, spec.selectors, spec.exclude)
+      : nodes.map((_, i) => i);
+  const selected = chosen.map((i) => input[i]!);
+  for (const item of selected) {
+    const problem = notKrm(item.node);
+    if (problem) fail(`input resource list must contain only KRM resources: ${join(item.pkg, item.path)}: ${problem}`);
+  }
+
+  const limits = {
+    timeoutMs: run.options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    maxOutputBytes: run.options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+  };
+  let output;
+  try {
+    output = await runner.run(
+      { items: annotateForCall(selected), ...(functionConfig ? { functionConfig } : {}) },
+      limits,
+    );
+  } catch (e) {
+    output = { results: [], error: (e as Error).message, exitCode: 1 };
+  }
+  const result: FunctionResult = {
+    ...(spec.image ? { image: spec.image } : { exec: spec.exec }),
+    ...(output.stderr ? { stderr: output.stderr } : {}),
+    exitCode: output.error ? output.exitCode || 1 : 0,
+    ...(output.results.length ? { results: output.results } : {}),
+  };
+  run.results.items.push(result);
+  step.exitCode = result.exitCode;
+  if (result.stderr) step.stderr = result.stderr;
+  if (result.results) step.results = result.results;
+  if (output.error) {
+    run.results.exitCode = 1;
+    fail(output.error, result);
+  }
+  if (role === 'validator') return input;
+
+  const collected = collectOutput(selected, output.items ?? [], pkg.dir, runner.serialized);
+  checkOutput(collected, fail);
+  if (chosen.length === input.length) return collected.map((c) => c.item);
+  // kpt's MergeWithInput: untouched resources stay, changed ones take their place, deleted ones go, new ones come last
+  const bySource = new Map(collected.filter((c) => c.source !== undefined).map((c) => [chosen[c.source!]!, c.item]));
+  const chosenSet = new Set(chosen);
+  const merged: Item[] = [];
+  input.forEach((item, i) => {
+    if (!chosenSet.has(i)) merged.push(item);
+    else if (bySource.has(i)) merged.push(bySource.get(i)!);
+  });
+  for (const c of collected) if (c.source === undefined) merged.push(c.item);
+  return merged;
+}
+
+function notKrm(node: YAMLMap): string | undefined {
+  if (kindOf(node) === 'Kustomization') return undefined;
+  if (!apiVersionOf(node)) return 'resource must have `apiVersion`';
+  if (!kindOf(node)) return 'resource must have `kind`';
+  if (!nameOf(node)) return 'resource must have `metadata.name`';
+  return undefined;
+}
+
+function checkOutput(collected: { item: Item }[], fail: (why: string) => never): void {
+  const seen = new Set<string>();
+  for (const { item } of collected) {
+    const path = posix.normalize(item.path);
+    if (posix.isAbsolute(path) || path === '..' || path.startsWith('../') || path.split('/').includes('.git')) {
+      fail(`function must not modify resources outside of package: resource has path ${item.path}`);
+    }
+    item.path = path;
+    const key = `${item.pkg}\0${path}\0${item.index}`;
+    if (seen.has(key)) fail(`resource at path "${path}" and index "${item.index}" already exists`);
+    seen.add(key);
+    const problem = notKrm(item.node);
+    if (problem) fail(`output resource list must contain only KRM resources: ${path}: ${problem}`);
+  }
+}
+
+function resolveConfig(pkg: Pkg, spec: FunctionSpec, input: Item[], fail: (why: string) => never): YAMLMap | undefined {
+  if (spec.configPath && spec.configMap && Object.keys(spec.configMap).length) {
+    fail('functionConfig must not specify both `configMap` and `configPath`');
+  }
+  if (spec.configPath) {
+    const path = posix.normalize(spec.configPath);
+    if (posix.isAbsolute(spec.configPath))
+      fail(`configPath ${JSON.stringify(spec.configPath)} must be a relative path`);
+    if (path === '..' || path.startsWith('../'))
+      fail(`configPath ${JSON.stringify(spec.configPath)} must not point outside the package`);
+    const found = input.filter((i) => i.pkg === pkg.dir && i.path === path);
+    if (found.length === 0) fail(`missing function config ${JSON.stringify(spec.configPath)}`);
+    if (found.length > 1)
+      fail(`function config ${JSON.stringify(spec.configPath)} must hold exactly one resource, found ${found.length}`);
+    return found[0]!.node.clone() as YAMLMap;
+  }
+  if (spec.configMap && Object.keys(spec.configMap).length) {
+    const cm = new Document({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'function-input' }, data: {} })
+      .contents as YAMLMap;
+    const data = new YAMLMap();
+    for (const [k, v] of Object.entries(spec.configMap))
+      setField(data, k, stringScalar(v === null || v === undefined ? '' : String(v)));
+    setField(cm, 'data', data);
+    return cm;
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing the resources back
+
+function writeBack(files: PackageFiles, pkgs: Map<string, Pkg>, items: Item[]): PackageFiles {
+  const out = new Map(files);
+  const byFile = new Map<string, Item[]>();
+  for (const item of items) {
+    const file = join(item.pkg, item.path);
+    byFile.set(file, [...(byFile.get(file) ?? []), item]);
+  }
+  const originalFiles = new Map<string, Item[]>();
+  for (const pkg of pkgs.values()) {
+    for (const item of pkg.items)
+      originalFiles.set(item.origin!.file, [...(originalFiles.get(item.origin!.file) ?? []), item]);
+  }
+  for (const [file, list] of byFile) {
+    list.sort((a, b) => a.index - b.index);
+    const before = originalFiles.get(file);
+    const unchanged = (item: Item) =>
+      item.origin !== undefined && fingerprint(item.node, true) === item.origin.fingerprint;
+    if (
+      before &&
+      before.length === list.length &&
+      list.every((item, i) => item.origin === before[i]!.origin && unchanged(item))
+    ) {
+      continue; // byte for byte as it was
+    }
+    const texts = list.map((item) => {
+      if (item.origin && unchanged(item)) return item.origin.raw;
+      const doc = item.origin ? (item.origin.doc.clone() as Document) : new Document();
+      doc.contents = item.node;
+      const style = item.origin?.style ?? { ...NEW_STYLE, indentSeq: item.seqIndent === 'wide' };
+      return doc.toString(style);
+    });
+    out.set(file, Buffer.from(joinDocuments(texts)));
+  }
+  for (const file of originalFiles.keys()) if (!byFile.has(file)) out.delete(file);
+  return out;
+}

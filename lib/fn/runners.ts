@@ -1,0 +1,53 @@
+// Picks the runtime of one pipeline entry: a built-in for catalog images it implements, an allowed
+// executable for `exec:`, the container runtime for other images when the operator enabled one.
+import { BUILTINS } from './builtins/index.ts';
+import { findBuiltin } from './registry.ts';
+import { runContainer, type ContainerRuntime } from './runtimes/container.ts';
+import { resolveExec, runExec } from './runtimes/exec.ts';
+import type { Limits } from './runtimes/process.ts';
+import type { FunctionOutput, FunctionSpec, ResourceList } from './types.ts';
+
+export interface RunnerOptions {
+  /** Executables `exec:` functions may name (paths); nothing else is ever run. Default: none. */
+  allowExec?: readonly string[];
+  /** Run images that are not built-ins with this CLI. Default: off (such a function fails the render). */
+  containerRuntime?: ContainerRuntime;
+  /** Wall-clock limit of each function, ms (default 60 s). */
+  timeoutMs?: number;
+  /** Limit of each function's output, bytes (default 64 MiB). */
+  maxOutputBytes?: number;
+}
+
+export interface Runner {
+  kind: 'builtin' | 'exec' | 'container';
+  /** The output arrives as YAML text (and is laid onto the input to keep its layout). */
+  serialized: boolean;
+  run(list: ResourceList, limits: Limits): Promise<FunctionOutput>;
+}
+
+/** The runner for `spec`, or why it cannot run. */
+export function resolveRunner(spec: FunctionSpec, options: RunnerOptions): Runner | string {
+  if (spec.exec) {
+    const resolved = resolveExec(spec.exec, options.allowExec ?? []);
+    if (typeof resolved === 'string') return resolved;
+    return {
+      kind: 'exec',
+      serialized: true,
+      run: (list, limits) => runExec(resolved.program, resolved.args, list, limits),
+    };
+  }
+  const image = spec.image ?? '';
+  const builtin = findBuiltin(BUILTINS, image, spec.tag);
+  if (typeof builtin !== 'string') {
+    return {
+      kind: 'builtin',
+      serialized: builtin.runtime === 'wasm',
+      run: async (list, limits) => builtin.run(list, limits),
+    };
+  }
+  if (options.containerRuntime) {
+    const runtime = options.containerRuntime;
+    return { kind: 'container', serialized: true, run: (list, limits) => runContainer(runtime, image, list, limits) };
+  }
+  return `${builtin}, and no container runtime is enabled (containerRuntime) to run the image`;
+}
