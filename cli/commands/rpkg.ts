@@ -84,6 +84,8 @@ export function repositoryFromOptions(
         `Repository ${repo.metadata?.name}: Secret ${secretName} not found in the given files (or set PVCTL_GIT_USERNAME/PVCTL_GIT_PASSWORD)`,
       );
     }
+    const secretProblems = secret && 'kind' in secret ? validateManifest(secret) : [];
+    if (secretProblems.length) throw new UsageError(`Secret ${secretName}: ${describeFieldErrors(secretProblems)}`);
     return checked(repo.metadata?.name ?? 'repository', git, secret);
   }
   if (!options.repo) throw new UsageError('a repository is required: -f repository.yaml or --repo URL');
