@@ -29,7 +29,7 @@ import { PackageVariantReconciler, type Observation } from './packagevariant/rec
 import { upstreamLocation } from './packagevariant/upstream.ts';
 import { setUpstreamFinder } from './set-upstream.ts';
 import { keyOf, keyString, parseKey } from './store.ts';
-import { DOWNSTREAM_TRACK, downstreamRevision, GitUpstreamSource } from './upstream/git-source.ts';
+import { DOWNSTREAM_TRACK, downstreamRevision, GitSource } from './upstream/git-source.ts';
 import { UpstreamIndex, type UpstreamWatch } from './upstream/index.ts';
 import { normalizeRepoUrl } from './upstream/repo-url.ts';
 import { UpstreamWatcher } from './upstream/watcher.ts';
@@ -116,7 +116,7 @@ export class Manager {
   private readonly injectionKinds = new Map<string, Set<string>>();
   /** Watched repository identity → the location its source reads (repository root). */
   private readonly sourceLocations = new Map<string, GitLocation>();
-  private readonly sources = new Map<string, GitUpstreamSource>();
+  private readonly sources = new Map<string, GitSource>();
   /** Variant → the downstream repository identity it writes to. */
   private readonly downstreamRepos = new Map<string, string>();
   private workers: Workers | undefined;
@@ -477,11 +477,11 @@ export class Manager {
     watcher.track(watch.repo);
   }
 
-  private sourceFor(repo: string): GitUpstreamSource | undefined {
+  private sourceFor(repo: string): GitSource | undefined {
     let source = this.sources.get(repo);
     const location = this.sourceLocations.get(repo);
     if (!source && location) {
-      source = new GitUpstreamSource(() => this.stores.get(location));
+      source = new GitSource(() => this.stores.get(location));
       this.sources.set(repo, source);
     }
     return source;

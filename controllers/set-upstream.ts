@@ -17,9 +17,10 @@ export function setUpstreamFinder(stores: GitStores) {
     if (!repository.spec?.git) return undefined;
     const upstream = pvs.spec!.upstream!;
     const store = await stores.get(locationOf(repository));
-    await stores.ensureRefreshed(store);
+    const source = stores.source(locationOf(repository));
+    await source.sync();
     try {
-      await resolveUpstream({ spec: { upstream } } as PackageVariant, store);
+      await resolveUpstream({ spec: { upstream } } as PackageVariant, source);
       return undefined;
     } catch (error) {
       if (!(error instanceof UpstreamNotFoundError)) throw error;

@@ -87,7 +87,7 @@ function observe(c: Case): { observed: Observed; content: Content } {
     packageName: 'east',
     packagePath: 'east',
     upstream: {
-      store: undefined as never,
+      source: undefined as never,
       packageName: 'web',
       commit: C2,
       tree: 'u'.repeat(40),

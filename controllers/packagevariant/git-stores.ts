@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { defaultGitRepository, type Repository } from '../../api/v1alpha1/index.ts';
 import { credentialsFromSecret, type GitCredentials } from '../../lib/git/credentials.ts';
 import { GitStore } from '../../lib/git/store.ts';
+import { GitSource } from '../upstream/git-source.ts';
 import type { ObjectStore } from '../store.ts';
 
 /** Where a store reads and writes: a registered Repository, or (beyond Porch) a bare git upstream. */
@@ -79,6 +80,14 @@ export class GitStores {
       this.stores.set(key, store);
     }
     return store;
+  }
+
+  /** The upstream source port on a location's repository (refreshed once, as `ensureRefreshed`). */
+  source(location: GitLocation): GitSource {
+    return new GitSource(
+      () => this.get(location),
+      (store) => this.ensureRefreshed(store),
+    );
   }
 
   /** Refreshes a store once (later refreshes come from the upstream watcher or from `invalidate`). */

@@ -13,20 +13,17 @@ import {
 import type { Owner } from '../../lib/git/message.ts';
 import type { GitStore, PackageRevision } from '../../lib/git/store.ts';
 import { Kptfile } from '../../lib/kpt/kptfile.ts';
-import { KPTFILE, type PackageFiles, type PackageModes } from '../../lib/kpt/package.ts';
+import { KPTFILE, type PackageFiles } from '../../lib/kpt/package.ts';
 import type { ObjectStore } from '../store.ts';
 import { keyString } from '../store.ts';
 import { classifyDownstream, ownerOf, type DownstreamState } from './downstream.ts';
 import { locationOf, type GitStores } from './git-stores.ts';
+import type { PackageContent } from '../upstream/source.ts';
 import { findInjectionPoints } from './injection.ts';
 import { StalledError } from './stalled.ts';
 import { resolveUpstream, upstreamLocation, UpstreamNotFoundError, type ResolvedUpstream } from './upstream.ts';
 
-/** A package as git holds it: regular files, plus executable bits, symlinks and gitlinks. */
-export interface PackageContent {
-  files: PackageFiles;
-  modes: PackageModes;
-}
+export type { PackageContent };
 
 /** The objects of one apiVersion/kind in the variant's namespace, or why they could not be listed. */
 export type InjectionSource = { objects: KubeObject[] } | { error: string };
@@ -84,14 +81,12 @@ export async function observeVariant(
     ? undefined
     : await repository(deps.objects, namespace, spec.upstream!.repo!, 'spec.upstream.repo');
   deps.onRepositories?.([downRepo, upRepo].filter((r) => r !== undefined).map((r) => r.metadata!.name!));
-  const [downStore, upStore] = await Promise.all([
-    stores.get(locationOf(downRepo)),
-    stores.get(upstreamLocation(pv, upRepo)),
-  ]);
-  await Promise.all([stores.ensureRefreshed(downStore), stores.ensureRefreshed(upStore)]);
+  const downStore = await stores.get(locationOf(downRepo));
+  const upSource = stores.source(upstreamLocation(pv, upRepo));
+  await Promise.all([stores.ensureRefreshed(downStore), upSource.sync()]);
   let upstream: ResolvedUpstream;
   try {
-    upstream = await resolveUpstream(pv, upStore);
+    upstream = await resolveUpstream(pv, upSource);
   } catch (error) {
     if (error instanceof UpstreamNotFoundError) throw new StalledError('UpstreamNotFound', error.message);
     throw error;
@@ -110,10 +105,10 @@ export async function observeVariant(
     ? { revision: baseRevision, content: await readContent(downStore, packageName, baseRevision.commit) }
     : undefined;
 
-  const readUpstream = (commit: string) => readContent(upstream.store, upstream.packageName, commit);
+  const readUpstream = (commit: string) => upstream.source.read(upstream.packageName, commit);
   const lockCommit = base ? lockOf(base.content.files) : undefined;
   const lockTree = lockCommit
-    ? await upstream.store.packageTree(lockCommit, upstream.packageName).catch(() => undefined)
+    ? await upstream.source.packageTree(upstream.packageName, lockCommit).catch(() => undefined)
     : undefined;
   const lock = lockCommit ? { commit: lockCommit, current: lockTree === upstream.tree } : undefined;
   const upgradeDue = !base || !lock?.current;
@@ -235,6 +230,6 @@ async function publishedIsCurrent(
   if (!published) return false;
   const lock = lockOf(await store.readPackage({ packageName, commit: published.commit }));
   if (!lock) return false;
-  const tree = await upstream.store.packageTree(lock, upstream.packageName).catch(() => undefined);
+  const tree = await upstream.source.packageTree(upstream.packageName, lock).catch(() => undefined);
   return tree === upstream.tree;
 }

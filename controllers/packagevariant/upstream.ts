@@ -1,15 +1,16 @@
-// Resolving what a variant's upstream is right now: repository, package, commit and package tree.
-// Without a pinned revision the newest published revision is followed; a repository without
-// published revisions of the package (a plain git repository) is followed on its branch.
+// Resolving what a variant's upstream is right now: repository, package, commit and package tree,
+// through the upstream source port (controllers/upstream/source.ts). Without a pinned revision the
+// newest published revision is followed; a repository without published revisions of the package
+// (a plain git repository) is followed on its branch.
 import type { PackageVariant, Repository } from '../../api/v1alpha1/index.ts';
-import type { GitStore } from '../../lib/git/store.ts';
 import type { UpstreamRevision as LockRevision } from '../../lib/merge/upgrade.ts';
 import type { UpstreamWatch } from '../upstream/index.ts';
 import { normalizeRepoUrl } from '../upstream/repo-url.ts';
+import { UpstreamNotFoundError, type UpstreamSource } from '../upstream/source.ts';
 import { locationOf, type GitLocation } from './git-stores.ts';
 
 export interface ResolvedUpstream {
-  store: GitStore;
+  source: UpstreamSource;
   /** Package name relative to the store's directory. */
   packageName: string;
   commit: string;
@@ -23,9 +24,7 @@ export interface ResolvedUpstream {
   watch: UpstreamWatch;
 }
 
-export class UpstreamNotFoundError extends Error {
-  override name = 'UpstreamNotFoundError';
-}
+export { UpstreamNotFoundError };
 
 function shortRef(ref: string): string {
   return ref.replace(/^refs\/(heads|tags)\//, '');
@@ -59,95 +58,30 @@ export function trackOf(
   return 'latest';
 }
 
-export interface TrackedRef {
-  ref: string;
-  commit: string;
-  /** Published revision number, when the ref is a published revision. */
-  revision?: number;
-}
-
-/**
- * Where `track` points for a package of `store` (refreshed by the caller): shared by the reconciler
- * and the upstream watcher's git source. Throws UpstreamNotFoundError when it points nowhere.
- */
-export async function resolveTrack(store: GitStore, packageName: string, track: string): Promise<TrackedRef> {
-  const colon = track.indexOf(':');
-  const kind = colon < 0 ? track : track.slice(0, colon);
-  const arg = colon < 0 ? '' : track.slice(colon + 1);
-  switch (kind) {
-    case 'ref': {
-      const found = await store.resolveRef(arg, packageName);
-      if (!found) throw new UpstreamNotFoundError(`upstream ref ${arg} not found in ${store.url}`);
-      return found;
-    }
-    case 'workspace': {
-      const revisions = await store.listRevisions({ packageName });
-      // A published revision of that workspace first, then a proposed or draft one.
-      const order = ['Published', 'DeletionProposed', 'Proposed', 'Draft'];
-      const match = revisions
-        .filter((r) => r.workspace === arg && r.revision >= 0 && !r.error)
-        .sort((a, b) => order.indexOf(a.lifecycle) - order.indexOf(b.lifecycle))[0];
-      if (!match) {
-        throw new UpstreamNotFoundError(`no revision with workspace ${arg} of package ${packageName} in ${store.url}`);
-      }
-      return { ref: match.ref, commit: match.commit, ...(match.revision ? { revision: match.revision } : {}) };
-    }
-    case 'revision': {
-      const revision = Number(arg);
-      const tag = `refs/tags/${store.packagePath(packageName)}/v${revision}`;
-      const commit = (await store.refs()).get(tag);
-      if (!commit) {
-        throw new UpstreamNotFoundError(`revision ${revision} of package ${packageName} not found in ${store.url}`);
-      }
-      return { ref: tag, commit, revision };
-    }
-    case 'latest': {
-      const latest = await store.latestPublished(packageName);
-      if (latest) return latest;
-      const branch = await store.resolveRef(`refs/heads/${store.branch}`);
-      if (!branch) throw new UpstreamNotFoundError(`branch ${store.branch} not found in ${store.url}`);
-      return branch;
-    }
-    default:
-      throw new UpstreamNotFoundError(`unknown upstream track ${track}`);
-  }
-}
-
-/** Resolves the upstream of `pv` in `store` (refreshed by the caller). */
-export async function resolveUpstream(pv: PackageVariant, store: GitStore): Promise<ResolvedUpstream> {
+/** Resolves the upstream of `pv` through its source (synced by the caller). */
+export async function resolveUpstream(pv: PackageVariant, source: UpstreamSource): Promise<ResolvedUpstream> {
   const upstream = pv.spec!.upstream!;
   const packageName = upstream.git ? (upstream.git.directory ?? '').replace(/^\/+|\/+$/g, '') : upstream.package!;
-  const track = trackOf(upstream, store.branch);
+  const track = trackOf(upstream, source.defaultRef);
   const watch = {
-    repo: normalizeRepoUrl(store.url),
-    package: upstream.git ? packageName : store.packagePath(packageName),
+    repo: normalizeRepoUrl(source.url),
+    package: upstream.git ? packageName : source.watchPackage(packageName),
     track,
   };
-  const found = await resolveTrack(store, packageName, track);
-  return finish(store, packageName, found.ref, found.commit, found.revision, watch);
-}
-
-async function finish(
-  store: GitStore,
-  packageName: string,
-  ref: string,
-  commit: string,
-  revision: number | undefined,
-  watch: UpstreamWatch,
-): Promise<ResolvedUpstream> {
-  const tree = await store.packageTree(commit, packageName);
+  const found = await source.resolve(packageName, track);
+  const tree = await source.packageTree(packageName, found.commit);
   if (!tree) {
     throw new UpstreamNotFoundError(
-      `package ${packageName} not found at ${shortRef(ref)} (${commit.slice(0, 12)}) in ${store.url}`,
+      `package ${packageName} not found at ${shortRef(found.ref)} (${found.commit.slice(0, 12)}) in ${source.url}`,
     );
   }
   return {
-    store,
+    source,
     packageName,
-    commit,
+    commit: found.commit,
     tree,
-    ...(revision ? { revision } : {}),
-    lock: { repo: store.url, directory: store.packagePath(packageName), ref: shortRef(ref), commit },
+    ...(found.revision ? { revision: found.revision } : {}),
+    lock: source.lock(packageName, found),
     watch,
   };
 }

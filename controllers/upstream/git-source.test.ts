@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { GitStore } from '../../lib/git/store.ts';
 import { removeDir, tempDir } from '../../lib/git/testing/repos.ts';
 import { blueprint, TestRepo } from '../testing/fixtures.ts';
-import { DOWNSTREAM_TRACK, GitUpstreamSource } from './git-source.ts';
+import { DOWNSTREAM_TRACK, GitSource } from './git-source.ts';
+import { resolveWatches } from './source.ts';
 import { UpstreamIndex, type UpstreamWatch } from './index.ts';
 import { normalizeRepoUrl } from './repo-url.ts';
 import { UpstreamWatcher } from './watcher.ts';
@@ -13,13 +14,13 @@ import { UpstreamWatcher } from './watcher.ts';
 let root: string;
 let repo: TestRepo;
 let store: GitStore;
-let source: GitUpstreamSource;
+let source: GitSource;
 
 beforeAll(async () => {
   root = tempDir('pv-git-source-');
   repo = await TestRepo.create(root, 'blueprints');
   store = new GitStore({ url: repo.url, cacheDir: join(root, 'cache') });
-  source = new GitUpstreamSource(async () => store);
+  source = new GitSource(async () => store);
 });
 afterAll(() => {
   store.close();
@@ -33,11 +34,11 @@ const watch = (track: string, pkg = 'nginx'): UpstreamWatch => ({
 });
 
 async function resolveAll(...watches: UpstreamWatch[]) {
-  const resolved = await source.resolve(watches, await source.lsRemote());
+  const resolved = await resolveWatches(source, watches, await source.heads());
   return watches.map((w) => resolved.get(w));
 }
 
-describe('GitUpstreamSource', () => {
+describe('GitSource', () => {
   it('resolves latest, revision, ref and missing packages, fetching when the remote moved', async () => {
     const v1 = await repo.publish('nginx', blueprint('nginx'), 1);
     const [latest, pinned, branch, missing] = await resolveAll(

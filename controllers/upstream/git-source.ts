@@ -1,51 +1,139 @@
-// The upstream watcher's access to one repository, on a GitStore: a poll is one ls-remote; only
-// when the remote's refs differ from the cache's does it fetch, then resolves each watch with the
-// same track logic the reconciler uses. The track `downstream` (the manager's watch on a variant's
-// downstream package) resolves to a digest of the package's revisions, so that a person approving,
-// proposing or deleting a revision is noticed.
+// The upstream source on a git repository (a GitStore in Porch's layout). Heads are one ls-remote;
+// a sync fetches only what moved. Tracks: `latest` (the newest published revision, or the branch
+// of a repository without any), `revision:<n>`, `workspace:<ws>`, `ref:<ref>`, and `downstream`:
+// the manager's watch on a variant's downstream package, a digest of the package's revisions, so
+// that a person approving, proposing or deleting a revision is noticed.
 import { createHash } from 'node:crypto';
 import type { GitStore } from '../../lib/git/store.ts';
-import { resolveTrack, UpstreamNotFoundError } from '../packagevariant/upstream.ts';
-import type { UpstreamWatch } from './index.ts';
-import type { UpstreamRevision, UpstreamSource } from './watcher.ts';
+import type { UpstreamRevision as LockRevision } from '../../lib/merge/upgrade.ts';
+import {
+  UpstreamNotFoundError,
+  type PackageContent,
+  type TrackedRevision,
+  type UpstreamRevision,
+  type UpstreamSource,
+} from './source.ts';
 
 export const DOWNSTREAM_TRACK = 'downstream';
 
-export class GitUpstreamSource implements UpstreamSource {
+export class GitSource implements UpstreamSource {
   private readonly getStore: () => Promise<GitStore>;
+  private readonly refreshOnce: (store: GitStore) => Promise<void>;
+  private current?: GitStore;
 
-  /** `getStore` gives the repository's store (it may change, e.g. when credentials rotate). */
-  constructor(getStore: () => Promise<GitStore>) {
+  /**
+   * `getStore` gives the repository's store (it may change, e.g. when credentials rotate);
+   * `refreshOnce` refreshes it when nothing did yet (the reconciler's GitStores share that). The
+   * other members are valid once the store was first used (a `sync` or `heads`).
+   */
+  constructor(getStore: () => Promise<GitStore>, refreshOnce?: (store: GitStore) => Promise<void>) {
     this.getStore = getStore;
+    this.refreshOnce = refreshOnce ?? ((s) => s.refresh().then(() => undefined));
   }
 
-  async lsRemote(): Promise<Map<string, string>> {
-    return (await this.getStore()).lsRemote();
+  private async store(): Promise<GitStore> {
+    this.current = await this.getStore();
+    return this.current;
   }
 
-  async resolve(
-    watches: UpstreamWatch[],
-    heads: Map<string, string>,
-  ): Promise<Map<UpstreamWatch, UpstreamRevision | undefined>> {
-    const store = await this.getStore();
+  get url(): string {
+    return this.current?.url ?? '';
+  }
+
+  get defaultRef(): string {
+    return this.current?.branch ?? 'main';
+  }
+
+  watchPackage(packageName: string): string {
+    return this.current ? this.current.packagePath(packageName) : packageName;
+  }
+
+  packageNameOf(watchPackage: string): string | undefined {
+    const dir = this.current?.directory;
+    if (!dir) return watchPackage;
+    return watchPackage.startsWith(`${dir}/`) ? watchPackage.slice(dir.length + 1) : undefined;
+  }
+
+  async heads(): Promise<Map<string, string>> {
+    return (await this.store()).lsRemote();
+  }
+
+  async sync(heads?: Map<string, string>): Promise<void> {
+    const store = await this.store();
+    if (!heads) return this.refreshOnce(store);
     if (!sameRefs(await store.refs(), heads)) await store.refresh();
-    const resolved = new Map<UpstreamWatch, UpstreamRevision | undefined>();
-    for (const watch of watches) resolved.set(watch, await resolveOne(store, watch));
-    return resolved;
+  }
+
+  async resolve(packageName: string, track: string): Promise<TrackedRevision> {
+    return resolveTrack(await this.store(), packageName, track);
+  }
+
+  async packageTree(packageName: string, commit: string): Promise<string | undefined> {
+    return (await this.store()).packageTree(commit, packageName);
+  }
+
+  async read(packageName: string, commit: string): Promise<PackageContent> {
+    const store = await this.store();
+    const [files, modes] = await Promise.all([
+      store.readPackage({ packageName, commit }),
+      store.readPackageModes({ packageName, commit }),
+    ]);
+    return { files, modes };
+  }
+
+  lock(packageName: string, revision: TrackedRevision): LockRevision {
+    const store = this.current!;
+    const ref = revision.ref.replace(/^refs\/(heads|tags)\//, '');
+    return { repo: store.url, directory: store.packagePath(packageName), ref, commit: revision.commit };
+  }
+
+  resolveSpecial(packageName: string, track: string): Promise<UpstreamRevision> | undefined {
+    if (track !== DOWNSTREAM_TRACK) return undefined;
+    return this.store().then((store) => downstreamRevision(store, packageName));
   }
 }
 
-async function resolveOne(store: GitStore, watch: UpstreamWatch): Promise<UpstreamRevision | undefined> {
-  const packageName = relative(store, watch.package);
-  if (packageName === undefined) return undefined;
-  try {
-    if (watch.track === DOWNSTREAM_TRACK) return await downstreamRevision(store, packageName);
-    const found = await resolveTrack(store, packageName, watch.track);
-    const tree = await store.packageTree(found.commit, packageName);
-    return tree ? { commit: found.commit, tree } : undefined;
-  } catch (error) {
-    if (error instanceof UpstreamNotFoundError) return undefined;
-    throw error;
+/** Where `track` points for a package of `store` (refreshed by the caller). */
+async function resolveTrack(store: GitStore, packageName: string, track: string): Promise<TrackedRevision> {
+  const colon = track.indexOf(':');
+  const kind = colon < 0 ? track : track.slice(0, colon);
+  const arg = colon < 0 ? '' : track.slice(colon + 1);
+  switch (kind) {
+    case 'ref': {
+      const found = await store.resolveRef(arg, packageName);
+      if (!found) throw new UpstreamNotFoundError(`upstream ref ${arg} not found in ${store.url}`);
+      return found;
+    }
+    case 'workspace': {
+      const revisions = await store.listRevisions({ packageName });
+      // A published revision of that workspace first, then a proposed or draft one.
+      const order = ['Published', 'DeletionProposed', 'Proposed', 'Draft'];
+      const match = revisions
+        .filter((r) => r.workspace === arg && r.revision >= 0 && !r.error)
+        .sort((a, b) => order.indexOf(a.lifecycle) - order.indexOf(b.lifecycle))[0];
+      if (!match) {
+        throw new UpstreamNotFoundError(`no revision with workspace ${arg} of package ${packageName} in ${store.url}`);
+      }
+      return { ref: match.ref, commit: match.commit, ...(match.revision ? { revision: match.revision } : {}) };
+    }
+    case 'revision': {
+      const revision = Number(arg);
+      const tag = `refs/tags/${store.packagePath(packageName)}/v${revision}`;
+      const commit = (await store.refs()).get(tag);
+      if (!commit) {
+        throw new UpstreamNotFoundError(`revision ${revision} of package ${packageName} not found in ${store.url}`);
+      }
+      return { ref: tag, commit, revision };
+    }
+    case 'latest': {
+      const latest = await store.latestPublished(packageName);
+      if (latest) return latest;
+      const branch = await store.resolveRef(`refs/heads/${store.branch}`);
+      if (!branch) throw new UpstreamNotFoundError(`branch ${store.branch} not found in ${store.url}`);
+      return branch;
+    }
+    default:
+      throw new UpstreamNotFoundError(`unknown upstream track ${track}`);
   }
 }
 
@@ -56,13 +144,6 @@ export async function downstreamRevision(store: GitStore, packageName: string): 
     .update(JSON.stringify(revisions.map((r) => [r.ref, r.commit, r.lifecycle]).sort()))
     .digest('hex');
   return { commit: digest, tree: digest };
-}
-
-/** The package name relative to the store's directory (watches carry full package paths). */
-function relative(store: GitStore, pkgPath: string): string | undefined {
-  const dir = store.directory;
-  if (!dir) return pkgPath;
-  return pkgPath.startsWith(`${dir}/`) ? pkgPath.slice(dir.length + 1) : undefined;
 }
 
 /** Branches and tags equal (ls-remote may list more, e.g. HEAD or pull refs, which are ignored). */

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { UpstreamIndex, type UpstreamWatch } from './index.ts';
 import { normalizeRepoUrl } from './repo-url.ts';
-import { UpstreamWatcher, type UpstreamRevision, type UpstreamSource } from './watcher.ts';
+import { UpstreamNotFoundError, type UpstreamRevision, type UpstreamSource } from './source.ts';
+import { UpstreamWatcher } from './watcher.ts';
 import { createWebhookHandler, payloadUrls } from './webhook.ts';
 
 describe('normalizeRepoUrl', () => {
@@ -43,22 +44,38 @@ describe('UpstreamIndex', () => {
 
 /** A repository whose refs and package trees the test sets; counts the calls the watcher makes. */
 class ScriptedSource implements UpstreamSource {
-  heads = new Map([['refs/heads/main', 'c1']]);
+  readonly url = 'r1';
+  readonly defaultRef = 'main';
+  refs = new Map([['refs/heads/main', 'c1']]);
   trees = new Map<string, UpstreamRevision>();
   lsRemotes = 0;
   resolves = 0;
   fail = false;
-  async lsRemote() {
+  watchPackage = (name: string) => name;
+  packageNameOf = (name: string) => name;
+  async heads() {
     this.lsRemotes++;
     if (this.fail) throw new Error('unreachable');
-    return new Map(this.heads);
+    return new Map(this.refs);
   }
-  async resolve(watches: UpstreamWatch[]) {
+  async sync() {
     this.resolves++;
-    return new Map(watches.map((w) => [w, this.trees.get(w.package)]));
+  }
+  async resolve(packageName: string) {
+    const found = this.trees.get(packageName);
+    if (!found) throw new UpstreamNotFoundError(packageName);
+    return { ref: 'refs/heads/main', commit: found.commit };
+  }
+  async packageTree(packageName: string) {
+    return this.trees.get(packageName)?.tree;
+  }
+  async read(): Promise<never> {
+    throw new Error('the watcher reads no package');
+  }
+  lock(): never {
+    throw new Error('the watcher locks no package');
   }
 }
-
 describe('UpstreamWatcher', () => {
   function setup() {
     const index = new UpstreamIndex();
@@ -99,13 +116,13 @@ describe('UpstreamWatcher', () => {
     await watcher.pollNow('r1');
     enqueued.length = 0;
     // A commit that does not touch either package: refs move, trees do not.
-    source.heads.set('refs/heads/main', 'c2');
+    source.refs.set('refs/heads/main', 'c2');
     source.trees.set('nginx', { commit: 'c2', tree: 't-nginx-1' });
     source.trees.set('redis', { commit: 'c2', tree: 't-redis-1' });
     expect(await watcher.pollNow('r1')).toBe('unchanged');
     expect(enqueued).toEqual([]);
     // A commit that changes redis only.
-    source.heads.set('refs/heads/main', 'c3');
+    source.refs.set('refs/heads/main', 'c3');
     source.trees.set('redis', { commit: 'c3', tree: 't-redis-2' });
     expect(await watcher.pollNow('r1')).toBe('changed');
     expect(enqueued).toEqual([['ns/c']]);
@@ -132,8 +149,8 @@ describe('UpstreamWatcher', () => {
     const source = new ScriptedSource();
     let release!: () => void;
     const blocked = new Promise<void>((resolve) => (release = resolve));
-    const lsRemote = source.lsRemote.bind(source);
-    source.lsRemote = async () => {
+    const lsRemote = source.heads.bind(source);
+    source.heads = async () => {
       const heads = await lsRemote();
       if (source.lsRemotes === 1) await blocked;
       return heads;

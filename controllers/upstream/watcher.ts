@@ -2,23 +2,9 @@
 // and enqueues only the variants whose upstream package *tree* changed. A poll is one ls-remote;
 // resolving packages (and fetching) happens only when a ref moved or a watch is new.
 import type { UpstreamIndex, UpstreamWatch } from './index.ts';
+import { resolveWatches, type UpstreamRevision, type UpstreamSource } from './source.ts';
 
-export interface UpstreamRevision {
-  commit: string;
-  /** Tree id of the package directory at `commit`: what decides whether anything changed. */
-  tree: string;
-}
-
-/** Access to one upstream repository (implemented on top of lib/git's GitStore). */
-export interface UpstreamSource {
-  /** The remote's refs (ref name → commit), from one cheap ls-remote. */
-  lsRemote(): Promise<Map<string, string>>;
-  /** Resolves each watch at the given heads (fetching what moved); undefined for a package not found. */
-  resolve(
-    watches: UpstreamWatch[],
-    heads: Map<string, string>,
-  ): Promise<Map<UpstreamWatch, UpstreamRevision | undefined>>;
-}
+export type { UpstreamRevision, UpstreamSource } from './source.ts';
 
 export type PollResult = 'unchanged' | 'changed' | 'error';
 
@@ -125,12 +111,12 @@ export class UpstreamWatcher {
     const watches = this.options.index.watchesOf(repo);
     if (!source || watches.length === 0) return report('unchanged');
     try {
-      const heads = await source.lsRemote();
+      const heads = await source.heads();
       const previous = this.heads.get(repo);
       const unresolved = watches.filter((w) => !this.revisions.has(revisionKey(w)));
       if (previous && sameRefs(previous, heads) && unresolved.length === 0) return report('unchanged');
       this.heads.set(repo, heads);
-      const resolved = await source.resolve(watches, heads);
+      const resolved = await resolveWatches(source, watches, heads);
       const changed: string[] = [];
       for (const watch of watches) {
         const key = revisionKey(watch);
