@@ -281,7 +281,7 @@ export class GitBatch {
             atomicPush(store.cache.gitDir, store.url, updates, {
               env,
               secrets,
-              timeoutMs: store.cache.networkTimeoutMs(updates.length),
+              timeoutMs: store.cache.pushTimeoutMs(updates.length),
             }),
           );
           if (!outcome.ok) {

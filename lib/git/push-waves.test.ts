@@ -132,6 +132,18 @@ describe('push waves', () => {
 });
 
 describe('network timeouts', () => {
+  it('give a push more time per ref when the remote has many refs (git checks each lease against each)', async () => {
+    const main = await git('rev-parse', 'main');
+    const names = Array.from({ length: 12_000 }, (_, i) => `refs/heads/old/${i}`).sort();
+    writeFileSync(
+      join(bare, 'packed-refs'),
+      `# pack-refs with: sorted\n${names.map((r) => `${main} ${r}\n`).join('')}`,
+    );
+    await store.refresh();
+    expect((await store.refs()).size).toBe(12_001);
+    expect(store.cache.pushTimeoutMs(500)).toBe(120_000 + 500 * (12_001 / 10_000) * 50);
+  }, 30_000);
+
   it('grow with the refs a command moves, from a configurable base', () => {
     expect(networkTimeoutMs(0)).toBe(120_000);
     expect(networkTimeoutMs(10_000)).toBe(120_000 + 10_000 * 50);
@@ -142,6 +154,7 @@ describe('network timeouts', () => {
     } finally {
       perStore.close();
     }
+    expect(store.cache.pushTimeoutMs(500)).toBe(145_000);
     setGitLimits({ timeoutMs: 1_000, timeoutPerRefMs: 1 });
     expect(networkTimeoutMs(10)).toBe(1_010);
     expect(() => setGitLimits({ maxPushRefs: 0 })).toThrow(RangeError);
