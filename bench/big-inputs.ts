@@ -109,6 +109,8 @@ interface SetResult {
   batches: number;
   gitPushes: number;
   gitProcesses: number;
+  /** Git processes of the pass by command: count and wall seconds (spawn to exit). */
+  gitByCommand: Record<string, { count: number; seconds: number }>;
   errors: number;
   firstError?: string;
   peakRssMiB: number;
@@ -141,6 +143,7 @@ async function setPart(): Promise<SetResult> {
     } as KubeObject;
     log(`set: ${n} targets in ${deploy.name} under ${root}`);
     const spawned = gitProcessStats.spawned;
+    const byCommand = structuredClone(gitProcessStats.byCommand);
     const pushesBefore = gitProcessStats.byCommand.push?.count ?? 0;
     const started = performance.now();
     const result = await reconcileLocally([...fleet.objects, set], { cacheDir: join(root, 'cache') });
@@ -163,6 +166,12 @@ async function setPart(): Promise<SetResult> {
       batches: result.pushes,
       gitPushes: (gitProcessStats.byCommand.push?.count ?? 0) - pushesBefore,
       gitProcesses: gitProcessStats.spawned - spawned,
+      gitByCommand: Object.fromEntries(
+        Object.entries(gitProcessStats.byCommand).map(([command, { count, ms }]) => [
+          command,
+          { count: count - (byCommand[command]?.count ?? 0), seconds: (ms - (byCommand[command]?.ms ?? 0)) / 1000 },
+        ]),
+      ),
       errors: result.errors.size,
       ...(firstError ? { firstError: firstError.slice(0, 300) } : {}),
       peakRssMiB: peakRssMiB(),
@@ -320,7 +329,9 @@ export function renderMarkdown(r: Results): string {
       `| variants Ready / drafts in the remote | ${s.ready.toLocaleString('en')} / ${s.draftsInRemote.toLocaleString('en')} |`,
       `| set Ready | ${s.setReady} |`,
       `| batches / git pushes (atomic waves) | ${s.batches} / ${s.gitPushes} |`,
-      `| git processes | ${s.gitProcesses} |`,
+      `| git processes (count, wall s) | ${s.gitProcesses}: ${Object.entries(s.gitByCommand ?? {})
+        .map(([c, { count, seconds }]) => `${c} ${count}, ${seconds.toFixed(1)}`)
+        .join('; ')} |`,
       `| errors | ${s.errors}${s.firstError ? ` (${s.firstError.replace(/\|/g, '\\|')})` : ''} |`,
       `| peak RSS (MiB) | ${s.peakRssMiB} |`,
       '',
