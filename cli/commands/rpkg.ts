@@ -1,8 +1,6 @@
 // `pvctl rpkg`: package revisions on a git repository, in Porch's layout.
 import { isUtf8 } from 'node:buffer';
 import { existsSync, readdirSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import {
   checkGitUrl,
@@ -16,6 +14,7 @@ import {
 import { revisionName as porchName } from '../../controllers/packagevariant/downstream.ts';
 import {
   GitStore,
+  defaultCacheDir,
   gitStoreOptions,
   type BatchResult,
   type GitBatch,
@@ -41,10 +40,6 @@ interface RepoOptions {
 export interface RpkgIo {
   out(line: string): void;
   env: NodeJS.ProcessEnv;
-}
-
-function defaultCacheDir(env: NodeJS.ProcessEnv): string {
-  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'pvctl', 'git');
 }
 
 /** The repository: from a Repository manifest (with its Secret, if in the same files) or from --repo. */
@@ -278,7 +273,7 @@ function repoOptions(command: Command): Command {
     )
     .option('--branch <branch>', 'deployment branch (default main)')
     .option('--directory <dir>', 'directory holding the packages')
-    .option('--cache-dir <dir>', 'where bare caches are kept (default ~/.cache/pvctl/git)')
+    .option('--cache-dir <dir>', 'where bare git caches are kept (default ~/.cache/packagevariant-controller/git)')
     .option('-o, --output <format>', 'table, yaml or json', 'table');
 }
 

@@ -1,13 +1,11 @@
 // One GitStore per repository (URL, branch, directory, credentials), built from Repository objects
 // and their Secrets, shared by every variant that uses the repository.
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
-import { homedir } from 'node:os';
 import { defaultGitRepository, type Repository } from '../../api/v1alpha1/index.ts';
-import { credentialsFromSecret, type GitCredentials } from '../../lib/git/credentials.ts';
+import { defaultCacheDir, gitStoreOptions } from '../../lib/git/repository.ts';
 import { GitStore } from '../../lib/git/store.ts';
 import { GitSource } from '../upstream/git-source.ts';
-import type { ObjectStore } from '../store.ts';
+import type { ObjectStore, Secret } from '../store.ts';
 
 /** Where a store reads and writes: a registered Repository, or (beyond Porch) a bare git upstream. */
 export interface GitLocation {
@@ -35,10 +33,7 @@ export function locationOf(repo: Repository): GitLocation {
   };
 }
 
-export function defaultCacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(base, 'packagevariant-controller', 'git');
-}
+export { defaultCacheDir };
 
 export class GitStores {
   private readonly stores = new Map<string, GitStore>();
@@ -53,30 +48,27 @@ export class GitStores {
 
   /** The store for a location; a rotated Secret yields a new store with the new credentials. */
   async get(location: GitLocation): Promise<GitStore> {
-    const credentials = await this.credentials(location);
+    const secret = await this.secret(location);
+    const options = gitStoreOptions(
+      {
+        repo: location.url,
+        branch: location.branch,
+        directory: location.directory,
+        ...(location.createBranch ? { createBranch: true } : {}),
+        ...(location.author ? { author: location.author } : {}),
+        ...(location.email ? { email: location.email } : {}),
+        ...(location.secretName ? { secretRef: { name: `${location.namespace}/${location.secretName}` } } : {}),
+      },
+      { cacheDir: this.cacheDir, ...(secret ? { secret } : {}) },
+    );
+    const { credentials, ...rest } = options;
     const key = JSON.stringify([
-      location.url,
-      location.branch,
-      location.directory,
-      location.author,
-      location.email,
-      location.createBranch,
+      rest,
       credentials ? createHash('sha256').update(JSON.stringify(credentials)).digest('hex') : '',
     ]);
     let store = this.stores.get(key);
     if (!store) {
-      store = new GitStore({
-        url: location.url,
-        branch: location.branch,
-        directory: location.directory,
-        cacheDir: this.cacheDir,
-        ...(credentials ? { credentials } : {}),
-        author: {
-          ...(location.author ? { name: location.author } : {}),
-          ...(location.email ? { email: location.email } : {}),
-        },
-        createBranch: location.createBranch ?? false,
-      });
+      store = new GitStore(options);
       this.stores.set(key, store);
     }
     return store;
@@ -116,13 +108,13 @@ export class GitStores {
     this.refreshed.clear();
   }
 
-  private async credentials(location: GitLocation): Promise<GitCredentials | undefined> {
+  private async secret(location: GitLocation): Promise<Secret | undefined> {
     if (!location.secretName) return undefined;
     const secret = await this.objects.getSecret({ namespace: location.namespace, name: location.secretName });
     if (!secret)
       throw new Error(
         `Secret ${location.namespace}/${location.secretName} not found (credentials for ${location.url})`,
       );
-    return credentialsFromSecret(secret, `${location.namespace}/${location.secretName}`);
+    return secret;
   }
 }

@@ -16,10 +16,28 @@ import {
 import { gitLimits } from './limits.ts';
 import { atomicPush, type RefUpdate, type RefPushStatus } from './push.ts';
 import { branchRef, deletionProposedRef, draftRef, parseRef, proposedRef, publishedTag } from './refs.ts';
-import type { GitStore, PackageFileMap } from './store.ts';
 import { assertObjectId, assertOneLine, assertPackageEntries, assertWorkspaceName, GitInputError } from './validate.ts';
 import { writeCommits, type CommitSpec, type PackageModes } from './writer.ts';
-import type { RefMap } from './cache.ts';
+import type { RefMap, RepoCache } from './cache.ts';
+
+/** What a batch needs of its repository (GitStore); declared here so that batch.ts does not import store.ts. */
+export interface BatchRepository {
+  readonly url: string;
+  readonly branch: string;
+  readonly author: Identity;
+  readonly committer: Identity;
+  readonly maxPushAttempts: number;
+  readonly cache: RepoCache;
+  packagePath(packageName: string): string;
+  refs(): Promise<RefMap>;
+  commit(oid: string): Promise<{ oid: string }>;
+  packageTree(commitOid: string, packageName: string): Promise<string | undefined>;
+  nestingConflict(commitOid: string, packageName: string): Promise<string | undefined>;
+  draftHistory(head: string, pkgPath: string, workspace: string): Promise<{ owner?: Owner }>;
+}
+
+/** Package contents: package-relative path (forward slashes) → bytes (same shape as lib/kpt's PackageFiles). */
+export type PackageFileMap = Map<string, Buffer>;
 
 export interface DraftContent {
   /** Package name relative to the repository directory. */
@@ -123,13 +141,13 @@ interface PlanContext {
 const MARK = /^:(\d+)$/;
 
 export class GitBatch {
-  private readonly store: GitStore;
+  private readonly store: BatchRepository;
   private readonly ops: BatchOp[] = [];
   /** Leases fixed at the first plan, so that later attempts never overwrite what others pushed. */
   private readonly leases = new Map<number, string>();
   private pushed = false;
 
-  constructor(store: GitStore) {
+  constructor(store: BatchRepository) {
     this.store = store;
   }
 

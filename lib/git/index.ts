@@ -1,5 +1,5 @@
 // lib/git: the Porch-compatible git package store. See docs/git.md.
-export { GitStore, GitStoreError, DEFAULT_IDENTITY, KPTFILE } from './store.ts';
+export { GitStore, GitStoreError, DEFAULT_IDENTITY } from './store.ts';
 export type { GitStoreOptions, PackageRevision, ResolvedPackage, PackageLocator, PackageFileMap } from './store.ts';
 export { GitBatch, porchCommitTitle } from './batch.ts';
 export type {
@@ -13,7 +13,7 @@ export type {
 } from './batch.ts';
 export { credentialsFromSecret } from './credentials.ts';
 export type { GitCredentials, SecretLike } from './credentials.ts';
-export { gitStoreOptions } from './repository.ts';
+export { defaultCacheDir, gitStoreOptions } from './repository.ts';
 export type { GitRepositorySpecLike } from './repository.ts';
 export { formatCommitMessage, parseCommitMessage, OWNER_TRAILER, OWNER_UID_TRAILER } from './message.ts';
 export type { KptAnnotation, Owner, Identity } from './message.ts';

@@ -1,4 +1,6 @@
 // GitStore options from a Repository's `spec.git` (structural types: lib/git imports nothing of ours).
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { credentialsFromSecret, type SecretLike } from './credentials.ts';
 import type { GitStoreOptions } from './store.ts';
 
@@ -30,4 +32,9 @@ export function gitStoreOptions(
     ...(context.secret ? { credentials: credentialsFromSecret(context.secret, git.secretRef?.name) } : {}),
     ...(context.timeoutMs ? { timeoutMs: context.timeoutMs } : {}),
   };
+}
+
+/** Where bare caches are kept unless a `--cache-dir` says otherwise (every command, the controller too). */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'packagevariant-controller', 'git');
 }

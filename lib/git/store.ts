@@ -17,19 +17,19 @@ import {
   isObjectId,
   normalizeDirectory,
 } from './validate.ts';
-import { GitBatch } from './batch.ts';
+import { GitBatch, type PackageFileMap } from './batch.ts';
 import type { PackageModes } from './writer.ts';
 
 export type { PackageModes, SpecialEntry } from './writer.ts';
 
-export const KPTFILE = 'Kptfile';
+/** lib/kpt's KPTFILE: lib/git imports nothing of ours, so it knows the name for package discovery. */
+const KPTFILE = 'Kptfile';
 export const DEFAULT_IDENTITY: Identity = {
   name: 'packagevariant-controller',
   email: 'packagevariant-controller@localhost',
 };
 
-/** Package contents: package-relative path (forward slashes) → bytes (same shape as lib/kpt's PackageFiles). */
-export type PackageFileMap = Map<string, Buffer>;
+export type { PackageFileMap } from './batch.ts';
 
 export interface GitStoreOptions {
   /** Repository URL (https, http, ssh, git, file, user@host:path, or an absolute path). */
@@ -542,7 +542,13 @@ export class GitStore {
         if (parsed.revision < 1 || refs.has(`${HEADS}deletionProposed/${parsed.pkgPath}/v${parsed.revision}`)) continue;
         const owner = await this.messageOwner(oid);
         if (owner?.uid === uid) {
-          found.push({ ...common, lifecycle: 'Published', workspace: `v${parsed.revision}`, revision: parsed.revision, owner });
+          found.push({
+            ...common,
+            lifecycle: 'Published',
+            workspace: `v${parsed.revision}`,
+            revision: parsed.revision,
+            owner,
+          });
         }
         continue;
       }
