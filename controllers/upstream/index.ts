@@ -7,7 +7,7 @@ export interface UpstreamWatch {
   repo: string;
   /** Package path inside the repository (including the Repository's directory). */
   package: string;
-  /** What to follow: `latest` (newest published revision), `branch:<name>`, `revision:<n>`, `workspace:<ws>`. */
+  /** What to follow: `latest` (newest published revision), `ref:<ref>`, `revision:<n>`, `workspace:<ws>`, `downstream`. */
   track: string;
 }
 
