@@ -2,7 +2,7 @@
 // observedGeneration and downstreamTargets. Written only when it changed.
 import type { DownstreamTarget, PackageVariant, PackageVariantStatus } from '../../api/v1alpha1/index.ts';
 import { isDeepStrictEqual } from 'node:util';
-import { setCondition } from '../../lib/kube/conditions.ts';
+import { setKstatusConditions } from '../../lib/kube/conditions.ts';
 
 export const READY = 'Ready';
 export const STALLED = 'Stalled';
@@ -19,35 +19,17 @@ export interface Outcome {
 export function nextStatus(pv: PackageVariant, outcome: Outcome, now?: string): PackageVariantStatus {
   const generation = pv.metadata?.generation;
   const previous = pv.status ?? {};
-  let conditions = previous.conditions ?? [];
-  const stalled = outcome.kind === 'stalled';
-  conditions = setCondition(
-    conditions,
-    stalled
-      ? { type: STALLED, status: 'True', reason: outcome.reason, message: outcome.message }
-      : { type: STALLED, status: 'False', reason: 'Valid', message: 'all validation checks passed' },
-    generation,
-    now,
-  );
-  conditions = setCondition(
-    conditions,
-    outcome.kind === 'ready'
-      ? { type: READY, status: 'True', reason: outcome.reason, message: outcome.message }
-      : { type: READY, status: 'False', reason: outcome.reason, message: outcome.message },
-    generation,
-    now,
-  );
-  // kstatus: Reconciling is True while the controller is still working towards the spec (retrying).
-  conditions = setCondition(
-    conditions,
-    outcome.kind === 'error'
-      ? { type: RECONCILING, status: 'True', reason: 'Retrying', message: outcome.message }
-      : {
-          type: RECONCILING,
-          status: 'False',
-          reason: outcome.kind === 'ready' ? 'Reconciled' : outcome.reason,
-          message: '',
-        },
+  const conditions = setKstatusConditions(
+    previous.conditions,
+    {
+      ...(outcome.kind === 'stalled' ? { stalled: outcome } : {}),
+      ready: { status: outcome.kind === 'ready' ? 'True' : 'False', reason: outcome.reason, message: outcome.message },
+      // kstatus: Reconciling is True while the controller is still working towards the spec (retrying).
+      reconciling:
+        outcome.kind === 'error'
+          ? { status: 'True', reason: 'Retrying', message: outcome.message }
+          : { status: 'False', reason: outcome.kind === 'ready' ? 'Reconciled' : outcome.reason, message: '' },
+    },
     generation,
     now,
   );

@@ -7,7 +7,7 @@ import type {
   TargetCollision,
   VariantSummary,
 } from '../../api/v1alpha1/index.ts';
-import { setCondition } from '../../lib/kube/conditions.ts';
+import { capMessage as capAt, setKstatusConditions } from '../../lib/kube/conditions.ts';
 import { jsonEqual } from './equal.ts';
 import type { RolloutPlan } from './rollout.ts';
 
@@ -25,9 +25,8 @@ export interface SetOutcome {
 
 /** Condition messages stay readable (and far below the API's 32 KiB limit) on a fleet of thousands. */
 const MAX_MESSAGE = 2048;
-const TRUNCATED = '… (truncated)';
 export function capMessage(message: string): string {
-  return message.length <= MAX_MESSAGE ? message : message.slice(0, MAX_MESSAGE - TRUNCATED.length) + TRUNCATED;
+  return capAt(message, MAX_MESSAGE);
 }
 
 function reconciling(outcome: SetOutcome): { status: 'True' | 'False'; reason: string; message: string } {
@@ -61,28 +60,16 @@ function ready(outcome: SetOutcome): { status: 'True' | 'False'; reason: string;
 export function nextSetStatus(pvs: PackageVariantSet, outcome: SetOutcome, now?: string): PackageVariantSetStatus {
   const generation = pvs.metadata?.generation;
   const previous = pvs.status ?? {};
-  let conditions = previous.conditions ?? [];
-  conditions = setCondition(
-    conditions,
-    outcome.kind === 'stalled'
-      ? { type: 'Stalled', status: 'True', reason: outcome.reason, message: capMessage(outcome.message) }
-      : { type: 'Stalled', status: 'False', reason: 'Valid', message: 'all validation checks passed' },
+  const conditions = setKstatusConditions(
+    previous.conditions,
+    {
+      ...(outcome.kind === 'stalled' ? { stalled: outcome } : {}),
+      ready: ready(outcome),
+      reconciling: reconciling(outcome),
+    },
     generation,
     now,
-  );
-  const readiness = ready(outcome);
-  conditions = setCondition(
-    conditions,
-    { type: 'Ready', ...readiness, message: capMessage(readiness.message) },
-    generation,
-    now,
-  );
-  const progress = reconciling(outcome);
-  conditions = setCondition(
-    conditions,
-    { type: 'Reconciling', ...progress, message: capMessage(progress.message) },
-    generation,
-    now,
+    MAX_MESSAGE,
   );
   const summary = outcome.summary ?? previous.variants;
   const plan = outcome.rollout;
