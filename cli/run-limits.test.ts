@@ -36,7 +36,7 @@ describe('pvctl run limit flags', () => {
       webhookLimits: { maxBodyBytes: 4_194_304, maxConnections: 64, requestTimeoutMs: 5_000, headersTimeoutMs: 5_000 },
     });
     // One CEL flag: the other limit keeps its default.
-    expect(runLimitsFrom({ celTimeLimit: '1s' })).toEqual({ celLimits: { costLimit: 10_000, timeLimitMs: 1_000 } });
+    expect(runLimitsFrom({ celTimeLimit: '1s' })).toEqual({ celLimits: { costLimit: 1_000, timeLimitMs: 1_000 } });
     // The headers get at most 10 s of a longer request timeout.
     expect(runLimitsFrom({ webhookRequestTimeout: '2m' })).toEqual({
       webhookLimits: { requestTimeoutMs: 120_000, headersTimeoutMs: 10_000 },

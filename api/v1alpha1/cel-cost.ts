@@ -12,7 +12,7 @@ export interface CelLimits {
   timeLimitMs: number;
 }
 
-export const DEFAULT_CEL_LIMITS: CelLimits = { costLimit: 10_000, timeLimitMs: 10 };
+export const DEFAULT_CEL_LIMITS: CelLimits = { costLimit: 1_000, timeLimitMs: 50 };
 
 /** Longer expressions are refused unparsed (the parser takes about 5 µs per character). */
 export const MAX_EXPRESSION_LENGTH = 2048;

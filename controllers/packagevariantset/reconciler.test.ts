@@ -339,6 +339,34 @@ describe('PackageVariantSet reconcile (local adapter)', () => {
     expect(await u.variants()).toEqual([]);
   });
 
+  it('lets the event loop turn while it renders a large fleet of costly expressions', async () => {
+    const ten = '[1,2,3,4,5,6,7,8,9,10]';
+    const five = '[1,2,3,4,5]';
+    const packageExpr = `${ten}.all(a, ${ten}.all(b, ${five}.all(c, a + b + c > 0))) ? target.name : 'x'`;
+    const sites = Array.from({ length: 400 }, (_, i) => repo(`site-${i}`, { fleet: 'edge' }));
+    const t = setup([
+      ...sites,
+      set({
+        targets: [
+          { repositorySelector: { matchLabels: { fleet: 'edge' } }, template: { downstream: { packageExpr } } },
+        ],
+      }),
+    ]);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const started = performance.now();
+    try {
+      await t.reconcile();
+    } finally {
+      clearInterval(timer);
+    }
+    const tookMs = performance.now() - started;
+    expect(await t.variants()).toHaveLength(400);
+    // 400 × 610 iterations, seconds here: without a turn between targets the timer never fires.
+    expect(tookMs).toBeGreaterThan(100);
+    expect(ticks).toBeGreaterThanOrEqual(10);
+  });
+
   it('selects Repositories by label and objects by kind; observes the kinds to watch', async () => {
     const team = (name: string, region: string): KubeObject => ({
       apiVersion: 'hr.example.com/v1alpha1',

@@ -75,6 +75,8 @@ interface DesiredVariant {
 
 /** Terminating variants hold their name until their finalizer has cleaned up: look again soon. */
 const TERMINATING_REQUEUE_MS = 5_000;
+/** Rendering targets gives the event loop a turn this often. */
+const YIELD_AFTER_MS = 5;
 /** A missing upstream revision is looked for again this often (git is polled, not watched, for a set). */
 const UPSTREAM_RECHECK_MS = 60_000;
 
@@ -187,7 +189,13 @@ export class PackageVariantSetReconciler {
       entry.targets.push(next.source);
       collisions.set(name, entry);
     };
+    let turn = performance.now();
     for (const context of contexts) {
+      // Each expression is bounded; a fleet of them is not: let the event loop turn between targets.
+      if (performance.now() - turn > YIELD_AFTER_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        turn = performance.now();
+      }
       let rendered;
       try {
         rendered = renderVariantSpec(pvs, context, { repositories, upstream }, cel);
