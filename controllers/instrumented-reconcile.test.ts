@@ -43,8 +43,8 @@ describe('instrumentReconcile', () => {
     const results = [{}, { requeueAfterMs: 500 }];
     const reconcile = instrumentReconcile(
       { controller: 'packagevariant', log, metrics, failureCount: () => 0 },
-      async (key, keyLog) => {
-        keyLog.info('working');
+      async (key, context) => {
+        context.log.info('working');
         if (key === 'ns/bad') throw new Error('boom');
         return results.shift();
       },
@@ -94,6 +94,36 @@ describe('credentials in a failing reconcile', () => {
     removeDir(root);
   });
 
+  it("gives the reconciler's steps the reconcile's logger: observed, decided, acted, each with the reconcileID", async () => {
+    const up = await TestRepo.create(root, 'steps-up');
+    const down = await TestRepo.create(root, 'steps-down');
+    await up.publish('nginx', blueprint('nginx'), 1);
+    const objects = new LocalObjectStore([
+      repository('blueprints', up.url),
+      repository('deploy', down.url, true),
+      packageVariant('east', {
+        upstream: { repo: 'blueprints', package: 'nginx' },
+        downstream: { repo: 'deploy', package: 'east' },
+      }),
+    ]);
+    const stores = new GitStores({ objects, cacheDir: join(root, 'steps-cache') });
+    const reconciler = new PackageVariantReconciler({ objects, stores, pushes: new PushCoalescer() });
+    const { log, lines } = capturedLogger();
+    const reconcile = instrumentReconcile(
+      { controller: 'packagevariant', log, metrics: new Metrics({ defaultMetrics: false }), failureCount: () => 0 },
+      (key, context) => reconciler.reconcile(key, context),
+    );
+    try {
+      await reconcile('default/east');
+    } finally {
+      stores.close();
+    }
+    const steps = lines().filter((l) => ['observed', 'decided', 'acted'].includes(l.msg as string));
+    expect(steps.map((l) => l.msg)).toEqual(['observed', 'decided', 'acted']);
+    expect(new Set(steps.map((l) => l.reconcileID)).size).toBe(1);
+    expect(steps[1]).toMatchObject({ key: 'default/east', task: 'clone', ops: ['createDraft'] });
+  });
+
   it('never logs the password or token of a Secret, nor one in a repository URL', async () => {
     const withSecret = (repo: KubeObject) => {
       (repo.spec as { git: { secretRef?: { name: string } } }).git.secretRef = { name: 'git-credentials' };
@@ -127,7 +157,7 @@ describe('credentials in a failing reconcile', () => {
     const { log, lines, text } = capturedLogger();
     const reconcile = instrumentReconcile(
       { controller: 'packagevariant', log, metrics: new Metrics({ defaultMetrics: false }), failureCount: () => 0 },
-      (key) => reconciler.reconcile(key),
+      (key, context) => reconciler.reconcile(key, context),
     );
     try {
       await expect(reconcile('default/east')).rejects.toThrow(/Authentication failed|401|could not read/i);
@@ -147,5 +177,27 @@ describe('credentials in a failing reconcile', () => {
     expect(written).toContain('must not contain credentials');
     expect(written).not.toContain(WRONG_TOKEN);
     expect(written).not.toContain(URL_TOKEN);
+  });
+
+  it("hands each reconcile the controller's abort signal", async () => {
+    const { log } = capturedLogger();
+    const shutdown = new AbortController();
+    const seen: AbortSignal[] = [];
+    const reconcile = instrumentReconcile(
+      {
+        controller: 'packagevariant',
+        log,
+        metrics: new Metrics({ defaultMetrics: false }),
+        failureCount: () => 0,
+        signal: shutdown.signal,
+      },
+      async (_key, context) => {
+        seen.push(context.signal);
+      },
+    );
+    await reconcile('ns/a');
+    expect(seen[0]?.aborted).toBe(false);
+    shutdown.abort();
+    expect(seen[0]?.aborted).toBe(true);
   });
 });

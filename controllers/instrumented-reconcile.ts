@@ -1,12 +1,14 @@
-// What every reconcile of a controller gets, whichever controller it is: a child logger carrying
-// `controller`, `key` and a fresh `reconcileID` on each line, its duration, a warning with the
-// next retry when it fails, and controller-runtime's reconcile metrics.
+// What every reconcile of a controller gets, whichever controller it is: a context whose logger
+// carries `controller`, `key` and a fresh `reconcileID` on each line and whose signal aborts it at
+// shutdown's deadline, its duration, a warning with the next retry when it fails, and
+// controller-runtime's reconcile metrics.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { backoffDelay } from '../lib/kube/backoff.ts';
 import { describeError } from '../lib/kube/informer.ts';
 import { ITEM_BACKOFF, type Reconcile, type ReconcileResult } from '../lib/kube/workqueue.ts';
 import type { Metrics, ReconcileOutcome } from '../lib/metrics/metrics.ts';
+import type { ReconcileContext } from './context.ts';
 
 export interface InstrumentOptions {
   controller: string;
@@ -17,21 +19,24 @@ export interface InstrumentOptions {
   failureCount(key: string): number;
   /** For a routine failure, the message to log it with at debug level (others are warnings). */
   routine?(error: unknown): string | undefined;
+  /** Aborts every running reconcile (the manager's shutdown deadline). */
+  signal?: AbortSignal;
 }
 
 export function instrumentReconcile(
   options: InstrumentOptions,
-  reconcile: (key: string, log: Logger) => Promise<ReconcileResult | void>,
+  reconcile: (key: string, context: ReconcileContext & { log: Logger }) => Promise<ReconcileResult | void>,
 ): Reconcile {
   return async (key) => {
     const log = options.log.child({ key, reconcileID: randomUUID() });
+    const signal = options.signal ?? new AbortController().signal;
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
     const durationMs = () => Math.round(seconds() * 1000);
     let outcome: ReconcileOutcome = 'error';
     log.debug('reconcile started');
     try {
-      const result = await reconcile(key, log);
+      const result = await reconcile(key, { log, signal });
       outcome = result?.requeueAfterMs ? 'requeue_after' : 'success';
       log.debug({ durationMs: durationMs(), ...(result ?? {}) }, 'reconcile finished');
       return result;

@@ -162,9 +162,9 @@ export class SetController {
         // A variant changed under a write (the cache was behind): routine, retried at once.
         routine: (error) => (apiErrorCode(error) === 409 ? 'write conflict; retrying' : undefined),
       },
-      (key) => {
+      (key, context) => {
         this.reconciles.set(key, (this.reconciles.get(key) ?? 0) + 1);
-        return this.reconciler.reconcile(key);
+        return this.reconciler.reconcile(key, context);
       },
     );
     this.workers = runWorkers(this.queue, this.concurrency, reconcile);

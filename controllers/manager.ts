@@ -34,6 +34,7 @@ import { UpstreamIndex, type UpstreamWatch } from './upstream/index.ts';
 import { normalizeRepoUrl } from './upstream/repo-url.ts';
 import { UpstreamWatcher } from './upstream/watcher.ts';
 import { createWebhookServer, type WebhookLimits } from './upstream/webhook.ts';
+import type { ReconcileContext } from './context.ts';
 
 const PUSH_WAVE_MAX_DELAY_MS = 2000;
 
@@ -124,6 +125,8 @@ export class Manager {
   private readonly eventLoop = new EventLoopMonitor();
   private readonly unsubscribers: Array<() => void> = [];
   private stopping: Promise<void> | undefined;
+  /** Aborted when shutdown's grace period ends with reconciles still running. */
+  private readonly aborted = new AbortController();
 
   constructor(options: ManagerOptions) {
     this.options = options;
@@ -255,8 +258,9 @@ export class Manager {
         log: this.log,
         metrics: this.metrics,
         failureCount: (key) => this.queue.failureCount(key),
+        signal: this.aborted.signal,
       },
-      (key) => this.reconcile(key),
+      (key, context) => this.reconcile(key, context),
     );
     this.workers = runWorkers(this.queue, concurrency, reconcile);
     this.sets.start();
@@ -299,7 +303,10 @@ export class Manager {
       })(),
       timeoutMs,
     );
-    if (!finished) this.log.warn({ timeoutMs }, 'reconciles still running at shutdown');
+    if (!finished) {
+      this.log.warn({ timeoutMs }, 'reconciles still running at shutdown; aborting them');
+      this.aborted.abort(new Error('controller shut down'));
+    }
     await withTimeout(this.store.flushEvents(), 5_000);
     // Last, so no successor reconciles while our pushes are in flight.
     if (this.options.elector) await withTimeout(this.options.elector.stop(), 5_000);
@@ -320,11 +327,11 @@ export class Manager {
     this.log.info('stopped');
   }
 
-  private async reconcile(key: string): Promise<ReconcileResult | void> {
+  private async reconcile(key: string, context: ReconcileContext): Promise<ReconcileResult | void> {
     this.reconciles.set(key, (this.reconciles.get(key) ?? 0) + 1);
     this.store.variantStatusVersions.delete(key);
     try {
-      return await this.pushes.track(() => this.reconciler.reconcile(key));
+      return await this.pushes.track(() => this.reconciler.reconcile(key, context));
     } finally {
       this.sets.variantReconciled(key, this.store.variantStatusVersions.get(key));
       this.store.variantStatusVersions.delete(key);

@@ -18,6 +18,7 @@ import type { GitStore } from '../../lib/git/store.ts';
 import type { ReconcileResult } from '../../lib/kube/workqueue.ts';
 import { MergeConflictError, type ConflictPolicy } from '../../lib/merge/index.ts';
 import type { VariantMetrics } from '../../lib/metrics/metrics.ts';
+import { backgroundContext, type ReconcileContext } from '../context.ts';
 import { keyString, parseKey, type ObjectStore } from '../store.ts';
 import type { UpstreamWatch } from '../upstream/index.ts';
 import { act, type ActDeps } from './act.ts';
@@ -66,7 +67,7 @@ export class PackageVariantReconciler {
   }
 
   /** Reconciles one variant, `namespace/name`. Throws to be retried with backoff. */
-  async reconcile(key: string): Promise<ReconcileResult | void> {
+  async reconcile(key: string, context: ReconcileContext = backgroundContext()): Promise<ReconcileResult | void> {
     const { objects } = this.options;
     let pv = await objects.getPackageVariant(parseKey(key));
     if (!pv) {
@@ -85,7 +86,7 @@ export class PackageVariantReconciler {
       return;
     }
     try {
-      await this.report(pv, await this.ensureDownstream(key, pv));
+      await this.report(pv, await this.ensureDownstream(key, pv, context));
     } catch (error) {
       if (error instanceof StalledError) {
         await this.report(pv, { kind: 'stalled', reason: error.reason, message: error.message });
@@ -100,7 +101,14 @@ export class PackageVariantReconciler {
   }
 
   /** observe → content → decide → act, and the outcome to report. */
-  private async ensureDownstream(key: string, pv: PackageVariant): Promise<Outcome> {
+  private async ensureDownstream(key: string, pv: PackageVariant, context: ReconcileContext): Promise<Outcome> {
+    const { log, signal } = context;
+    let started = performance.now();
+    const lap = () => {
+      const ms = Math.round(performance.now() - started);
+      started = performance.now();
+      return ms;
+    };
     const spec = defaultPackageVariantSpec(pv.spec!);
     const watched: Observation = { repositories: [], injectionKinds: [] };
     const observed = await observeVariant(
@@ -116,6 +124,16 @@ export class PackageVariantReconciler {
       pv,
       spec,
     );
+    log.debug(
+      {
+        durationMs: lap(),
+        upstreamCommit: observed.upstream.commit,
+        base: observed.base?.revision.ref,
+        drafts: observed.downstream.drafts.length,
+      },
+      'observed',
+    );
+    signal.throwIfAborted();
     this.options.metrics?.upstreamResolved(observed.upstream.commit);
     this.options.observe?.(key, {
       ...watched,
@@ -124,8 +142,21 @@ export class PackageVariantReconciler {
     });
     const content = await computeContent(observed, { conflictPolicy: this.options.conflictPolicy ?? 'upstream-wins' });
     const decision = decide(observed, content);
+    log.debug(
+      {
+        durationMs: lap(),
+        task: content.task,
+        ops: decision.ops.map((op) => op.kind),
+        ...(decision.publish ? { publish: decision.publish.workspace } : {}),
+        ...(decision.held ? { held: decision.held } : {}),
+        ...(decision.withheld ? { withheld: decision.withheld } : {}),
+      },
+      'decided',
+    );
     if (decision.stalled) throw new StalledError(decision.stalled.reason, decision.stalled.message);
+    signal.throwIfAborted();
     const targets = await act(this.options, observed, decision);
+    log.debug({ durationMs: lap(), targets: targets.map((t) => `${t.name} ${t.lifecycle}`) }, 'acted');
     return {
       kind: 'ready',
       reason: decision.held ? UPGRADE_HELD_REASON : 'NoErrors',
