@@ -20,6 +20,7 @@ import {
 import type { CelLimits } from '../../api/v1alpha1/cel-cost.ts';
 import { apiErrorCode } from '../../lib/kube/client.ts';
 import type { ReconcileResult } from '../../lib/kube/workqueue.ts';
+import { backgroundContext, type ReconcileContext } from '../context.ts';
 import { keyString, parseKey, type GroupVersionKind, type ObjectStore } from '../store.ts';
 import { TemplateError, TemplateEvaluator } from './cel.ts';
 import { jsonEqual } from './equal.ts';
@@ -87,7 +88,8 @@ export class PackageVariantSetReconciler {
     this.options = options;
   }
 
-  async reconcile(key: string): Promise<ReconcileResult | void> {
+  async reconcile(key: string, context: ReconcileContext = backgroundContext()): Promise<ReconcileResult | void> {
+    context.signal.throwIfAborted();
     const { objects } = this.options;
     let pvs = await objects.getPackageVariantSet(parseKey(key));
     if (!pvs) {
