@@ -68,6 +68,8 @@ interface Case {
   content?: Partial<Content> & { files?: PackageFiles };
   elsewhere?: PackageRevision[];
   branchMoved?: boolean;
+  fileInTheWay?: string;
+  rivals?: string[];
 }
 
 function observe(c: Case): { observed: Observed; content: Content } {
@@ -100,6 +102,8 @@ function observe(c: Case): { observed: Observed; content: Content } {
     injection: new Map(),
     elsewhere: c.elsewhere ?? [],
     branchMoved: c.branchMoved ?? false,
+    ...(c.fileInTheWay ? { fileInTheWay: c.fileInTheWay } : {}),
+    rivals: c.rivals ?? [],
   };
   const content: Content = {
     files: c.content?.files ?? c.base ?? pkg(1),
@@ -279,6 +283,16 @@ describe('decide', () => {
     const d = decide(observed, content);
     expect(d.stalled?.reason).toBe('DownstreamNotOwned');
     expect(d.ops).toEqual([]);
+  });
+
+  it('a file where the package would go, or an older variant on the same package → Stalled, nothing written', () => {
+    const file = observe({ fileInTheWay: 'east', content: { files: pkg(1), task: 'clone' } });
+    expect(decide(file.observed, file.content)).toMatchObject({ ops: [], stalled: { reason: 'InvalidDownstream' } });
+    const rival = observe({ rivals: ['west'], content: { files: pkg(1), task: 'clone' } });
+    expect(decide(rival.observed, rival.content)).toMatchObject({
+      ops: [],
+      stalled: { reason: 'DownstreamConflict', message: expect.stringContaining('PackageVariant west') },
+    });
   });
 
   it('adopt: with adoptExisting the foreign draft is the variant’s and is updated', () => {

@@ -51,6 +51,24 @@ export function decide(observed: Observed, content: Content): Decision {
       },
     };
   }
+  if (observed.rivals.length) {
+    return {
+      ...nothing(),
+      stalled: {
+        reason: 'DownstreamConflict',
+        message: `package ${packageName} in Repository ${repoName} is the downstream of PackageVariant ${observed.rivals[0]} already; two variants cannot share one downstream package`,
+      },
+    };
+  }
+  if (observed.fileInTheWay) {
+    return {
+      ...nothing(),
+      stalled: {
+        reason: 'InvalidDownstream',
+        message: `${observed.fileInTheWay} is a file on the deployment branch of Repository ${repoName}: a package at ${observed.packagePath} would replace it`,
+      },
+    };
+  }
   const [draft, ...extraDrafts] = downstream.drafts;
   const base = observed.base;
   const changed =

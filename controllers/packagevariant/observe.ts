@@ -57,6 +57,10 @@ export interface Observed {
   branchMoved: boolean;
   /** The latest published revision carries the current upstream package tree (for metrics). */
   publishedCurrent?: boolean;
+  /** Without a downstream yet: a file on the deployment branch where the package would go. */
+  fileInTheWay?: string;
+  /** Older variants that name the same downstream package (the oldest keeps it). */
+  rivals: string[];
 }
 
 export interface ObserveDeps {
@@ -128,6 +132,9 @@ export async function observeVariant(
     spec.publishPolicy === 'Automatic' && draft?.base
       ? await branchMovedPackage(downStore, packageName, draft.base)
       : false;
+  const tip = (await downStore.refs()).get(`refs/heads/${downStore.branch}`);
+  const fileInTheWay = !base && tip ? await downStore.fileInTheWay(tip, packageName) : undefined;
+  const rivals = await rivalVariants(deps.objects, pv, spec);
   const publishedCurrent = deps.forMetrics
     ? await publishedIsCurrent(downStore, packageName, downstream.published, upstream)
     : undefined;
@@ -151,7 +158,29 @@ export async function observeVariant(
     elsewhere,
     branchMoved,
     ...(publishedCurrent !== undefined ? { publishedCurrent } : {}),
+    ...(fileInTheWay ? { fileInTheWay } : {}),
+    rivals,
   };
+}
+
+/** Variants created before `pv` (then by name) whose downstream is the same package of the same Repository. */
+async function rivalVariants(
+  objects: ObjectStore,
+  pv: PackageVariant,
+  spec: DefaultedPackageVariantSpec,
+): Promise<string[]> {
+  const order = (v: PackageVariant) => `${v.metadata?.creationTimestamp ?? ''}\0${v.metadata?.name ?? ''}`;
+  const mine = order(pv);
+  return (await objects.listPackageVariants(pv.metadata?.namespace ?? 'default'))
+    .filter(
+      (other) =>
+        other.metadata?.uid !== pv.metadata?.uid &&
+        !other.metadata?.deletionTimestamp &&
+        other.spec?.downstream?.repo === spec.downstream?.repo &&
+        other.spec?.downstream?.package === spec.downstream?.package &&
+        order(other) < mine,
+    )
+    .map((other) => other.metadata!.name!);
 }
 
 async function repository(objects: ObjectStore, namespace: string, name: string, field: string): Promise<Repository> {

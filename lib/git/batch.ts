@@ -33,6 +33,7 @@ export interface BatchRepository {
   commit(oid: string): Promise<{ oid: string }>;
   packageTree(commitOid: string, packageName: string): Promise<string | undefined>;
   nestingConflict(commitOid: string, packageName: string): Promise<string | undefined>;
+  fileInTheWay(commitOid: string, packageName: string): Promise<string | undefined>;
   draftHistory(head: string, pkgPath: string, workspace: string): Promise<{ owner?: Owner }>;
 }
 
@@ -404,6 +405,8 @@ export class GitBatch {
           expected = null;
           const nested = parent ? await store.nestingConflict(parent, op.packageName) : undefined;
           if (nested) return final('rejected', `packages cannot be nested: ${pkgPath} and ${nested}`);
+          const file = parent ? await store.fileInTheWay(parent, op.packageName) : undefined;
+          if (file) return final('rejected', `${file} is a file on ${store.branch}: a package there would replace it`);
         } else {
           if (!current) return final('not-found', `draft ${ref} does not exist`);
           const lease = this.leaseFor(index, current, op.expectedCommit)!;

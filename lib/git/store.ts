@@ -392,6 +392,22 @@ export class GitStore {
     return undefined;
   }
 
+  /**
+   * The package path, or a directory above it, when it is something other than a directory at
+   * `commitOid` (a file, a symlink, a submodule): a draft there would replace it.
+   */
+  async fileInTheWay(commitOid: string, packageName: string): Promise<string | undefined> {
+    const { tree } = await this.commit(commitOid);
+    const parts = this.packagePath(packageName).split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const path = parts.slice(0, i).join('/');
+      const object = await this.cache.reader.read(`${tree}:${path}`);
+      if (!object) return undefined;
+      if (object.type !== 'tree') return path;
+    }
+    return undefined;
+  }
+
   /** Repacks the cache and drops unreachable objects (e.g. from refused pushes); run it now and then. */
   maintain(): Promise<void> {
     return this.cache.maintain();
