@@ -143,3 +143,15 @@ bench-set: install testenv
 .PHONY: bench-big
 bench-big: install
 	node bench/big-inputs.ts
+
+## fn-wasm: build (or reuse) the WebAssembly module of the built-in functions apply-replacements and starlark
+## (lib/fn/wasm; Go module proxy; cold about two minutes); cached under ~/.cache/packagevariant-controller/fn-wasm
+.PHONY: fn-wasm
+fn-wasm:
+	@scripts/build-fn-wasm.sh >/dev/null
+install: fn-wasm
+
+## bench-render: render cost per function on a 20-resource package (set-namespace, set-labels, apply-replacements)
+.PHONY: bench-render
+bench-render: install
+	node bench/render.ts

@@ -1,8 +1,11 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderPackage } from './render.ts';
+import { stopWasmRuntime } from './runtimes/wasm.ts';
+
+afterAll(() => stopWasmRuntime());
 
 const files = (entries: Record<string, string | Buffer>) =>
   new Map(Object.entries(entries).map(([k, v]) => [k, Buffer.isBuffer(v) ? v : Buffer.from(v)]));
@@ -144,5 +147,58 @@ describe('renderPackage', () => {
       'status:\n  conditions:\n    - type: Rendered\n      status: "True"\n      reason: RenderSuccess\n',
     );
     expect(text).toContain('FunctionConfig is missing');
+  });
+});
+
+describe('built-ins compiled to WebAssembly', () => {
+  it('apply-replacements and starlark run in the worker', async () => {
+    const input = files({
+      Kptfile: kptfile(
+        '  mutators:\n    - image: gcr.io/kpt-fn/apply-replacements:v0.1\n      configPath: r.yaml\n    - image: gcr.io/kpt-fn/starlark:v0.4\n      configPath: s.yaml\n',
+      ),
+      'r.yaml':
+        'apiVersion: fn.kpt.dev/v1alpha1\nkind: ApplyReplacements\nmetadata:\n  name: r\n  annotations:\n    config.kubernetes.io/local-config: "true"\nreplacements:\n  - source:\n      kind: ConfigMap\n      fieldPath: data.replicas\n    targets:\n      - select:\n          kind: Deployment\n        fieldPaths:\n          - spec.replicas\n',
+      's.yaml':
+        'apiVersion: fn.kpt.dev/v1alpha1\nkind: StarlarkRun\nmetadata:\n  name: s\n  annotations:\n    config.kubernetes.io/local-config: "true"\nsource: |\n  for r in ctx.resource_list["items"]:\n    if r["kind"] == "Deployment":\n      r["metadata"]["labels"] = {"from": "starlark"}\n',
+      'cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  replicas: "7"\n',
+      'app.yaml': deployment,
+    });
+    const out = await renderPackage(input);
+    expect(out.results.items.flatMap((i) => i.results ?? [])).toEqual([]);
+    expect(out.error).toBeUndefined();
+    expect(out.files.get('app.yaml')!.toString()).toBe(
+      deployment
+        .replace('  name: web # inline\n', '  name: web # inline\n  labels:\n    from: starlark\n')
+        .replace('replicas: 3', 'replicas: 7'),
+    );
+    expect(out.files.get('cm.yaml')).toBe(input.get('cm.yaml'));
+  });
+});
+
+describe('the WebAssembly runtime', () => {
+  const starlark = (source: string) =>
+    files({
+      Kptfile: kptfile('  mutators:\n    - image: starlark\n      configPath: s.yaml\n'),
+      's.yaml': `apiVersion: fn.kpt.dev/v1alpha1\nkind: StarlarkRun\nmetadata:\n  name: s\nsource: |\n  ${source}\n`,
+    });
+
+  it('ends a function that runs past the timeout and keeps working', async () => {
+    const out = await renderPackage(starlark('while True:\n    pass'), { timeoutMs: 1500 });
+    expect(out.error).toContain('timed out after 1500 ms');
+    const next = await renderPackage(starlark('print("ok")'));
+    expect(next.error).toBeUndefined();
+  });
+
+  it('gives a clear error when the module was not built', async () => {
+    stopWasmRuntime();
+    process.env.PVCTL_FN_WASM_DIR = mkdtempSync(join(tmpdir(), 'no-wasm-'));
+    try {
+      const out = await renderPackage(starlark('print("ok")'));
+      expect(out.error).toContain("the built-in functions' WebAssembly module is missing");
+      expect(out.error).toContain('scripts/build-fn-wasm.sh');
+    } finally {
+      delete process.env.PVCTL_FN_WASM_DIR;
+      stopWasmRuntime();
+    }
   });
 });

@@ -1,0 +1,202 @@
+// The built-ins compiled from Go (lib/fn/wasm) run in a worker thread: the module is compiled once
+// per worker, each call is bounded by the timeout (the worker is ended and replaced) and the output
+// size. The Go program gets no file system, no environment and no network: wasm_exec.js's stubs
+// answer ENOSYS to every file call, and nothing else is handed to it.
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { parseResourceList, serializeResourceList } from '../resourcelist.ts';
+import type { FunctionOutput, ResourceList } from '../types.ts';
+import type { Limits } from './process.ts';
+
+const SOURCE_DIR = new URL('../wasm/', import.meta.url);
+
+/** The cache key scripts/build-fn-wasm.sh uses: sha256 over "<name>\n<content>" of go.mod, go.sum and the .go files. */
+export function wasmKey(sourceDir: URL | string = SOURCE_DIR): string {
+  const names = readdirSync(sourceDir)
+    .filter((n) => n === 'go.mod' || n === 'go.sum' || n.endsWith('.go'))
+    .sort();
+  const hash = createHash('sha256');
+  for (const name of names) {
+    hash.update(`${name}\n`);
+    hash.update(readFileSync(new URL(name, sourceDir)));
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** Where the built module is: $PVCTL_FN_WASM_DIR, else the build script's cache directory for these sources. */
+export function wasmDir(): string {
+  if (process.env.PVCTL_FN_WASM_DIR) return process.env.PVCTL_FN_WASM_DIR;
+  const cache = process.env.XDG_CACHE_HOME || join(process.env.HOME || homedir(), '.cache');
+  return join(cache, 'packagevariant-controller', 'fn-wasm', wasmKey());
+}
+
+export class WasmMissingError extends Error {}
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { readFileSync } = require('node:fs');
+const vm = require('node:vm');
+let stderr = '';
+const enosys = () => { const e = new Error('not implemented'); e.code = 'ENOSYS'; return e; };
+const decoder = new TextDecoder();
+// the file system Go sees: writes to stdout/stderr are captured, everything else fails
+globalThis.fs = {
+  constants: { O_WRONLY: -1, O_RDWR: -1, O_CREAT: -1, O_TRUNC: -1, O_APPEND: -1, O_EXCL: -1, O_DIRECTORY: -1 },
+  writeSync(fd, buf) { if (fd === 1 || fd === 2) { stderr += decoder.decode(buf); return buf.length; } throw enosys(); },
+  write(fd, buf, offset, length, position, callback) {
+    if (offset !== 0 || length !== buf.length || position !== null) { callback(enosys()); return; }
+    try { callback(null, this.writeSync(fd, buf)); } catch (e) { callback(e); }
+  },
+};
+for (const op of ['chmod','chown','close','fchmod','fchown','fstat','fsync','ftruncate','lchown','link','lstat','mkdir','open','read','readdir','readlink','rename','rmdir','stat','symlink','truncate','unlink','utimes']) {
+  globalThis.fs[op] = (...args) => args[args.length - 1](enosys());
+}
+vm.runInThisContext(readFileSync(workerData.wasmExec, 'utf8'), { filename: 'wasm_exec.js' });
+(async () => {
+  const module = await WebAssembly.compile(readFileSync(workerData.wasm));
+  const go = new globalThis.Go();
+  go.env = {};
+  go.argv = ['functions'];
+  const instance = await WebAssembly.instantiate(module, go.importObject);
+  go.run(instance);
+  parentPort.on('message', ({ id, fn, input }) => {
+    stderr = '';
+    try {
+      const r = globalThis.pvctlProcessResourceList(fn, input);
+      parentPort.postMessage({ id, output: r.output, error: r.error, stderr });
+    } catch (e) {
+      parentPort.postMessage({ id, output: '', error: String(e && e.message || e), stderr });
+    }
+  });
+  parentPort.postMessage({ ready: true });
+})().catch((e) => parentPort.postMessage({ fatal: String(e && e.stack || e) }));
+`;
+
+interface Reply {
+  output: string;
+  error: string;
+  stderr: string;
+}
+
+/** One worker holding the instantiated module; calls are run one at a time. */
+class WasmHost {
+  private worker: Worker | undefined;
+  private ready: Promise<void> | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private next = 0;
+  private pending = new Map<number, (r: Reply) => void>();
+
+  private start(dir: string): Promise<void> {
+    const wasm = join(dir, 'functions.wasm');
+    const wasmExec = join(dir, 'wasm_exec.js');
+    if (!existsSync(wasm) || !existsSync(wasmExec)) {
+      throw new WasmMissingError(
+        `the built-in functions' WebAssembly module is missing (${wasm}); build it with scripts/build-fn-wasm.sh (make install does)`,
+      );
+    }
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { wasm, wasmExec } });
+    worker.unref();
+    this.worker = worker;
+    return new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: { ready?: boolean; fatal?: string; id?: number } & Reply) => {
+        if (m.ready) resolve();
+        else if (m.fatal) reject(new Error(`the WebAssembly module cannot be started: ${m.fatal}`));
+        else if (m.id !== undefined) {
+          this.pending.get(m.id)?.(m);
+          this.pending.delete(m.id);
+        }
+      });
+      worker.on('error', (e) => {
+        reject(e);
+        this.stop();
+      });
+      worker.on('exit', () => {
+        if (this.worker === worker) this.stop();
+      });
+    });
+  }
+
+  shutdown(): void {
+    this.stop();
+  }
+
+  private stop(): void {
+    const worker = this.worker;
+    this.worker = undefined;
+    this.ready = undefined;
+    for (const done of this.pending.values()) done({ output: '', error: 'the function worker stopped', stderr: '' });
+    this.pending.clear();
+    void worker?.terminate();
+  }
+
+  call(fn: string, input: string, limits: Limits): Promise<Reply> {
+    const run = async (): Promise<Reply> => {
+      const started = Date.now();
+      if (!this.ready) this.ready = this.start(wasmDir());
+      await this.ready;
+      const id = this.next++;
+      return new Promise<Reply>((resolve) => {
+        // the first call also waits for the module to compile: the limit counts from the call
+        const timer = setTimeout(
+          () => {
+            this.pending.delete(id);
+            this.stop();
+            resolve({ output: '', error: `timed out after ${limits.timeoutMs} ms`, stderr: '' });
+          },
+          Math.max(1, limits.timeoutMs - (Date.now() - started)),
+        );
+        this.pending.set(id, (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        });
+        this.worker!.postMessage({ id, fn, input });
+      });
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+}
+
+const host = new WasmHost();
+
+/** Ends the worker (it is started again by the next call); for tests and a clean exit. */
+export function stopWasmRuntime(): void {
+  host.shutdown();
+}
+
+/** Runs a built-in from the WebAssembly module. */
+export async function runWasm(fn: string, list: ResourceList, limits: Limits): Promise<FunctionOutput> {
+  let reply: Reply;
+  try {
+    reply = await host.call(fn, serializeResourceList(list), limits);
+  } catch (e) {
+    return { results: [], error: (e as Error).message, exitCode: 1 };
+  }
+  if (Buffer.byteLength(reply.output) > limits.maxOutputBytes) {
+    return { results: [], error: `output exceeds ${limits.maxOutputBytes} bytes`, exitCode: 1 };
+  }
+  let parsed: ReturnType<typeof parseResourceList> | undefined;
+  try {
+    parsed = reply.output ? parseResourceList(reply.output) : undefined;
+  } catch (e) {
+    if (!reply.error) return { results: [], error: (e as Error).message, exitCode: 1 };
+  }
+  if (reply.error) {
+    // as the Go SDK's AsMain reports a failed function
+    const stderr =
+      reply.error === 'function failure'
+        ? 'failed to evaluate function: error: function failure'
+        : reply.stderr || reply.error;
+    return { results: parsed?.results ?? [], error: reply.error, exitCode: 1, stderr };
+  }
+  return {
+    items: parsed?.items ?? [],
+    results: parsed?.results ?? [],
+    exitCode: 0,
+    ...(reply.stderr ? { stderr: reply.stderr } : {}),
+  };
+}

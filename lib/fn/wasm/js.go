@@ -1,0 +1,16 @@
+//go:build js && wasm
+
+package main
+
+import "syscall/js"
+
+func main() {
+	js.Global().Set("pvctlProcessResourceList", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if len(args) != 2 {
+			return map[string]any{"output": "", "error": "expected (function, resourceList)"}
+		}
+		output, failure := process(args[0].String(), args[1].String())
+		return map[string]any{"output": output, "error": failure}
+	}))
+	select {}
+}
