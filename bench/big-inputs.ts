@@ -1,6 +1,6 @@
 // Big inputs (issue 13), a benchmark, not a test: `make bench-big`, or
 //
-//   node bench/big-inputs.ts [--only merge,set,fetch] [--out FILE]
+//   node bench/big-inputs.ts [--only merge,set,fetch] [--out FILE] [--report]
 //   BIG_MERGE_KEYS=2000,20000,200000  BIG_SET_N=10000  BIG_FETCH_REFS=40000  BIG_RUNS=2
 //
 // * merge: the three-way merge (`mergePackages`, resource-merge) of one ConfigMap with N keys in
@@ -296,8 +296,9 @@ interface Results {
   fetch?: Awaited<ReturnType<typeof fetchPart>>;
 }
 
+// A step that failed has no times (NaN, null once read back from the JSON).
 const s2 = (s: Spread) =>
-  Number.isNaN(s.median)
+  !Number.isFinite(s.median)
     ? '—'
     : s.min === s.max
       ? s.median.toFixed(2)
@@ -387,7 +388,12 @@ function runPart(part: Part): unknown {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { part: { type: 'string' }, only: { type: 'string' }, out: { type: 'string' } },
+    options: {
+      part: { type: 'string' },
+      only: { type: 'string' },
+      out: { type: 'string' },
+      report: { type: 'boolean' },
+    },
   });
   if (values.part) {
     const part = values.part as Part;
@@ -395,15 +401,17 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
   }
-  const parts = (values.only ?? 'merge,set,fetch').split(',') as Part[];
+  // --report: the markdown again from the JSON, nothing measured.
+  const parts = values.report ? [] : ((values.only ?? 'merge,set,fetch').split(',') as Part[]);
   const out = values.out ?? join(HERE, 'results', 'big-inputs.json');
   const previous = existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as Results) : undefined;
   const git = (await runGit(['--version'])).stdout.toString().trim();
-  const results: Results = { ...previous, date: new Date().toISOString(), node: process.versions.node, git };
+  const date = values.report && previous ? previous.date : new Date().toISOString();
+  const results: Results = { ...previous, date, node: process.versions.node, git };
   for (const part of parts) (results as unknown as Record<string, unknown>)[part] = runPart(part);
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   const markdown = renderMarkdown(results);
-  writeFileSync(join(HERE, 'results', 'big-inputs.md'), `${markdown}\n`);
+  writeFileSync(out.replace(/\.json$/, '') + '.md', `${markdown}\n`);
   if (!values.out) writeSection(markdown);
   console.log(markdown);
 }
