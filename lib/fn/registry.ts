@@ -5,7 +5,12 @@ import type { FunctionOutput, ResourceList } from './types.ts';
 import type { Limits } from './runtimes/process.ts';
 
 /** The registries the function catalog has been published from (a bare name means the default one, as kpt resolves it). */
-export const CATALOG_PREFIXES = ['gcr.io/kpt-fn/', 'ghcr.io/kptdev/krm-functions-catalog/', ''] as const;
+export const CATALOG_PREFIXES = [
+  'gcr.io/kpt-fn/',
+  'ghcr.io/kptdev/krm-functions-catalog/wasm/',
+  'ghcr.io/kptdev/krm-functions-catalog/',
+  '',
+] as const;
 
 export interface Builtin {
   /** Catalog function name, e.g. `set-namespace`. */

@@ -35,13 +35,20 @@ export interface RenderOutcome {
 export const DEFAULT_TIMEOUT_MS = 60_000;
 export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 
-class RenderError extends Error {}
+class RenderError extends Error {
+  /** kpt rejects such a package before rendering and writes no render status (an invalid Kptfile). */
+  readonly invalidPackage: boolean;
+  constructor(message: string, invalidPackage = false) {
+    super(message);
+    this.invalidPackage = invalidPackage;
+  }
+}
 
 const NEW_STYLE = { indent: 2, lineWidth: 0, minContentWidth: 0, flowCollectionPadding: false };
 
 interface Pkg {
   dir: string;
-  kptfile: Kptfile;
+  kptfile?: Kptfile;
   items: Item[];
   ignore: Ignore;
 }
@@ -72,6 +79,7 @@ export async function renderPackage(files: PackageFiles, options: RenderOptions 
         : `internal error: ${(e as Error).stack ?? e}`;
     run.results.exitCode = 1;
     out = files;
+    if (e instanceof RenderError && e.invalidPackage) return { files, results: run.results, error };
   }
   if (options.writeRenderStatus && files.has(KPTFILE)) {
     out = new Map(out);
@@ -80,10 +88,55 @@ export async function renderPackage(files: PackageFiles, options: RenderOptions 
   return error === undefined ? { files: out, results: run.results } : { files: out, results: run.results, error };
 }
 
+export interface EvalOptions extends RunnerOptions {
+  /** A package file holding the function config (`kpt fn eval --fn-config`); as in kpt, it is also one of the resources. */
+  fnConfigPath?: string;
+}
+
+/**
+ * One function over every resource of a package tree, without its pipelines (`kpt fn eval`):
+ * `spec.configMap` (the `-- key=value` arguments) or `options.fnConfigPath` give its config. A
+ * directory without a Kptfile is allowed, as kpt allows it.
+ */
+export async function evalFunction(
+  files: PackageFiles,
+  spec: FunctionSpec,
+  options: EvalOptions = {},
+): Promise<RenderOutcome> {
+  const run: Run = { options, results: newResultList(), mutationSteps: [], validationSteps: [], pkgs: new Map() };
+  try {
+    run.pkgs = loadPackages(files, false);
+    const walk = (dir: string): Item[] => [
+      ...run.pkgs.get(dir)!.items,
+      ...directSubpackages(run.pkgs, dir).flatMap(walk),
+    ];
+    const input = walk('');
+    let config: YAMLMap | undefined;
+    if (options.fnConfigPath) {
+      const path = posix.normalize(options.fnConfigPath);
+      const found = input.filter((i) => join(i.pkg, i.path) === path);
+      if (found.length !== 1)
+        throw new RenderError(
+          `function config ${JSON.stringify(options.fnConfigPath)} must hold exactly one resource, found ${found.length}`,
+        );
+      config = found[0]!.node.clone() as YAMLMap;
+    }
+    const output = await runStep(run, run.pkgs.get('')!, spec, input, 'mutator', config);
+    return { files: writeBack(files, run.pkgs, output), results: run.results };
+  } catch (e) {
+    run.results.exitCode = 1;
+    const error =
+      e instanceof RenderError || e instanceof FunctionContractError
+        ? e.message
+        : `internal error: ${(e as Error).stack ?? e}`;
+    return { files, results: run.results, error };
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading the package tree
 
-function loadPackages(files: PackageFiles): Map<string, Pkg> {
+function loadPackages(files: PackageFiles, requireKptfile = true): Map<string, Pkg> {
   const pkgs = new Map<string, Pkg>();
   for (const [path, content] of files) {
     if (path !== KPTFILE && !path.endsWith(`/${KPTFILE}`)) continue;
@@ -94,11 +147,15 @@ function loadPackages(files: PackageFiles): Map<string, Pkg> {
     } catch (e) {
       throw new RenderError(`${path}: ${(e as Error).message.replace(`${path}: `, '')}`);
     }
+    validatePipeline(path, kptfile, files);
     const ignoreFile = files.get(join(dir, '.krmignore'));
     const ignore = ignoreFile ? parseKrmignore(ignoreFile.toString('utf8')) : () => false;
     pkgs.set(dir, { dir, kptfile, items: [], ignore });
   }
-  if (!pkgs.has('')) throw new RenderError('the package has no Kptfile at its root');
+  if (!pkgs.has('')) {
+    if (requireKptfile) throw new RenderError('the package has no Kptfile at its root');
+    pkgs.set('', { dir: '', items: [], ignore: () => false });
+  }
   for (const [path, content] of files) {
     if (!isKrmFile(path)) continue;
     const pkg = pkgs.get(ownerOf(pkgs, path))!;
@@ -140,6 +197,49 @@ function loadPackages(files: PackageFiles): Map<string, Pkg> {
   return pkgs;
 }
 
+/** The checks kpt makes of a Kptfile's pipeline before it renders anything (kptfile/v1 validation). */
+function validatePipeline(path: string, kptfile: Kptfile, files: PackageFiles): void {
+  const dir = dirOf(path);
+  const pipeline = (kptfile.toJSON().pipeline ?? {}) as { mutators?: FunctionSpec[]; validators?: FunctionSpec[] };
+  for (const spec of [...(pipeline.mutators ?? []), ...(pipeline.validators ?? [])]) {
+    const fail = (why: string): never => {
+      throw new RenderError(
+        `${path}: invalid pipeline function ${JSON.stringify(spec.image ?? spec.exec ?? '')}: ${why}`,
+        true,
+      );
+    };
+    if (!!spec.image === !!spec.exec) fail('a function must have exactly one of `image` and `exec`');
+    if (spec.configPath && spec.configMap && Object.keys(spec.configMap).length) {
+      fail('functionConfig must not specify both `configMap` and `configPath`');
+    }
+    if (spec.configPath !== undefined) {
+      const normalized = posix.normalize(spec.configPath);
+      if (posix.isAbsolute(spec.configPath))
+        fail(`configPath ${JSON.stringify(spec.configPath)} must be a relative path`);
+      if (normalized === '..' || normalized.startsWith('../')) {
+        fail(`configPath ${JSON.stringify(spec.configPath)} must not point outside the package`);
+      }
+      const file = join(dir, normalized);
+      for (let d = dirOf(normalized); d !== ''; d = dirOf(d)) {
+        if (files.has(join(dir, `${d}/${KPTFILE}`)))
+          fail(`configPath ${JSON.stringify(spec.configPath)} must not point into a subpackage`);
+      }
+      const content = files.get(file);
+      if (!content) fail(`missing function config ${JSON.stringify(spec.configPath)}`);
+      let docs;
+      try {
+        docs = parseDocuments(content!.toString('utf8')).filter((d) => d.doc.contents !== null);
+      } catch {
+        return fail(`function config ${JSON.stringify(spec.configPath)} is not valid YAML`);
+      }
+      if (docs.length !== 1)
+        fail(`function config ${JSON.stringify(spec.configPath)} must hold exactly one resource, found ${docs.length}`);
+      const problem = isMap(docs[0]!.doc.contents) ? notKrm(docs[0]!.doc.contents as YAMLMap) : 'not a YAML map';
+      if (problem) fail(`function config ${JSON.stringify(spec.configPath)}: ${problem}`);
+    }
+  }
+}
+
 /** The package a file belongs to: the deepest package directory above it. */
 function ownerOf(pkgs: Map<string, unknown>, path: string): string {
   for (let dir = dirOf(path); ; dir = dirOf(dir)) {
@@ -166,7 +266,16 @@ async function hydrate(run: Run, dir: string): Promise<Item[]> {
   const pkg = run.pkgs.get(dir)!;
   let input = [...pkg.items];
   for (const sub of directSubpackages(run.pkgs, dir)) input = input.concat(await hydrate(run, sub));
-  const pipeline = (pkg.kptfile.toJSON().pipeline ?? {}) as { mutators?: FunctionSpec[]; validators?: FunctionSpec[] };
+  const pipeline = (pkg.kptfile?.toJSON().pipeline ?? {}) as { mutators?: FunctionSpec[]; validators?: FunctionSpec[] };
+  if (!pipeline.mutators?.length && !pipeline.validators?.length) {
+    for (const item of input) {
+      const problem = notKrm(item.node, item.path);
+      if (problem)
+        throw new RenderError(
+          `input resource list must contain only KRM resources: ${join(item.pkg, item.path)}: ${problem}`,
+        );
+    }
+  }
   for (const spec of pipeline.mutators ?? []) input = await runStep(run, pkg, spec, input, 'mutator');
   for (const spec of pipeline.validators ?? []) await runStep(run, pkg, spec, input, 'validator');
   return input;
@@ -182,11 +291,12 @@ async function runStep(
   spec: FunctionSpec,
   input: Item[],
   role: 'mutator' | 'validator',
+  config?: YAMLMap,
 ): Promise<Item[]> {
   const label = spec.image ?? spec.exec ?? '(none)';
   const step: StepResult = {
     ...(spec.name ? { name: spec.name } : {}),
-    ...(spec.image ? { image: spec.image } : {}),
+    ...(spec.image ? { image: resolvedImage(spec.image) } : {}),
     ...(spec.exec ? { exec: spec.exec } : {}),
     exitCode: 0,
   };
@@ -201,7 +311,7 @@ async function runStep(
   const resolved = resolveRunner(spec, run.options);
   if (typeof resolved === 'string') return fail(resolved);
   const runner = resolved;
-  const functionConfig = resolveConfig(pkg, spec, input, fail);
+  const functionConfig = config ?? resolveConfig(pkg, spec, input, fail);
 
   const nodes = input.map((i) => i.node);
   const chosen =
@@ -210,7 +320,7 @@ async function runStep(
       : nodes.map((_, i) => i);
   const selected = chosen.map((i) => input[i]!);
   for (const item of selected) {
-    const problem = notKrm(item.node);
+    const problem = notKrm(item.node, item.path);
     if (problem) fail(`input resource list must contain only KRM resources: ${join(item.pkg, item.path)}: ${problem}`);
   }
 
@@ -228,8 +338,9 @@ async function runStep(
     output = { results: [], error: (e as Error).message, exitCode: 1 };
   }
   const result: FunctionResult = {
-    ...(spec.image ? { image: spec.image } : { exec: spec.exec }),
-    ...(output.stderr ? { stderr: output.stderr } : {}),
+    ...(spec.image ? { image: resolvedImage(spec.image) } : { exec: spec.exec }),
+    // kpt keeps a function's stderr without its final newline
+    ...(output.stderr?.replace(/\n+$/, '') ? { stderr: output.stderr.replace(/\n+$/, '') } : {}),
     exitCode: output.error ? output.exitCode || 1 : 0,
     ...(output.results.length ? { results: output.results } : {}),
   };
@@ -258,8 +369,9 @@ async function runStep(
   return merged;
 }
 
-function notKrm(node: YAMLMap): string | undefined {
-  if (kindOf(node) === 'Kustomization') return undefined;
+function notKrm(node: YAMLMap, path = ''): string | undefined {
+  // kpt leaves kustomization files out of the check (kptdev/kpt#2388)
+  if (kindOf(node) === 'Kustomization' || /(^|\/)(kustomization\.ya?ml|Kustomization)$/.test(path)) return undefined;
   if (!apiVersionOf(node)) return 'resource must have `apiVersion`';
   if (!kindOf(node)) return 'resource must have `kind`';
   if (!nameOf(node)) return 'resource must have `metadata.name`';
@@ -277,7 +389,7 @@ function checkOutput(collected: { item: Item }[], fail: (why: string) => never):
     const key = `${item.pkg}\0${path}\0${item.index}`;
     if (seen.has(key)) fail(`resource at path "${path}" and index "${item.index}" already exists`);
     seen.add(key);
-    const problem = notKrm(item.node);
+    const problem = notKrm(item.node, item.path);
     if (problem) fail(`output resource list must contain only KRM resources: ${path}: ${problem}`);
   }
 }
@@ -348,4 +460,11 @@ function writeBack(files: PackageFiles, pkgs: Map<string, Pkg>, items: Item[]): 
   }
   for (const file of originalFiles.keys()) if (!byFile.has(file)) out.delete(file);
   return out;
+}
+
+/** The image as kpt records it: a bare name is the catalog's (ghcr.io/kptdev/krm-functions-catalog/), no tag means `:latest`. */
+export function resolvedImage(image: string): string {
+  const name = image.includes('/') ? image : `ghcr.io/kptdev/krm-functions-catalog/${image}`;
+  const last = name.slice(name.lastIndexOf('/'));
+  return name.includes('@') || last.includes(':') ? name : `${name}:latest`;
 }

@@ -8,8 +8,10 @@ import type { Limits } from './runtimes/process.ts';
 import type { FunctionOutput, FunctionSpec, ResourceList } from './types.ts';
 
 export interface RunnerOptions {
-  /** Executables `exec:` functions may name (paths); nothing else is ever run. Default: none. */
+  /** Executables `exec:` functions may name (paths, or names looked up in PATH); nothing else is ever run. Default: none. */
   allowExec?: readonly string[];
+  /** Directory relative `exec:` paths are resolved against (the package directory on disk); without it they are refused. */
+  execDir?: string;
   /** Run images that are not built-ins with this CLI. Default: off (such a function fails the render). */
   containerRuntime?: ContainerRuntime;
   /** Wall-clock limit of each function, ms (default 60 s). */
@@ -28,7 +30,7 @@ export interface Runner {
 /** The runner for `spec`, or why it cannot run. */
 export function resolveRunner(spec: FunctionSpec, options: RunnerOptions): Runner | string {
   if (spec.exec) {
-    const resolved = resolveExec(spec.exec, options.allowExec ?? []);
+    const resolved = resolveExec(spec.exec, options.allowExec ?? [], options.execDir);
     if (typeof resolved === 'string') return resolved;
     return {
       kind: 'exec',

@@ -15,7 +15,8 @@ export interface StepResult {
   results?: ResultItem[];
 }
 
-const node = (value: unknown) => new Document(value).contents as YAMLMap;
+// a fresh copy: shared objects would become YAML anchors and aliases
+const node = (value: unknown) => new Document(JSON.parse(JSON.stringify(value))).contents as YAMLMap;
 
 function stepNode(step: StepResult): YAMLMap {
   const errors = (step.results ?? []).filter((r) => r.severity === 'error');

@@ -15,6 +15,20 @@ export const BUILTINS: readonly Builtin[] = [
     run: (list, limits) => runWasm('apply-replacements', list, limits),
   },
   {
+    name: 'set-annotations',
+    since: [0, 1],
+    before: [1, 0],
+    runtime: 'wasm',
+    run: (list, limits) => runWasm('set-annotations', list, limits),
+  },
+  {
+    name: 'set-image',
+    since: [0, 1],
+    before: [1, 0],
+    runtime: 'wasm',
+    run: (list, limits) => runWasm('set-image', list, limits),
+  },
+  {
     name: 'starlark',
     since: [0, 4],
     before: [1, 0],

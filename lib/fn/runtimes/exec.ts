@@ -2,9 +2,9 @@
 // chooses. The process gets an empty temporary working directory, a minimal environment, and no
 // network where the machine lets an unprivileged user namespace be made (`unshare -rn`).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { parseResourceList, serializeResourceList } from '../resourcelist.ts';
 import type { FunctionOutput, ResourceList } from '../types.ts';
 import { runProcess, type Limits } from './process.ts';
@@ -49,12 +49,33 @@ function canonical(path: string): string {
   }
 }
 
+/** A bare program name looked up in PATH, as kpt's exec.Command does; other paths resolved against `base`. */
+function locate(program: string, base: string | undefined): string | undefined {
+  if (program.includes('/')) return isAbsolute(program) ? program : base ? resolve(base, program) : undefined;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, program);
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
 /**
- * The allowed executable `exec` names, or why it is refused. An entry of `allowExec` is a path; the
- * Kptfile's program must be that same file (compared after resolving symlinks), named by the same
- * absolute path or by its exact entry text.
+ * The allowed executable `exec` names, or why it is refused. An entry of `allowExec` is a path or a
+ * bare name (looked up in PATH); the Kptfile's program must resolve to the same file (after symlinks).
+ * A relative program path in the Kptfile is resolved against `execDir` (the package directory on
+ * disk), and never allowed without it.
  */
-export function resolveExec(exec: string, allowExec: readonly string[]): { program: string; args: string[] } | string {
+export function resolveExec(
+  exec: string,
+  allowExec: readonly string[],
+  execDir?: string,
+): { program: string; args: string[] } | string {
   let words: string[];
   try {
     words = splitExec(exec);
@@ -64,9 +85,10 @@ export function resolveExec(exec: string, allowExec: readonly string[]): { progr
   const [program, ...args] = words;
   if (!program) return 'exec is empty';
   if (allowExec.length === 0) return 'exec functions are not allowed (no allowExec entries are configured)';
-  const allowed = allowExec.find(
-    (entry) => entry === program || (isAbsolute(program) && canonical(entry) === canonical(program)),
-  );
+  const wanted = locate(program, execDir);
+  const allowed =
+    wanted &&
+    allowExec.map((entry) => locate(entry, undefined)).find((entry) => entry && canonical(entry) === canonical(wanted));
   if (!allowed) return `executable ${JSON.stringify(program)} is not in allowExec`;
   return { program: canonical(allowed), args };
 }

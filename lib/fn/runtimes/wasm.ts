@@ -66,7 +66,7 @@ vm.runInThisContext(readFileSync(workerData.wasmExec, 'utf8'), { filename: 'wasm
     stderr = '';
     try {
       const r = globalThis.pvctlProcessResourceList(fn, input);
-      parentPort.postMessage({ id, output: r.output, error: r.error, stderr });
+      parentPort.postMessage({ id, output: r.output, error: r.error, stderr: r.stderr || stderr });
     } catch (e) {
       parentPort.postMessage({ id, output: '', error: String(e && e.message || e), stderr });
     }
@@ -186,12 +186,9 @@ export async function runWasm(fn: string, list: ResourceList, limits: Limits): P
     if (!reply.error) return { results: [], error: (e as Error).message, exitCode: 1 };
   }
   if (reply.error) {
-    // as the Go SDK's AsMain reports a failed function
-    const stderr =
-      reply.error === 'function failure'
-        ? 'failed to evaluate function: error: function failure'
-        : reply.stderr || reply.error;
-    return { results: parsed?.results ?? [], error: reply.error, exitCode: 1, stderr };
+    // "function failure\n<stderr>": the function failed as its catalog image does (exit 1, that stderr)
+    const [error, ...stderr] = reply.error.split('\n');
+    return { results: parsed?.results ?? [], error: error!, exitCode: 1, stderr: stderr.join('\n') || reply.stderr };
   }
   return {
     items: parsed?.items ?? [],

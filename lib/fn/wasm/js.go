@@ -10,7 +10,7 @@ func main() {
 			return map[string]any{"output": "", "error": "expected (function, resourceList)"}
 		}
 		output, failure := process(args[0].String(), args[1].String())
-		return map[string]any{"output": output, "error": failure}
+		return map[string]any{"output": output, "error": failure, "stderr": stderr}
 	}))
 	select {}
 }

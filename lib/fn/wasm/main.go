@@ -17,9 +17,31 @@ import (
 
 // result is one entry of ResourceList.results, as the function SDK writes it.
 type result struct {
-	Message  string `yaml:"message"`
-	Severity string `yaml:"severity,omitempty"`
+	Message     string       `yaml:"message,omitempty"`
+	Severity    string       `yaml:"severity,omitempty"`
+	ResourceRef *resourceRef `yaml:"resourceRef,omitempty"`
+	Field       *field       `yaml:"field,omitempty"`
+	File        *file        `yaml:"file,omitempty"`
 }
+
+type resourceRef struct {
+	APIVersion string `yaml:"apiVersion,omitempty"`
+	Kind       string `yaml:"kind,omitempty"`
+	Name       string `yaml:"name,omitempty"`
+	Namespace  string `yaml:"namespace,omitempty"`
+}
+
+type field struct {
+	Path string `yaml:"path,omitempty"`
+}
+
+type file struct {
+	Path  string `yaml:"path,omitempty"`
+	Index int    `yaml:"index,omitempty"`
+}
+
+// stderr is what the function writes to its standard error, as the catalog image would (set by a processor).
+var stderr string
 
 // processor runs one function over the items with its functionConfig; ok=false is the SDK's
 // "function failure" (a non-zero exit).
@@ -28,6 +50,8 @@ type processor func(items []*yaml.RNode, config *yaml.RNode) (out []*yaml.RNode,
 var processors = map[string]processor{
 	"apply-replacements": applyReplacements,
 	"starlark":           runStarlark,
+	"set-annotations":    setAnnotations,
+	"set-image":          setImage,
 }
 
 // process reads a ResourceList, runs the named function and writes the ResourceList back.
@@ -41,6 +65,7 @@ func process(name, input string) (output string, failure string) {
 	if err != nil {
 		return "", "reading the ResourceList: " + err.Error()
 	}
+	stderr = ""
 	out, results, ok := safely(p, items, reader.FunctionConfig)
 	var buf bytes.Buffer
 	writer := kio.ByteWriter{
@@ -50,17 +75,24 @@ func process(name, input string) (output string, failure string) {
 		WrappingKind:          kio.ResourceListKind,
 	}
 	if len(results) > 0 {
-		node, err := yaml.FromMap(map[string]interface{}{"results": results})
+		text, err := yaml.Marshal(results)
 		if err != nil {
 			return "", err.Error()
 		}
-		writer.Results = node.Field("results").Value
+		node, err := yaml.Parse(string(text))
+		if err != nil {
+			return "", err.Error()
+		}
+		writer.Results = node
 	}
 	if err := writer.Write(out); err != nil {
 		return "", "writing the ResourceList: " + err.Error()
 	}
 	if !ok {
-		return buf.String(), "function failure"
+		if stderr == "" {
+			stderr = "failed to evaluate function: error: function failure"
+		}
+		return buf.String(), "function failure\n" + stderr
 	}
 	return buf.String(), ""
 }

@@ -51,7 +51,7 @@ func runStarlark(items []*yaml.RNode, config *yaml.RNode) ([]*yaml.RNode, []resu
 	if err != nil {
 		return fail(err.Error())
 	}
-	thread := &starlark.Thread{Name: name, Load: load, Print: func(_ *starlark.Thread, msg string) {}}
+	thread := &starlark.Thread{Name: name, Load: load, Print: func(_ *starlark.Thread, msg string) { stderr += msg + "\n" }}
 	ctx := starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
 		"resource_list": value,
 		"environment":   starlark.NewDict(0),
