@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerMerge } from './commands/merge.ts';
 import { registerReconcile } from './commands/reconcile.ts';
+import { registerRender } from './commands/render.ts';
 import { registerRpkg } from './commands/rpkg.ts';
 import { registerRun } from './commands/run.ts';
 import { registerValidate } from './commands/validate.ts';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerValidate(program);
   registerMerge(program);
   registerReconcile(program);
+  registerRender(program);
   registerRpkg(program);
   registerRun(program);
   return program;
