@@ -52,6 +52,7 @@ var processors = map[string]processor{
 	"starlark":           runStarlark,
 	"set-annotations":    setAnnotations,
 	"set-image":          setImage,
+	"apply-setters":      applySetters,
 }
 
 // process reads a ResourceList, runs the named function and writes the ResourceList back.
