@@ -197,6 +197,7 @@ export function patchNode(target: YNode, source: YNode): YNode {
       const next = byKey.get(key);
       if (!next) continue;
       kept.add(key);
+      takeLineComment(pair.key, next.key);
       pair.value =
         pair.value && next.value ? patchNode(pair.value as YNode, next.value as YNode) : (next.value as YNode | null);
       items.push(pair);
@@ -213,6 +214,7 @@ export function patchNode(target: YNode, source: YNode): YNode {
     return target;
   }
   if (isScalar(target) && isScalar(source)) {
+    takeLineComment(target, source);
     if (target.value === source.value) return target;
     if (typeof target.value === 'string' && typeof source.value === 'string' && !source.type?.startsWith('BLOCK')) {
       target.value = source.value;
@@ -221,6 +223,13 @@ export function patchNode(target: YNode, source: YNode): YNode {
     return source;
   }
   return source;
+}
+
+/** A line comment the function added where the input had none (search-replace's put-comment). */
+function takeLineComment(target: unknown, source: unknown): void {
+  const t = target as { comment?: string | null };
+  const s = source as { comment?: string | null };
+  if (isScalar(target) && isScalar(source) && !t.comment && s.comment) t.comment = s.comment;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -36,6 +36,13 @@ export const BUILTINS: readonly Builtin[] = [
     run: (list, limits) => runWasm('apply-setters', list, limits),
   },
   {
+    name: 'search-replace',
+    since: [0, 1],
+    before: [1, 0],
+    runtime: 'wasm',
+    run: (list, limits) => runWasm('search-replace', list, limits),
+  },
+  {
     name: 'starlark',
     since: [0, 4],
     before: [1, 0],

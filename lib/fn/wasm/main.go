@@ -53,6 +53,7 @@ var processors = map[string]processor{
 	"set-annotations":    setAnnotations,
 	"set-image":          setImage,
 	"apply-setters":      applySetters,
+	"search-replace":     searchReplace,
 }
 
 // process reads a ResourceList, runs the named function and writes the ResourceList back.
