@@ -161,14 +161,18 @@ for (const suite of ['catalog', 'kpt-render']) {
   describe(suite, () => {
     for (const name of cases.sort()) {
       const reason = known.get(name);
-      it(reason ? `${name} (listed: ${reason})` : name, async () => {
-        const problems = await runCase(`${root}/${name}`);
-        const debug = process.env.CONFORMANCE_DEBUG; // CONFORMANCE_DEBUG=<case> writes what differs to stderr
-        if (debug && name.includes(debug)) writeFileSync('/dev/stderr', `${name}:\n${problems.join('\n')}\n`);
-        if (reason)
-          expect(problems.length).toBeGreaterThan(0); // passes now? remove it from the README
-        else expect(problems).toEqual([]);
-      });
+      it(
+        reason ? `${name} (listed: ${reason})` : name,
+        async () => {
+          const problems = await runCase(`${root}/${name}`);
+          const debug = process.env.CONFORMANCE_DEBUG; // CONFORMANCE_DEBUG=<case> writes what differs to stderr
+          if (debug && name.includes(debug)) writeFileSync('/dev/stderr', `${name}:\n${problems.join('\n')}\n`);
+          if (reason)
+            expect(problems.length).toBeGreaterThan(0); // passes now? remove it from the README
+          else expect(problems).toEqual([]);
+        },
+        60_000,
+      );
     }
   });
 }

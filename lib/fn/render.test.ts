@@ -133,7 +133,7 @@ describe('renderPackage', () => {
     );
     expect(Date.now() - started).toBeLessThan(5000);
     expect(timedOut.error).toContain('timed out after 300 ms');
-  });
+  }, 30_000);
 
   it("writes kpt's render status into the Kptfile when asked", async () => {
     const input = files({
@@ -172,7 +172,7 @@ describe('built-ins compiled to WebAssembly', () => {
         .replace('replicas: 3', 'replicas: 7'),
     );
     expect(out.files.get('cm.yaml')).toBe(input.get('cm.yaml'));
-  });
+  }, 60_000);
 });
 
 describe('the WebAssembly runtime', () => {
@@ -187,7 +187,7 @@ describe('the WebAssembly runtime', () => {
     expect(out.error).toContain('timed out after 1500 ms');
     const next = await renderPackage(starlark('print("ok")'));
     expect(next.error).toBeUndefined();
-  });
+  }, 60_000);
 
   it('gives a clear error when the module was not built', async () => {
     stopWasmRuntime();
