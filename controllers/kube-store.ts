@@ -102,6 +102,8 @@ export class KubeObjectStore implements ObjectStore {
   private readonly namespace: string | undefined;
   private readonly objectApi: ObjectApi;
   private readonly startedKinds = new Map<string, RestartableInformer<Cached>>();
+  /** Started kinds whose objects live in namespaces (their informer answers listObjects). */
+  private readonly namespacedKinds = new Set<string>();
   private readonly kindInformers = new Map<string, Promise<RestartableInformer<Cached>>>();
   private readonly events = new Map<string, EventRecord>();
   private readonly eventChains = new Map<string, Promise<void>>();
@@ -205,6 +207,7 @@ export class KubeObjectStore implements ObjectStore {
       return list;
     });
     this.startedKinds.set(id, informer);
+    if (resource.namespaced) this.namespacedKinds.add(id);
     await informer.start();
     return informer;
   }
@@ -267,7 +270,17 @@ export class KubeObjectStore implements ObjectStore {
     return this.cached<Secret>(this.secrets, key);
   }
 
+  /** From the kind's informer once it is synced (it is started by the first watch of the kind), else from the API. */
   async listObjects(gvk: GroupVersionKind, namespace: string, selector?: LabelSelector): Promise<KubeObject[]> {
+    const id = `${gvk.apiVersion}/${gvk.kind}`;
+    const informer = this.namespacedKinds.has(id) ? this.startedKinds.get(id) : undefined;
+    if (informer?.health().synced) {
+      return this.listed<KubeObject>(informer, namespace, selector).map((o) => ({
+        ...o,
+        apiVersion: o.apiVersion ?? gvk.apiVersion,
+        kind: o.kind ?? gvk.kind,
+      }));
+    }
     this.requests.list++;
     const list = (await this.objectApi.list(gvk.apiVersion, gvk.kind, namespace)) as KubernetesListObject<Cached>;
     return list.items

@@ -25,6 +25,7 @@ import {
 } from './packagevariantset/reconciler.ts';
 import { SetSettling } from './packagevariantset/settling.ts';
 import { keyOf, keyString, parseKey, type GroupVersionKind } from './store.ts';
+import { objectKey, registerWatches, specAndMetadata, type Watch } from './watches.ts';
 
 export interface SetControllerOptions {
   store: KubeObjectStore;
@@ -39,18 +40,6 @@ export interface SetControllerOptions {
   findUpstream?: SetReconcilerOptions['findUpstream'];
   celLimits?: SetReconcilerOptions['celLimits'];
 }
-
-interface SetSnapshot {
-  generation?: number;
-  deleting: boolean;
-  finalizers: string;
-}
-
-const snapshotOf = (obj: KubeObject): SetSnapshot => ({
-  ...(obj.metadata?.generation !== undefined ? { generation: obj.metadata.generation } : {}),
-  deleting: Boolean(obj.metadata?.deletionTimestamp),
-  finalizers: JSON.stringify(obj.metadata?.finalizers ?? []),
-});
 
 const kindId = (gvk: GroupVersionKind) => `${gvk.apiVersion}/${gvk.kind}`;
 
@@ -68,7 +57,6 @@ export class SetController {
   private readonly concurrency: number;
   private readonly metrics: Metrics;
   private readonly reconciler: PackageVariantSetReconciler;
-  private readonly snapshots = new Map<string, SetSnapshot>();
   /** What each set's last reconcile said it uses. */
   private readonly observations = new Map<string, SetObservation>();
   /** Generated variant key → set key (from the observations). */
@@ -107,44 +95,38 @@ export class SetController {
     });
   }
 
-  /** Informer handlers; call before the store's informers start, so that their initial adds arrive. */
+  /** What the set controller watches; register before the store's informers start, so that their initial adds arrive. */
+  private watches(): Watch[] {
+    return [
+      {
+        name: 'PackageVariantSets: their spec, deletion and metadata (not their status)',
+        informer: this.store.packageVariantSets,
+        fingerprint: specAndMetadata,
+        keys: (pvs) => [objectKey(pvs)],
+      },
+      {
+        name: 'generated PackageVariants, status included: their progress moves the rollout on',
+        informer: this.store.packageVariants,
+        index: (event, pv) => {
+          this.cached(pv);
+          if (event !== 'delete') this.noticeHeldUpgrade(pv as PackageVariant);
+          else this.heldUpgrades.delete(objectKey(pv));
+        },
+        keys: (pv) => {
+          const owner = this.ownerOf(pv);
+          return owner ? [owner] : [];
+        },
+      },
+      {
+        name: 'Repositories: the sets of their namespace whose targets or templates read Repositories',
+        informer: this.store.repositories,
+        keys: (repo) => this.setsIn(keyOf(repo).namespace, (o) => o.repositories),
+      },
+    ];
+  }
+
   registerHandlers(): void {
-    const sets = this.store.packageVariantSets;
-    sets.on('add', (pvs) => {
-      const key = keyString(keyOf(pvs));
-      this.snapshots.set(key, snapshotOf(pvs));
-      this.enqueue(key);
-    });
-    sets.on('update', (pvs) => {
-      const key = keyString(keyOf(pvs));
-      const before = this.snapshots.get(key);
-      const after = snapshotOf(pvs);
-      this.snapshots.set(key, after);
-      // Our own status writes change none of these: no reconcile for them.
-      if (
-        !before ||
-        before.generation !== after.generation ||
-        before.deleting !== after.deleting ||
-        before.finalizers !== after.finalizers
-      ) {
-        this.enqueue(key);
-      }
-    });
-    sets.on('delete', (pvs) => {
-      const key = keyString(keyOf(pvs));
-      this.snapshots.delete(key);
-      this.enqueue(key);
-    });
-    // Any change of a generated variant, status included: its progress moves the rollout on.
-    for (const event of ['add', 'update', 'delete'] as const) {
-      this.store.packageVariants.on(event, (pv) => {
-        this.cached(pv);
-        if (event !== 'delete') this.noticeHeldUpgrade(pv);
-        else this.heldUpgrades.delete(keyString(keyOf(pv)));
-        this.enqueueOwnerOf(pv);
-      });
-      this.store.repositories.on(event, (repo) => this.enqueueSetsIn(keyOf(repo).namespace, (o) => o.repositories));
-    }
+    registerWatches(this.watches(), (key) => this.enqueue(key));
   }
 
   start(): void {
@@ -251,19 +233,16 @@ export class SetController {
     return this.owners.get(key);
   }
 
-  private enqueueOwnerOf(pv: KubeObject): void {
-    const owner = this.ownerOf(pv);
-    if (owner) this.enqueue(owner);
-  }
-
-  /** Enqueues the sets of a namespace (all namespaces for cluster-scoped objects) whose observation matches. */
-  private enqueueSetsIn(namespace: string | undefined, uses: (o: SetObservation) => boolean): void {
-    for (const set of this.store.packageVariantSets.list(namespace)) {
-      const key = keyString(keyOf(set));
-      const observation = this.observations.get(key);
-      // A set not reconciled yet is enqueued anyway: it will be reconciled soon in any case.
-      if (!observation || uses(observation)) this.enqueue(key);
-    }
+  /** The sets of a namespace (all namespaces for cluster-scoped objects) whose observation matches. */
+  private setsIn(namespace: string | undefined, uses: (o: SetObservation) => boolean): string[] {
+    return this.store.packageVariantSets
+      .list(namespace)
+      .map((set) => objectKey(set))
+      .filter((key) => {
+        const observation = this.observations.get(key);
+        // A set not reconciled yet is enqueued anyway: it will be reconciled soon in any case.
+        return !observation || uses(observation);
+      });
   }
 
   private observe(key: string, observation: SetObservation | undefined): void {
@@ -287,9 +266,16 @@ export class SetController {
     this.watchedKinds.add(id);
     this.store.watchKind(gvk).then(
       (informer) => {
-        const enqueue = (obj: KubeObject) =>
-          this.enqueueSetsIn(obj.metadata?.namespace, (o) => o.objectKinds.some((k) => kindId(k) === id));
-        for (const event of ['add', 'update', 'delete'] as const) informer.on(event, enqueue);
+        registerWatches(
+          [
+            {
+              name: `${id}: the sets whose objectSelector targets select this kind`,
+              informer,
+              keys: (obj) => this.setsIn(obj.metadata?.namespace, (o) => o.objectKinds.some((k) => kindId(k) === id)),
+            },
+          ],
+          (key) => this.enqueue(key),
+        );
         this.log.info({ kind: id }, 'watching target kind');
       },
       (error: unknown) => {

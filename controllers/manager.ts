@@ -4,12 +4,12 @@
 // handlers and watcher callbacks only enqueue. PackageVariantSets have their own queue and workers
 // (`manager-sets.ts`). Also serves the webhook, the health probes and `/metrics`, and shuts down
 // gracefully.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { CelLimits } from '../api/v1alpha1/cel-cost.ts';
-import type { KubeObject, PackageVariant, Repository } from '../api/v1alpha1/index.ts';
+import type { PackageVariant, Repository } from '../api/v1alpha1/index.ts';
 import type { GitStore } from '../lib/git/store.ts';
 import { makeClients } from '../lib/kube/client.ts';
 import { observeGitProcesses } from '../lib/git/exec.ts';
@@ -20,6 +20,7 @@ import type { ConflictPolicy } from '../lib/merge/index.ts';
 import { Metrics } from '../lib/metrics/metrics.ts';
 import { observeKubeRequests } from '../lib/metrics/rest-client.ts';
 import { EventLoopMonitor, readiness } from './health.ts';
+import { listen, metricsHandler, probeHandler, type ListenAddress } from './servers.ts';
 import { instrumentReconcile } from './instrumented-reconcile.ts';
 import { KubeObjectStore } from './kube-store.ts';
 import { SetController } from './manager-sets.ts';
@@ -28,7 +29,8 @@ import { PushCoalescer } from './packagevariant/push-coalescer.ts';
 import { PackageVariantReconciler, type Observation } from './packagevariant/reconciler.ts';
 import { upstreamLocation } from './packagevariant/upstream.ts';
 import { setUpstreamFinder } from './set-upstream.ts';
-import { keyOf, keyString, parseKey } from './store.ts';
+import { parseKey } from './store.ts';
+import { objectKey, registerWatches, specAndMetadata, UsageIndex, type Watch } from './watches.ts';
 import { DOWNSTREAM_TRACK, downstreamRevision, GitSource } from './upstream/git-source.ts';
 import { UpstreamIndex, type UpstreamWatch } from './upstream/index.ts';
 import { normalizeRepoUrl } from './upstream/repo-url.ts';
@@ -38,10 +40,7 @@ import type { ReconcileContext } from './context.ts';
 
 const PUSH_WAVE_MAX_DELAY_MS = 2000;
 
-export interface ListenAddress {
-  host?: string;
-  port: number;
-}
+export type { ListenAddress } from './servers.ts';
 
 export interface ManagerOptions {
   kubeConfig: KubeConfig;
@@ -79,21 +78,6 @@ export interface ManagerOptions {
   onLeadershipLost?: () => void;
 }
 
-interface Snapshot {
-  generation?: number;
-  deleting: boolean;
-  meta: string;
-}
-
-const snapshotOf = (obj: KubeObject): Snapshot => ({
-  ...(obj.metadata?.generation !== undefined ? { generation: obj.metadata.generation } : {}),
-  deleting: Boolean(obj.metadata?.deletionTimestamp),
-  // Annotations too: a PackageVariantSet rollout releases a variant by removing its hold annotation.
-  meta: JSON.stringify([obj.metadata?.finalizers ?? [], obj.metadata?.labels ?? {}, obj.metadata?.annotations ?? {}]),
-});
-
-const objectKey = (obj: KubeObject) => keyString(keyOf(obj));
-
 export class Manager {
   readonly store: KubeObjectStore;
   readonly queue: WorkQueue;
@@ -112,7 +96,7 @@ export class Manager {
   private readonly reconciler: PackageVariantReconciler;
   private readonly log: Logger;
   private readonly options: ManagerOptions;
-  private readonly snapshots = new Map<string, Snapshot>();
+  private readonly usage = new UsageIndex();
   /** `apiVersion/kind` of injection sources → variants that inject from that kind. */
   private readonly injectionKinds = new Map<string, Set<string>>();
   /** Watched repository identity → the location its source reads (repository root). */
@@ -193,7 +177,8 @@ export class Manager {
   }
 
   async start(): Promise<void> {
-    this.registerHandlers();
+    this.sets.registerHandlers();
+    registerWatches(this.watches(), (key) => this.queue.add(key));
     const concurrency = this.options.concurrency ?? 8;
     this.metrics.registerController('packagevariant', {
       queue: this.queue,
@@ -209,13 +194,15 @@ export class Manager {
     this.unsubscribers.push(observeGitProcesses((e) => this.metrics.gitCommand(e.command, e.durationMs / 1000, e.ok)));
     this.eventLoop.start();
     if (this.options.probeAddress) {
-      this.servers.set('probe', await listen(this.options.probeAddress, (req, res) => this.probe(req, res)));
+      const probes = probeHandler({
+        healthz: () => this.eventLoop.check(),
+        readyz: () => readiness(this.store.informers(), Boolean(this.stopping)),
+      });
+      this.servers.set('probe', await listen(this.options.probeAddress, probes));
     }
     if (this.options.metricsAddress) {
-      this.servers.set(
-        'metrics',
-        await listen(this.options.metricsAddress, (req, res) => void this.serveMetrics(req, res)),
-      );
+      const onError = (error: unknown) => this.log.warn({ err: describeError(error) }, 'collecting metrics failed');
+      this.servers.set('metrics', await listen(this.options.metricsAddress, metricsHandler(this.metrics, onError)));
     }
     if (this.options.webhookAddress && this.options.webhookSecret) {
       const webhook = createWebhookServer({
@@ -375,63 +362,29 @@ export class Manager {
     });
   }
 
-  private registerHandlers(): void {
-    this.sets.registerHandlers();
-    const pvs = this.store.packageVariants;
-    pvs.on('add', (pv) => {
-      this.snapshots.set(objectKey(pv), snapshotOf(pv));
-      this.queue.add(objectKey(pv));
-    });
-    pvs.on('update', (pv) => {
-      const key = objectKey(pv);
-      const before = this.snapshots.get(key);
-      const after = snapshotOf(pv);
-      this.snapshots.set(key, after);
-      // Our own status writes change neither generation nor metadata: no reconcile for them.
-      if (
-        !before ||
-        before.generation !== after.generation ||
-        before.deleting !== after.deleting ||
-        before.meta !== after.meta
-      ) {
-        this.queue.add(key);
-      }
-    });
-    pvs.on('delete', (pv) => {
-      this.snapshots.delete(objectKey(pv));
-      this.queue.add(objectKey(pv));
-    });
-    for (const event of ['add', 'update', 'delete'] as const) {
-      this.store.repositories.on(event, (repo) => this.enqueueUsersOfRepository(repo));
-      this.store.secrets.on(event, (secret) => this.enqueueUsersOfSecret(secret));
-    }
-  }
-
-  private variantsIn(namespace: string): PackageVariant[] {
-    return this.store.packageVariants.list(namespace) as PackageVariant[];
-  }
-
-  private enqueueUsersOfRepository(repo: KubeObject): void {
-    const { namespace, name } = keyOf(repo);
-    for (const pv of this.variantsIn(namespace)) {
-      if (pv.spec?.upstream?.repo === name || pv.spec?.downstream?.repo === name) this.queue.add(objectKey(pv));
-    }
-  }
-
-  private enqueueUsersOfSecret(secret: KubeObject): void {
-    const { namespace, name } = keyOf(secret);
-    const repos = new Set(
-      (this.store.repositories.list(namespace) as Repository[])
-        .filter((r) => r.spec?.git?.secretRef?.name === name)
-        .map((r) => r.metadata?.name),
-    );
-    for (const pv of this.variantsIn(namespace)) {
-      const uses =
-        repos.has(pv.spec?.upstream?.repo) ||
-        repos.has(pv.spec?.downstream?.repo) ||
-        pv.spec?.upstream?.git?.secretRef?.name === name;
-      if (uses) this.queue.add(objectKey(pv));
-    }
+  /** What the PackageVariant controller watches in the cluster (git is watched by the watchers). */
+  private watches(): Watch[] {
+    const usage = this.usage;
+    return [
+      {
+        name: 'PackageVariants: their spec, deletion and metadata (not their status)',
+        informer: this.store.packageVariants,
+        fingerprint: specAndMetadata,
+        index: (event, pv) => usage.variant(event, pv as PackageVariant),
+        keys: (pv) => [objectKey(pv)],
+      },
+      {
+        name: 'Repositories: the variants that use them',
+        informer: this.store.repositories,
+        index: (event, repo) => usage.repository(event, repo as Repository),
+        keys: (repo) => usage.usersOfRepository(repo),
+      },
+      {
+        name: 'Secrets: the variants whose Repositories (or spec.upstream.git) use them',
+        informer: this.store.secrets,
+        keys: (secret) => usage.usersOfSecret(secret),
+      },
+    ];
   }
 
   /** The reconciler's report of what a variant uses: feeds the git watchers and injection watches. */
@@ -504,11 +457,19 @@ export class Manager {
       const users = variants;
       this.store.watchKind(gvk).then(
         (informer) => {
-          const enqueue = (obj: KubeObject) => {
-            const namespace = obj.metadata?.namespace;
-            for (const user of users) if (!namespace || parseKey(user).namespace === namespace) this.queue.add(user);
-          };
-          for (const event of ['add', 'update', 'delete'] as const) informer.on(event, enqueue);
+          registerWatches(
+            [
+              {
+                name: `${kindId}: the variants injecting from this kind, in the object's namespace`,
+                informer,
+                keys: (obj) =>
+                  [...users].filter(
+                    (user) => !obj.metadata?.namespace || parseKey(user).namespace === obj.metadata.namespace,
+                  ),
+              },
+            ],
+            (key) => this.queue.add(key),
+          );
           this.log.info({ kind: kindId }, 'watching injection source kind');
         },
         (error: unknown) => {
@@ -519,50 +480,6 @@ export class Manager {
     }
     variants.add(key);
   }
-
-  private probe(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? '').split('?')[0];
-    const result =
-      path === '/healthz'
-        ? this.eventLoop.check()
-        : path === '/readyz'
-          ? readiness(this.store.informers(), Boolean(this.stopping))
-          : undefined;
-    if (!result) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-      return;
-    }
-    const failure = path === '/healthz' ? 500 : 503;
-    res.writeHead(result.ok ? 200 : failure, { 'content-type': 'text/plain' }).end(result.body);
-  }
-
-  private async serveMetrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if ((req.url ?? '').split('?')[0] !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-      return;
-    }
-    try {
-      const body = await this.metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(body);
-    } catch (error) {
-      this.log.warn({ err: describeError(error) }, 'collecting metrics failed');
-      res.writeHead(500, { 'content-type': 'text/plain' }).end('collecting metrics failed\n');
-    }
-  }
-}
-
-function listen(
-  address: ListenAddress,
-  handler: ((req: IncomingMessage, res: ServerResponse) => void) | Server,
-): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = typeof handler === 'function' ? createServer(handler) : handler;
-    server.once('error', reject);
-    server.listen(address.port, address.host, () => {
-      server.off('error', reject);
-      resolve(server);
-    });
-  });
 }
 
 async function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
