@@ -2,7 +2,8 @@
 // Repositories and Secrets are read from informer caches (copies: the reconcilers mutate what they
 // read); injection sources and set targets are listed through the API. Status goes through the
 // status subresource as a merge patch; finalizers are merge patches carrying resourceVersion, so a
-// stale object fails with 409 and the work queue retries. Events are core/v1 Events.
+// stale object fails with 409 — a ConflictError, as from create and update — and the work queue
+// retries. Events are core/v1 Events.
 import {
   CoreV1Event,
   KubernetesObjectApi,
@@ -20,22 +21,21 @@ import {
   type KubeObject,
   type LabelSelector,
   type PackageVariant,
-  type PackageVariantSet,
-  type PackageVariantSetStatus,
-  type PackageVariantStatus,
-  type Repository,
 } from '../api/v1alpha1/index.ts';
-import { apiErrorCode, mergePatch, type KubeClients } from '../lib/kube/client.ts';
+import { apiErrorCode, apiErrorStatus, mergePatch, type KubeClients } from '../lib/kube/client.ts';
 import { RestartableInformer, type InformerHealth } from '../lib/kube/informer.ts';
+import { ConflictError } from './errors.ts';
 import {
   keyOf,
-  keyString,
   matchesSelector,
   type GroupVersionKind,
   type KubeEvent,
   type ObjectKey,
   type ObjectStore,
-  type Secret,
+  type OwnedKind,
+  type OwnedStatus,
+  type StoredKind,
+  type StoredKinds,
 } from './store.ts';
 
 export const EVENT_SOURCE = 'packagevariant-controller';
@@ -84,6 +84,18 @@ function replacing(previous: object | undefined, next: object): Record<string, u
   return patch;
 }
 
+/** The custom resources' plurals, by kind. */
+const PLURALS: Record<OwnedKind, string> = {
+  PackageVariant: 'packagevariants',
+  PackageVariantSet: 'packagevariantsets',
+};
+
+/** A 409 as the port's ConflictError (the object changed since it was read); other errors as they are. */
+function conflictOr(error: unknown): unknown {
+  if (apiErrorCode(error) !== 409) return error;
+  return new ConflictError(apiErrorStatus(error)?.message ?? 'the object has been modified', { cause: error });
+}
+
 /** RFC 3339 with seconds, as metav1.Time is written. */
 const rfc3339 = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -92,8 +104,6 @@ export class KubeObjectStore implements ObjectStore {
   readonly requests: Record<Verb, number> = { get: 0, list: 0, create: 0, update: 0, patch: 0, delete: 0 };
   /** Status writes (both kinds), for tests and benchmarks. */
   statusWrites = 0;
-  /** resourceVersion after the last PackageVariant status write, by `namespace/name` (the manager takes them). */
-  readonly variantStatusVersions = new Map<string, string>();
   readonly packageVariants: RestartableInformer<Cached>;
   readonly packageVariantSets: RestartableInformer<Cached>;
   readonly repositories: RestartableInformer<Cached>;
@@ -251,23 +261,25 @@ export class KubeObjectStore implements ObjectStore {
       .map((o) => clone<T>(o));
   }
 
-  async getPackageVariant(key: ObjectKey) {
-    return this.cached<PackageVariant>(this.packageVariants, key);
+  private informerOf(kind: StoredKind): RestartableInformer<Cached> {
+    switch (kind) {
+      case 'PackageVariant':
+        return this.packageVariants;
+      case 'PackageVariantSet':
+        return this.packageVariantSets;
+      case 'Repository':
+        return this.repositories;
+      case 'Secret':
+        return this.secrets;
+    }
   }
-  async listPackageVariants(namespace: string, selector?: LabelSelector) {
-    return this.listed<PackageVariant>(this.packageVariants, namespace, selector);
+
+  async get<K extends StoredKind>(kind: K, key: ObjectKey): Promise<StoredKinds[K] | undefined> {
+    return this.cached<StoredKinds[K]>(this.informerOf(kind), key);
   }
-  async getPackageVariantSet(key: ObjectKey) {
-    return this.cached<PackageVariantSet>(this.packageVariantSets, key);
-  }
-  async getRepository(key: ObjectKey) {
-    return this.cached<Repository>(this.repositories, key);
-  }
-  async listRepositories(namespace: string, selector?: LabelSelector) {
-    return this.listed<Repository>(this.repositories, namespace, selector);
-  }
-  async getSecret(key: ObjectKey) {
-    return this.cached<Secret>(this.secrets, key);
+
+  async list<K extends StoredKind>(kind: K, namespace: string, selector?: LabelSelector): Promise<StoredKinds[K][]> {
+    return this.listed<StoredKinds[K]>(this.informerOf(kind), namespace, selector);
   }
 
   /** From the kind's informer once it is synced (it is started by the first watch of the kind), else from the API. */
@@ -292,75 +304,69 @@ export class KubeObjectStore implements ObjectStore {
     return { group: GROUP, version: VERSION, namespace: key.namespace, plural, name: key.name };
   }
 
-  async writePackageVariantStatus(pv: PackageVariant, status: PackageVariantStatus): Promise<void> {
-    const written = await this.writeStatus('packagevariants', pv, pv.status, status);
-    const version = written?.metadata?.resourceVersion;
-    if (version) this.variantStatusVersions.set(keyString(keyOf(pv)), version);
-  }
-
-  async writePackageVariantSetStatus(pvs: PackageVariantSet, status: PackageVariantSetStatus): Promise<void> {
-    await this.writeStatus('packagevariantsets', pvs, pvs.status, status);
-  }
-
-  private async writeStatus(
-    plural: string,
-    obj: KubeObject,
-    previous: object | undefined,
-    status: object,
-  ): Promise<KubeObject | undefined> {
+  async patchStatus<K extends OwnedKind>(
+    kind: K,
+    obj: StoredKinds[K],
+    status: OwnedStatus[K],
+  ): Promise<string | undefined> {
     this.requests.patch++;
     this.statusWrites++;
-    return this.clients.customObjects.patchNamespacedCustomObjectStatus(
-      { ...this.ref(plural, keyOf(obj)), body: { status: replacing(previous, status) } },
+    const written = (await this.clients.customObjects.patchNamespacedCustomObjectStatus(
+      { ...this.ref(PLURALS[kind], keyOf(obj)), body: { status: replacing(obj.status, status) } },
       mergePatch,
-    );
+    )) as KubeObject | undefined;
+    return written?.metadata?.resourceVersion || undefined;
   }
 
-  async setPackageVariantFinalizers(pv: PackageVariant, finalizers: string[]): Promise<PackageVariant> {
-    return this.setFinalizers('packagevariants', pv, finalizers);
-  }
-
-  async setPackageVariantSetFinalizers(pvs: PackageVariantSet, finalizers: string[]): Promise<PackageVariantSet> {
-    return this.setFinalizers('packagevariantsets', pvs, finalizers);
-  }
-
-  private async setFinalizers<T extends KubeObject>(plural: string, obj: T, finalizers: string[]): Promise<T> {
+  async setFinalizers<K extends OwnedKind>(
+    kind: K,
+    obj: StoredKinds[K],
+    finalizers: string[],
+  ): Promise<StoredKinds[K]> {
     this.requests.patch++;
     try {
       return (await this.clients.customObjects.patchNamespacedCustomObject(
         {
-          ...this.ref(plural, keyOf(obj)),
+          ...this.ref(PLURALS[kind], keyOf(obj)),
           body: { metadata: { finalizers, resourceVersion: obj.metadata?.resourceVersion } },
         },
         mergePatch,
-      )) as T;
+      )) as StoredKinds[K];
     } catch (error) {
       // Removing our finalizer from an object that is already gone is done.
       if (apiErrorCode(error) === 404 && obj.metadata?.deletionTimestamp) return obj;
-      throw error;
+      throw conflictOr(error);
     }
   }
 
-  async createPackageVariant(pv: PackageVariant): Promise<PackageVariant> {
+  async create(kind: 'PackageVariant', pv: PackageVariant): Promise<PackageVariant> {
     this.requests.create++;
-    return (await this.clients.customObjects.createNamespacedCustomObject({
-      ...this.ref('packagevariants', keyOf(pv)),
-      body: { ...pv, apiVersion: API_VERSION, kind: PACKAGE_VARIANT_KIND },
-    })) as PackageVariant;
+    try {
+      return (await this.clients.customObjects.createNamespacedCustomObject({
+        ...this.ref(PLURALS[kind], keyOf(pv)),
+        body: { ...pv, apiVersion: API_VERSION, kind: PACKAGE_VARIANT_KIND },
+      })) as PackageVariant;
+    } catch (error) {
+      throw conflictOr(error);
+    }
   }
 
-  async updatePackageVariant(pv: PackageVariant): Promise<PackageVariant> {
+  async update(kind: 'PackageVariant', pv: PackageVariant): Promise<PackageVariant> {
     this.requests.update++;
-    return (await this.clients.customObjects.replaceNamespacedCustomObject({
-      ...this.ref('packagevariants', keyOf(pv)),
-      body: { ...pv, apiVersion: API_VERSION, kind: PACKAGE_VARIANT_KIND },
-    })) as PackageVariant;
+    try {
+      return (await this.clients.customObjects.replaceNamespacedCustomObject({
+        ...this.ref(PLURALS[kind], keyOf(pv)),
+        body: { ...pv, apiVersion: API_VERSION, kind: PACKAGE_VARIANT_KIND },
+      })) as PackageVariant;
+    } catch (error) {
+      throw conflictOr(error);
+    }
   }
 
-  async deletePackageVariant(key: ObjectKey): Promise<void> {
+  async delete(kind: 'PackageVariant', key: ObjectKey): Promise<void> {
     this.requests.delete++;
     try {
-      await this.clients.customObjects.deleteNamespacedCustomObject(this.ref('packagevariants', key));
+      await this.clients.customObjects.deleteNamespacedCustomObject(this.ref(PLURALS[kind], key));
     } catch (error) {
       if (apiErrorCode(error) !== 404) throw error;
     }

@@ -10,11 +10,8 @@ import {
   type KubeObject,
   type LabelSelector,
   type PackageVariant,
-  type PackageVariantSet,
-  type PackageVariantSetStatus,
-  type PackageVariantStatus,
-  type Repository,
 } from '../api/v1alpha1/index.ts';
+import { ConflictError, TerminalError } from './errors.ts';
 import {
   keyOf,
   matchesSelector,
@@ -22,9 +19,11 @@ import {
   type KubeEvent,
   type ObjectKey,
   type ObjectStore,
-  type Secret,
+  type OwnedKind,
+  type OwnedStatus,
+  type StoredKind,
+  type StoredKinds,
 } from './store.ts';
-import { StalledError } from './packagevariant/stalled.ts';
 
 /** An object refused on admission (schema, semantic rules, a duplicate name), with its problems. */
 export interface RefusedObject {
@@ -52,6 +51,14 @@ function stableUid(obj: KubeObject): string {
 }
 
 const ours = (kind: string): GroupVersionKind => ({ apiVersion: API_VERSION, kind });
+const GVKS: Record<StoredKind, GroupVersionKind> = {
+  PackageVariant: ours(PACKAGE_VARIANT_KIND),
+  PackageVariantSet: ours(PACKAGE_VARIANT_SET_KIND),
+  Repository: ours(REPOSITORY_KIND),
+  Secret: { apiVersion: 'v1', kind: 'Secret' },
+};
+/** Kinds whose refused objects stall the variant that reads one by name. */
+const CHECKED: ReadonlySet<StoredKind> = new Set(['Repository', 'Secret']);
 const objectId = (gvk: GroupVersionKind, key: ObjectKey) =>
   `${gvk.apiVersion}|${gvk.kind}|${key.namespace}|${key.name}`;
 
@@ -71,7 +78,7 @@ export class LocalObjectStore implements ObjectStore {
 
   private checkRefused(kind: string, key: ObjectKey): void {
     const message = this.refused.get(`${kind}|${key.namespace}|${key.name}`);
-    if (message) throw new StalledError(`Invalid${kind}`, `${kind} ${key.namespace}/${key.name}: ${message}`);
+    if (message) throw new TerminalError(`Invalid${kind}`, `${kind} ${key.namespace}/${key.name}: ${message}`);
   }
 
   /** Adds or replaces an object, filling in the metadata the API server would set. */
@@ -89,12 +96,12 @@ export class LocalObjectStore implements ObjectStore {
     return [...this.objects.values()];
   }
 
-  private get<T extends KubeObject>(gvk: GroupVersionKind, key: ObjectKey): T | undefined {
+  private read<T extends KubeObject>(gvk: GroupVersionKind, key: ObjectKey): T | undefined {
     const obj = this.objects.get(objectId(gvk, key));
     return obj ? (structuredClone(obj) as T) : undefined;
   }
 
-  private list<T extends KubeObject>(gvk: GroupVersionKind, namespace: string, selector?: LabelSelector): T[] {
+  private readAll<T extends KubeObject>(gvk: GroupVersionKind, namespace: string, selector?: LabelSelector): T[] {
     return this.all()
       .filter((o) => o.apiVersion === gvk.apiVersion && o.kind === gvk.kind && o.metadata?.namespace === namespace)
       .filter((o) => matchesSelector(o.metadata?.labels, selector))
@@ -107,58 +114,36 @@ export class LocalObjectStore implements ObjectStore {
     return current as T;
   }
 
-  async getPackageVariant(key: ObjectKey) {
-    return this.get<PackageVariant>(ours(PACKAGE_VARIANT_KIND), key);
+  async get<K extends StoredKind>(kind: K, key: ObjectKey): Promise<StoredKinds[K] | undefined> {
+    if (CHECKED.has(kind)) this.checkRefused(kind, key);
+    return this.read<StoredKinds[K]>(GVKS[kind], key);
   }
-  async listPackageVariants(namespace: string, selector?: LabelSelector) {
-    return this.list<PackageVariant>(ours(PACKAGE_VARIANT_KIND), namespace, selector);
-  }
-  async getPackageVariantSet(key: ObjectKey) {
-    return this.get<PackageVariantSet>(ours(PACKAGE_VARIANT_SET_KIND), key);
-  }
-  async getRepository(key: ObjectKey) {
-    this.checkRefused(REPOSITORY_KIND, key);
-    return this.get<Repository>(ours(REPOSITORY_KIND), key);
-  }
-  async listRepositories(namespace: string, selector?: LabelSelector) {
-    return this.list<Repository>(ours(REPOSITORY_KIND), namespace, selector);
-  }
-  async getSecret(key: ObjectKey) {
-    this.checkRefused('Secret', key);
-    return this.get<Secret>({ apiVersion: 'v1', kind: 'Secret' }, key);
+  async list<K extends StoredKind>(kind: K, namespace: string, selector?: LabelSelector): Promise<StoredKinds[K][]> {
+    return this.readAll<StoredKinds[K]>(GVKS[kind], namespace, selector);
   }
   async listObjects(gvk: GroupVersionKind, namespace: string, selector?: LabelSelector) {
-    return this.list<KubeObject>(gvk, namespace, selector);
+    return this.readAll<KubeObject>(gvk, namespace, selector);
   }
 
-  async writePackageVariantStatus(pv: PackageVariant, status: PackageVariantStatus) {
-    this.stored(pv).status = structuredClone(status);
+  async patchStatus<K extends OwnedKind>(_kind: K, obj: StoredKinds[K], status: OwnedStatus[K]) {
+    this.stored(obj).status = structuredClone(status);
+    return undefined;
   }
-  async writePackageVariantSetStatus(pvs: PackageVariantSet, status: PackageVariantSetStatus) {
-    this.stored(pvs).status = structuredClone(status);
-  }
-  async setPackageVariantFinalizers(pv: PackageVariant, finalizers: string[]) {
-    const current = this.stored(pv);
+  async setFinalizers<K extends OwnedKind>(kind: K, obj: StoredKinds[K], finalizers: string[]) {
+    const current = this.stored(obj);
     current.metadata!.finalizers = [...finalizers];
     if (current.metadata!.deletionTimestamp && finalizers.length === 0)
-      this.objects.delete(objectId(ours(PACKAGE_VARIANT_KIND), keyOf(pv)));
+      this.objects.delete(objectId(GVKS[kind], keyOf(obj)));
     return structuredClone(current);
   }
 
-  async setPackageVariantSetFinalizers(pvs: PackageVariantSet, finalizers: string[]) {
-    const current = this.stored(pvs);
-    current.metadata!.finalizers = [...finalizers];
-    if (current.metadata!.deletionTimestamp && finalizers.length === 0)
-      this.objects.delete(objectId(ours(PACKAGE_VARIANT_SET_KIND), keyOf(pvs)));
-    return structuredClone(current);
-  }
-
-  async createPackageVariant(pv: PackageVariant) {
-    const id = objectId(ours(PACKAGE_VARIANT_KIND), keyOf(pv));
-    if (this.objects.has(id)) throw new Error(`PackageVariant ${keyOf(pv).namespace}/${keyOf(pv).name} already exists`);
+  async create(kind: 'PackageVariant', pv: PackageVariant) {
+    const id = objectId(GVKS[kind], keyOf(pv));
+    if (this.objects.has(id))
+      throw new ConflictError(`PackageVariant ${keyOf(pv).namespace}/${keyOf(pv).name} already exists`);
     return structuredClone(this.put(structuredClone({ ...pv, apiVersion: API_VERSION, kind: PACKAGE_VARIANT_KIND })));
   }
-  async updatePackageVariant(pv: PackageVariant) {
+  async update(_kind: 'PackageVariant', pv: PackageVariant) {
     const current = this.stored(pv);
     const specChanged = JSON.stringify(current.spec) !== JSON.stringify(pv.spec);
     const next = structuredClone({ ...pv, status: current.status });
@@ -166,17 +151,17 @@ export class LocalObjectStore implements ObjectStore {
     return structuredClone(this.put(next));
   }
   /** Marks for deletion; the object goes away once its finalizers are removed, as in the API server. */
-  async deletePackageVariant(key: ObjectKey) {
-    const id = objectId(ours(PACKAGE_VARIANT_KIND), key);
-    const current = this.objects.get(id);
-    if (!current) return;
-    if (current.metadata?.finalizers?.length) current.metadata.deletionTimestamp ??= new Date().toISOString();
-    else this.objects.delete(id);
+  async delete(kind: 'PackageVariant', key: ObjectKey) {
+    this.markDeleted(GVKS[kind], key);
   }
 
-  /** As {@link deletePackageVariant}, for a set (what `kubectl delete` does; not part of the port). */
+  /** As {@link delete}, for a set (what `kubectl delete` does; not part of the port). */
   async deletePackageVariantSet(key: ObjectKey) {
-    const id = objectId(ours(PACKAGE_VARIANT_SET_KIND), key);
+    this.markDeleted(GVKS.PackageVariantSet, key);
+  }
+
+  private markDeleted(gvk: GroupVersionKind, key: ObjectKey) {
+    const id = objectId(gvk, key);
     const current = this.objects.get(id);
     if (!current) return;
     if (current.metadata?.finalizers?.length) current.metadata.deletionTimestamp ??= new Date().toISOString();

@@ -166,8 +166,8 @@ export async function reconcileLocally(input: unknown[], options: LocalRunOption
     stores.close();
   }
   const keys = keysOf(PACKAGE_VARIANT_KIND);
-  const variants = await Promise.all(keys.map((key) => store.getPackageVariant(parseKey(key))));
-  const sets = await Promise.all(setKeys.map((key) => store.getPackageVariantSet(parseKey(key))));
+  const variants = await Promise.all(keys.map((key) => store.get('PackageVariant', parseKey(key))));
+  const sets = await Promise.all(setKeys.map((key) => store.get('PackageVariantSet', parseKey(key))));
   // Refused variants and sets of ours are reported as Stalled, once per name (duplicates are refused together).
   const stalled = (kind: string) =>
     [...new Map(refused.filter((r) => r.kind === kind).map((r) => [`${r.namespace}/${r.name}`, r])).values()]

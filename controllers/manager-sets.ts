@@ -12,10 +12,10 @@ import {
   type PackageVariant,
 } from '../api/v1alpha1/index.ts';
 import { getCondition } from '../lib/kube/conditions.ts';
-import { apiErrorCode } from '../lib/kube/client.ts';
 import { describeError } from '../lib/kube/informer.ts';
 import { runWorkers, WorkQueue, type Workers } from '../lib/kube/workqueue.ts';
 import { Metrics } from '../lib/metrics/metrics.ts';
+import { ConflictError } from './errors.ts';
 import { instrumentReconcile } from './instrumented-reconcile.ts';
 import type { KubeObjectStore } from './kube-store.ts';
 import {
@@ -142,7 +142,7 @@ export class SetController {
         metrics: this.metrics,
         failureCount: (key) => this.queue.failureCount(key),
         // A variant changed under a write (the cache was behind): routine, retried at once.
-        routine: (error) => (apiErrorCode(error) === 409 ? 'write conflict; retrying' : undefined),
+        routine: (error) => (error instanceof ConflictError ? 'write conflict; retrying' : undefined),
       },
       (key, context) => {
         this.reconciles.set(key, (this.reconciles.get(key) ?? 0) + 1);

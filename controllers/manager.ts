@@ -26,7 +26,7 @@ import { KubeObjectStore } from './kube-store.ts';
 import { SetController } from './manager-sets.ts';
 import { GitStores, locationOf, type GitLocation } from './packagevariant/git-stores.ts';
 import { PushCoalescer } from './packagevariant/push-coalescer.ts';
-import { PackageVariantReconciler, type Observation } from './packagevariant/reconciler.ts';
+import { failedStatusVersion, PackageVariantReconciler, type Observation } from './packagevariant/reconciler.ts';
 import { upstreamLocation } from './packagevariant/upstream.ts';
 import { setUpstreamFinder } from './set-upstream.ts';
 import { parseKey } from './store.ts';
@@ -316,12 +316,16 @@ export class Manager {
 
   private async reconcile(key: string, context: ReconcileContext): Promise<ReconcileResult | void> {
     this.reconciles.set(key, (this.reconciles.get(key) ?? 0) + 1);
-    this.store.variantStatusVersions.delete(key);
+    let statusVersion: string | undefined;
     try {
-      return await this.pushes.track(() => this.reconciler.reconcile(key, context));
+      const result = await this.pushes.track(() => this.reconciler.reconcile(key, context));
+      statusVersion = result?.statusVersion;
+      return result;
+    } catch (error) {
+      statusVersion = failedStatusVersion(error);
+      throw error;
     } finally {
-      this.sets.variantReconciled(key, this.store.variantStatusVersions.get(key));
-      this.store.variantStatusVersions.delete(key);
+      this.sets.variantReconciled(key, statusVersion);
     }
   }
 

@@ -47,27 +47,48 @@ export interface KubeEvent {
   message: string;
 }
 
+/** The kinds the reconcilers read by name, and their types. */
+export interface StoredKinds {
+  PackageVariant: PackageVariant;
+  PackageVariantSet: PackageVariantSet;
+  Repository: Repository;
+  Secret: Secret;
+}
+
+export type StoredKind = keyof StoredKinds;
+
+/** The kinds the controller owns: it writes their status and sets their finalizers. */
+export type OwnedKind = 'PackageVariant' | 'PackageVariantSet';
+
+/** The status type of an owned kind. */
+export interface OwnedStatus {
+  PackageVariant: PackageVariantStatus;
+  PackageVariantSet: PackageVariantSetStatus;
+}
+
+/**
+ * The port. Reads return copies (the reconcilers mutate what they read). Writes of a stale object
+ * (create of an existing name, update or finalizers of a changed object) throw `ConflictError`
+ * (controllers/errors.ts); a refused object the reconciler reads throws `TerminalError`.
+ */
 export interface ObjectStore {
-  getPackageVariant(key: ObjectKey): Promise<PackageVariant | undefined>;
-  listPackageVariants(namespace: string, selector?: LabelSelector): Promise<PackageVariant[]>;
-  getPackageVariantSet(key: ObjectKey): Promise<PackageVariantSet | undefined>;
-  getRepository(key: ObjectKey): Promise<Repository | undefined>;
-  listRepositories(namespace: string, selector?: LabelSelector): Promise<Repository[]>;
-  getSecret(key: ObjectKey): Promise<Secret | undefined>;
+  get<K extends StoredKind>(kind: K, key: ObjectKey): Promise<StoredKinds[K] | undefined>;
+  list<K extends StoredKind>(kind: K, namespace: string, selector?: LabelSelector): Promise<StoredKinds[K][]>;
   /** Objects of any kind in a namespace (injection sources, PackageVariantSet object targets). */
   listObjects(gvk: GroupVersionKind, namespace: string, selector?: LabelSelector): Promise<KubeObject[]>;
 
-  /** Writes status (the caller writes only when it changed). */
-  writePackageVariantStatus(pv: PackageVariant, status: PackageVariantStatus): Promise<void>;
-  writePackageVariantSetStatus(pvs: PackageVariantSet, status: PackageVariantSetStatus): Promise<void>;
-  /** Replaces the finalizers of a PackageVariant; returns the updated object. */
-  setPackageVariantFinalizers(pv: PackageVariant, finalizers: string[]): Promise<PackageVariant>;
-  /** Replaces the finalizers of a PackageVariantSet; returns the updated object. */
-  setPackageVariantSetFinalizers(pvs: PackageVariantSet, finalizers: string[]): Promise<PackageVariantSet>;
+  /**
+   * Writes status (the caller writes only when it changed); returns the object's resourceVersion
+   * after the write (undefined in local mode), which the informer cache delivers later.
+   */
+  patchStatus<K extends OwnedKind>(kind: K, obj: StoredKinds[K], status: OwnedStatus[K]): Promise<string | undefined>;
+  /** Replaces the finalizers; returns the updated object. */
+  setFinalizers<K extends OwnedKind>(kind: K, obj: StoredKinds[K], finalizers: string[]): Promise<StoredKinds[K]>;
 
-  createPackageVariant(pv: PackageVariant): Promise<PackageVariant>;
-  updatePackageVariant(pv: PackageVariant): Promise<PackageVariant>;
-  deletePackageVariant(key: ObjectKey): Promise<void>;
+  create(kind: 'PackageVariant', obj: PackageVariant): Promise<PackageVariant>;
+  update(kind: 'PackageVariant', obj: PackageVariant): Promise<PackageVariant>;
+  /** Marks for deletion (gone once its finalizers are removed); a missing object is not an error. */
+  delete(kind: 'PackageVariant', key: ObjectKey): Promise<void>;
 
   recordEvent(obj: KubeObject, event: KubeEvent): void;
 }

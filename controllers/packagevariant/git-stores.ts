@@ -110,7 +110,7 @@ export class GitStores {
 
   private async secret(location: GitLocation): Promise<Secret | undefined> {
     if (!location.secretName) return undefined;
-    const secret = await this.objects.getSecret({ namespace: location.namespace, name: location.secretName });
+    const secret = await this.objects.get('Secret', { namespace: location.namespace, name: location.secretName });
     if (!secret)
       throw new Error(
         `Secret ${location.namespace}/${location.secretName} not found (credentials for ${location.url})`,

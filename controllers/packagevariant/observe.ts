@@ -14,13 +14,13 @@ import type { Owner } from '../../lib/git/message.ts';
 import type { GitStore, PackageRevision } from '../../lib/git/store.ts';
 import { Kptfile } from '../../lib/kpt/kptfile.ts';
 import { KPTFILE, type PackageFiles } from '../../lib/kpt/package.ts';
+import { TerminalError } from '../errors.ts';
 import type { ObjectStore } from '../store.ts';
 import { keyString } from '../store.ts';
 import { classifyDownstream, ownerOf, type DownstreamState } from './downstream.ts';
 import { locationOf, type GitStores } from './git-stores.ts';
 import type { PackageContent } from '../upstream/source.ts';
 import { findInjectionPoints } from './injection.ts';
-import { StalledError } from './stalled.ts';
 import { resolveUpstream, upstreamLocation, UpstreamNotFoundError, type ResolvedUpstream } from './upstream.ts';
 
 export type { PackageContent };
@@ -92,7 +92,7 @@ export async function observeVariant(
   try {
     upstream = await resolveUpstream(pv, upSource);
   } catch (error) {
-    if (error instanceof UpstreamNotFoundError) throw new StalledError('UpstreamNotFound', error.message);
+    if (error instanceof UpstreamNotFoundError) throw new TerminalError('UpstreamNotFound', error.message);
     throw error;
   }
 
@@ -171,7 +171,7 @@ async function rivalVariants(
 ): Promise<string[]> {
   const order = (v: PackageVariant) => `${v.metadata?.creationTimestamp ?? ''}\0${v.metadata?.name ?? ''}`;
   const mine = order(pv);
-  return (await objects.listPackageVariants(pv.metadata?.namespace ?? 'default'))
+  return (await objects.list('PackageVariant', pv.metadata?.namespace ?? 'default'))
     .filter(
       (other) =>
         other.metadata?.uid !== pv.metadata?.uid &&
@@ -184,11 +184,11 @@ async function rivalVariants(
 }
 
 async function repository(objects: ObjectStore, namespace: string, name: string, field: string): Promise<Repository> {
-  const repo = await objects.getRepository({ namespace, name });
-  if (!repo) throw new StalledError('RepositoryNotFound', `Repository ${namespace}/${name} (${field}) not found`);
+  const repo = await objects.get('Repository', { namespace, name });
+  if (!repo) throw new TerminalError('RepositoryNotFound', `Repository ${namespace}/${name} (${field}) not found`);
   const problems = validateRepository(repo);
   if (problems.length) {
-    throw new StalledError('InvalidRepository', `Repository ${namespace}/${name}: ${describeFieldErrors(problems)}`);
+    throw new TerminalError('InvalidRepository', `Repository ${namespace}/${name}: ${describeFieldErrors(problems)}`);
   }
   return repo;
 }

@@ -19,6 +19,7 @@ import type { ReconcileResult } from '../../lib/kube/workqueue.ts';
 import { MergeConflictError, type ConflictPolicy } from '../../lib/merge/index.ts';
 import type { VariantMetrics } from '../../lib/metrics/metrics.ts';
 import { backgroundContext, type ReconcileContext } from '../context.ts';
+import { TerminalError } from '../errors.ts';
 import { keyString, parseKey, type ObjectStore } from '../store.ts';
 import type { UpstreamWatch } from '../upstream/index.ts';
 import { act, type ActDeps } from './act.ts';
@@ -31,10 +32,7 @@ import { MutationError } from './mutations.ts';
 import { observeVariant } from './observe.ts';
 import { UPGRADE_HELD_REASON } from './publish.ts';
 import type { PushCoalescer } from './push-coalescer.ts';
-import { StalledError } from './stalled.ts';
 import { nextStatus, statusChanged, type Outcome } from './status.ts';
-
-export { StalledError } from './stalled.ts';
 
 /** What the controller learns about a variant that the watches need. */
 export interface Observation {
@@ -59,6 +57,19 @@ export interface ReconcilerOptions extends Omit<ActDeps, 'objects' | 'stores' | 
   now?: () => string;
 }
 
+/** A reconcile's result, with the resourceVersion of the status it wrote (controller mode), if it wrote one. */
+export type VariantReconcileResult = ReconcileResult & { statusVersion?: string };
+
+const failedStatusVersions = new WeakMap<object, string>();
+
+/**
+ * The resourceVersion of the status a failed reconcile wrote before it threw `error` (its error
+ * status), as {@link VariantReconcileResult.statusVersion} is for one that returned.
+ */
+export function failedStatusVersion(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null ? failedStatusVersions.get(error) : undefined;
+}
+
 export class PackageVariantReconciler {
   private readonly options: ReconcilerOptions;
 
@@ -67,9 +78,12 @@ export class PackageVariantReconciler {
   }
 
   /** Reconciles one variant, `namespace/name`. Throws to be retried with backoff. */
-  async reconcile(key: string, context: ReconcileContext = backgroundContext()): Promise<ReconcileResult | void> {
+  async reconcile(
+    key: string,
+    context: ReconcileContext = backgroundContext(),
+  ): Promise<VariantReconcileResult | void> {
     const { objects } = this.options;
-    let pv = await objects.getPackageVariant(parseKey(key));
+    let pv = await objects.get('PackageVariant', parseKey(key));
     if (!pv) {
       this.options.observe?.(key, undefined);
       this.options.metrics?.variantGone(key);
@@ -78,23 +92,24 @@ export class PackageVariantReconciler {
     if (pv.metadata?.deletionTimestamp) return this.finalize(pv);
     const finalizers = pv.metadata?.finalizers ?? [];
     if (!finalizers.includes(PACKAGE_VARIANT_FINALIZER)) {
-      pv = await objects.setPackageVariantFinalizers(pv, [...finalizers, PACKAGE_VARIANT_FINALIZER]);
+      pv = await objects.setFinalizers('PackageVariant', pv, [...finalizers, PACKAGE_VARIANT_FINALIZER]);
     }
     const invalid = validatePackageVariant(pv);
     if (invalid.length) {
-      await this.report(pv, { kind: 'stalled', reason: 'ValidationError', message: describeFieldErrors(invalid) });
-      return;
+      return this.report(pv, { kind: 'stalled', reason: 'ValidationError', message: describeFieldErrors(invalid) });
     }
     try {
-      await this.report(pv, await this.ensureDownstream(key, pv, context));
+      return await this.report(pv, await this.ensureDownstream(key, pv, context));
     } catch (error) {
-      if (error instanceof StalledError) {
-        await this.report(pv, { kind: 'stalled', reason: error.reason, message: error.message });
-        return;
+      if (error instanceof TerminalError) {
+        return this.report(pv, { kind: 'stalled', reason: error.reason, message: error.message });
       }
       const message = error instanceof MutationError || error instanceof Error ? error.message : String(error);
       const reason = error instanceof MergeConflictError ? 'MergeConflicts' : 'Error';
-      await this.report(pv, { kind: 'error', reason, message });
+      const reported = await this.report(pv, { kind: 'error', reason, message });
+      if (reported?.statusVersion && typeof error === 'object' && error !== null) {
+        failedStatusVersions.set(error, reported.statusVersion);
+      }
       objects.recordEvent(pv, { type: 'Warning', reason: 'ReconcileFailed', message });
       throw error;
     }
@@ -153,7 +168,7 @@ export class PackageVariantReconciler {
       },
       'decided',
     );
-    if (decision.stalled) throw new StalledError(decision.stalled.reason, decision.stalled.message);
+    if (decision.stalled) throw new TerminalError(decision.stalled.reason, decision.stalled.message);
     signal.throwIfAborted();
     const targets = await act(this.options, observed, decision);
     log.debug({ durationMs: lap(), targets: targets.map((t) => `${t.name} ${t.lifecycle}`) }, 'acted');
@@ -174,7 +189,7 @@ export class PackageVariantReconciler {
     if (!finalizers.includes(PACKAGE_VARIANT_FINALIZER)) return;
     const spec = defaultPackageVariantSpec(pv.spec ?? {});
     const repoName = spec.downstream?.repo;
-    const repo = repoName ? await objects.getRepository({ namespace, name: repoName }) : undefined;
+    const repo = repoName ? await objects.get('Repository', { namespace, name: repoName }) : undefined;
     if (spec.deletionPolicy === 'delete' && repo && spec.downstream?.package) {
       const store = await stores.get(locationOf(repo));
       await stores.ensureRefreshed(store);
@@ -195,7 +210,8 @@ export class PackageVariantReconciler {
         message: `Repository ${repoName} is gone; the downstream revisions were left in place`,
       });
     }
-    await objects.setPackageVariantFinalizers(
+    await objects.setFinalizers(
+      'PackageVariant',
       pv,
       finalizers.filter((f) => f !== PACKAGE_VARIANT_FINALIZER),
     );
@@ -203,9 +219,11 @@ export class PackageVariantReconciler {
     this.options.metrics?.variantGone(key);
   }
 
-  /** Status from the outcome, written only when it changed. */
-  private async report(pv: PackageVariant, outcome: Outcome): Promise<void> {
+  /** Status from the outcome, written only when it changed; the resourceVersion written, if any. */
+  private async report(pv: PackageVariant, outcome: Outcome): Promise<VariantReconcileResult | undefined> {
     const status = nextStatus(pv, outcome, this.options.now?.());
-    if (statusChanged(pv.status, status)) await this.options.objects.writePackageVariantStatus(pv, status);
+    if (!statusChanged(pv.status, status)) return undefined;
+    const statusVersion = await this.options.objects.patchStatus('PackageVariant', pv, status);
+    return statusVersion ? { statusVersion } : undefined;
   }
 }

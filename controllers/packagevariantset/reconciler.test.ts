@@ -1,7 +1,6 @@
 // Set reconciliation through the local adapter: create, update, delete, retarget, collisions,
 // conditions, finalizer and rollout holds.
 import { describe, expect, it } from '@jest/globals';
-import { ApiException } from '@kubernetes/client-node';
 import {
   API_VERSION,
   PACKAGE_VARIANT_FINALIZER,
@@ -16,27 +15,28 @@ import {
   type PackageVariantStatus,
 } from '../../api/v1alpha1/index.ts';
 import { getCondition } from '../../lib/kube/conditions.ts';
+import { ConflictError } from '../errors.ts';
 import { LocalObjectStore } from '../local-store.ts';
-import type { ObjectKey } from '../store.ts';
+import type { ObjectKey, OwnedKind, OwnedStatus, StoredKinds } from '../store.ts';
 import { PackageVariantSetReconciler, type SetObservation, type SetReconcilerOptions } from './reconciler.ts';
 
 class CountingStore extends LocalObjectStore {
   readonly calls: string[] = [];
-  override async createPackageVariant(pv: PackageVariant) {
+  override async create(kind: 'PackageVariant', pv: PackageVariant) {
     this.calls.push(`create ${pv.metadata?.name}`);
-    return super.createPackageVariant(pv);
+    return super.create(kind, pv);
   }
-  override async updatePackageVariant(pv: PackageVariant) {
+  override async update(kind: 'PackageVariant', pv: PackageVariant) {
     this.calls.push(`update ${pv.metadata?.name}`);
-    return super.updatePackageVariant(pv);
+    return super.update(kind, pv);
   }
-  override async deletePackageVariant(key: ObjectKey) {
+  override async delete(kind: 'PackageVariant', key: ObjectKey) {
     this.calls.push(`delete ${key.name}`);
-    return super.deletePackageVariant(key);
+    return super.delete(kind, key);
   }
-  override async writePackageVariantSetStatus(pvs: PackageVariantSet, status: PackageVariantSetStatus) {
-    this.calls.push(`status ${pvs.metadata?.name}`);
-    return super.writePackageVariantSetStatus(pvs, status);
+  override async patchStatus<K extends OwnedKind>(kind: K, obj: StoredKinds[K], status: OwnedStatus[K]) {
+    if (kind === 'PackageVariantSet') this.calls.push(`status ${obj.metadata?.name}`);
+    return super.patchStatus(kind, obj, status);
   }
   take(): string[] {
     return this.calls.splice(0).sort();
@@ -73,11 +73,13 @@ function setup(objects: KubeObject[], options: Pick<SetReconcilerOptions, 'findU
     store,
     observed,
     reconcile: () => reconciler.reconcile('default/my-pvs'),
-    getSet: async () => (await store.getPackageVariantSet(pvsKey))!,
+    getSet: async () => (await store.get('PackageVariantSet', pvsKey))!,
     variants: async () =>
-      (await store.listPackageVariants('default')).sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!)),
+      (await store.list('PackageVariant', 'default')).sort((a, b) =>
+        a.metadata!.name!.localeCompare(b.metadata!.name!),
+      ),
     update: async (spec: Partial<PackageVariantSetSpec>) => {
-      const current = (await store.getPackageVariantSet(pvsKey))!;
+      const current = (await store.get('PackageVariantSet', pvsKey))!;
       store.put({
         ...current,
         spec: { ...current.spec, ...spec },
@@ -216,8 +218,8 @@ describe('PackageVariantSet reconcile (local adapter)', () => {
     await t.reconcile();
     const [pv] = await t.variants();
     // Someone renamed it (a restored backup): same labels and owner, another name; it is still the r1 variant.
-    await t.store.deletePackageVariant({ namespace: 'default', name: pv!.metadata!.name! });
-    await t.store.setPackageVariantFinalizers(pv!, []);
+    await t.store.delete('PackageVariant', { namespace: 'default', name: pv!.metadata!.name! });
+    await t.store.setFinalizers('PackageVariant', pv!, []);
     t.store.put({ ...pv!, metadata: { ...pv!.metadata, name: 'restored', finalizers: [] } });
     t.store.take();
     await t.reconcile();
@@ -413,9 +415,9 @@ describe('PackageVariantSet reconcile (local adapter)', () => {
     const terminating = await t.variants();
     expect(terminating.map((v) => !!v.metadata?.deletionTimestamp)).toEqual([true, true]);
     // The PackageVariant reconciler's finalizer runs (here: removed by hand), then the set goes.
-    for (const pv of terminating) await t.store.setPackageVariantFinalizers(pv, []);
+    for (const pv of terminating) await t.store.setFinalizers('PackageVariant', pv, []);
     expect(await t.reconcile()).toBeUndefined();
-    expect(await t.store.getPackageVariantSet({ namespace: 'default', name: 'my-pvs' })).toBeUndefined();
+    expect(await t.store.get('PackageVariantSet', { namespace: 'default', name: 'my-pvs' })).toBeUndefined();
     expect(t.observed.get('default/my-pvs')).toBeUndefined();
   });
 
@@ -434,21 +436,21 @@ describe('PackageVariantSet reconcile (local adapter)', () => {
 });
 
 describe('PackageVariantSet reconcile: write conflicts', () => {
-  it('a variant changed since it was read (409) fails the reconcile without an error status or event', async () => {
+  it('a variant changed since it was read (a conflict) fails the reconcile without an error status or event', async () => {
     const t = setup([repo('r1'), set({ targets: [{ repositories: [{ name: 'r1' }] }] })]);
     await t.reconcile();
     const before = (await t.getSet()).status;
     await t.update({ targets: [{ repositories: [{ name: 'r1' }], template: { labels: { tier: 'gold' } } }] });
-    const update = t.store.updatePackageVariant.bind(t.store);
-    t.store.updatePackageVariant = async () => {
-      throw new ApiException(409, 'Operation cannot be fulfilled: the object has been modified', {}, {});
+    const update = t.store.update.bind(t.store);
+    t.store.update = async () => {
+      throw new ConflictError('Operation cannot be fulfilled: the object has been modified');
     };
-    await expect(t.reconcile()).rejects.toMatchObject({ code: 409 });
+    await expect(t.reconcile()).rejects.toBeInstanceOf(ConflictError);
     const pvs = await t.getSet();
     expect(condition(pvs.status, 'Ready')).toEqual(condition(before, 'Ready'));
     expect(t.store.events.filter((e) => e.reason === 'ReconcileFailed')).toEqual([]);
     // The retry goes through.
-    t.store.updatePackageVariant = update;
+    t.store.update = update;
     await t.reconcile();
     expect((await t.variants())[0]!.spec?.labels).toEqual({ tier: 'gold' });
     expect(condition((await t.getSet()).status, 'Ready')).toMatchObject({ status: 'True', observedGeneration: 2 });
@@ -507,10 +509,10 @@ describe('PackageVariantSet rollout (local adapter)', () => {
 
     // The canary publishes (up to date): prod is released two at a time.
     const report = async (name: string, status: PackageVariantStatus) => {
-      const pv = (await t.store.getPackageVariant({ namespace: 'default', name }))!;
-      await t.store.writePackageVariantStatus(pv, status);
+      const pv = (await t.store.get('PackageVariant', { namespace: 'default', name }))!;
+      await t.store.patchStatus('PackageVariant', pv, status);
     };
-    const pv = async (name: string) => (await t.store.getPackageVariant({ namespace: 'default', name }))!;
+    const pv = async (name: string) => (await t.store.get('PackageVariant', { namespace: 'default', name }))!;
     await report('my-pvs-canary-1-up', readyStatus(await pv('my-pvs-canary-1-up')));
     await t.reconcile();
     expect(await holds()).toMatchObject({

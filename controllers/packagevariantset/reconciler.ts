@@ -18,9 +18,9 @@ import {
   type VariantSummary,
 } from '../../api/v1alpha1/index.ts';
 import type { CelLimits } from '../../api/v1alpha1/cel-cost.ts';
-import { apiErrorCode } from '../../lib/kube/client.ts';
 import type { ReconcileResult } from '../../lib/kube/workqueue.ts';
 import { backgroundContext, type ReconcileContext } from '../context.ts';
+import { ConflictError, TerminalError } from '../errors.ts';
 import { keyString, parseKey, type GroupVersionKind, type ObjectStore } from '../store.ts';
 import { TemplateError, TemplateEvaluator } from './cel.ts';
 import { jsonEqual } from './equal.ts';
@@ -54,18 +54,6 @@ export interface SetReconcilerOptions {
   now?: () => string;
 }
 
-/** A stalled set: the spec or its surroundings need a person; no retry until something changes. */
-class SetStalled extends Error {
-  readonly reason: string;
-  /** Look again after this long, when nothing else would tell the set that the cause went away. */
-  readonly requeueAfterMs: number | undefined;
-  constructor(reason: string, message: string, requeueAfterMs?: number) {
-    super(message);
-    this.reason = reason;
-    this.requeueAfterMs = requeueAfterMs;
-  }
-}
-
 interface DesiredVariant {
   identity: string;
   name: string;
@@ -91,7 +79,7 @@ export class PackageVariantSetReconciler {
   async reconcile(key: string, context: ReconcileContext = backgroundContext()): Promise<ReconcileResult | void> {
     context.signal.throwIfAborted();
     const { objects } = this.options;
-    let pvs = await objects.getPackageVariantSet(parseKey(key));
+    let pvs = await objects.get('PackageVariantSet', parseKey(key));
     if (!pvs) {
       this.options.observe?.(key, undefined);
       return;
@@ -99,7 +87,7 @@ export class PackageVariantSetReconciler {
     if (pvs.metadata?.deletionTimestamp) return this.finalize(key, pvs);
     const finalizers = pvs.metadata?.finalizers ?? [];
     if (!finalizers.includes(PACKAGE_VARIANT_SET_FINALIZER)) {
-      pvs = await objects.setPackageVariantSetFinalizers(pvs, [...finalizers, PACKAGE_VARIANT_SET_FINALIZER]);
+      pvs = await objects.setFinalizers('PackageVariantSet', pvs, [...finalizers, PACKAGE_VARIANT_SET_FINALIZER]);
     }
     const existing = await this.generated(pvs);
     const observation: SetObservation = {
@@ -109,7 +97,7 @@ export class PackageVariantSetReconciler {
     };
     try {
       const invalid = validatePackageVariantSet(pvs, this.options.celLimits);
-      if (invalid.length) throw new SetStalled('ValidationError', describeFieldErrors(invalid));
+      if (invalid.length) throw new TerminalError('ValidationError', describeFieldErrors(invalid));
       const desired = await this.desired(pvs);
       const result = await this.apply(pvs, desired.variants, existing);
       observation.variants = result.variants.map((pv) =>
@@ -131,12 +119,12 @@ export class PackageVariantSetReconciler {
       });
       return result.terminating ? { requeueAfterMs: TERMINATING_REQUEUE_MS } : undefined;
     } catch (error) {
-      if (error instanceof SetStalled) {
+      if (error instanceof TerminalError) {
         await this.writeStatus(pvs, { kind: 'stalled', reason: error.reason, message: error.message });
         return error.requeueAfterMs ? { requeueAfterMs: error.requeueAfterMs } : undefined;
       }
-      // A variant changed since our cache read it (409): retried at once, not worth a status or an event.
-      if (apiErrorCode(error) === 409) throw error;
+      // A variant changed since our cache read it: retried at once, not worth a status or an event.
+      if (error instanceof ConflictError) throw error;
       const message = error instanceof Error ? error.message : String(error);
       await this.writeStatus(pvs, { kind: 'error', reason: 'UnexpectedError', message });
       objects.recordEvent(pvs, { type: 'Warning', reason: 'ReconcileFailed', message });
@@ -149,7 +137,7 @@ export class PackageVariantSetReconciler {
   /** The variants this set generated: labelled with its UID and controlled by it. */
   private async generated(pvs: PackageVariantSet): Promise<PackageVariant[]> {
     const uid = pvs.metadata?.uid ?? '';
-    const labelled = await this.options.objects.listPackageVariants(namespaceOf(pvs), {
+    const labelled = await this.options.objects.list('PackageVariant', namespaceOf(pvs), {
       matchLabels: { [PACKAGE_VARIANT_SET_LABEL]: uid },
     });
     return labelled
@@ -162,24 +150,24 @@ export class PackageVariantSetReconciler {
     const { objects } = this.options;
     const namespace = namespaceOf(pvs);
     const upstreamName = pvs.spec!.upstream!.repo!;
-    const upstreamRepo = await objects.getRepository({ namespace, name: upstreamName });
+    const upstreamRepo = await objects.get('Repository', { namespace, name: upstreamName });
     if (!upstreamRepo) {
-      throw new SetStalled(
+      throw new TerminalError(
         'UpstreamNotFound',
         `could not find upstream Repository "${upstreamName}" in namespace ${namespace}`,
       );
     }
     const missing = await this.options.findUpstream?.(pvs, upstreamRepo);
-    if (missing) throw new SetStalled('UpstreamNotFound', missing, UPSTREAM_RECHECK_MS);
+    if (missing) throw new TerminalError('UpstreamNotFound', missing, UPSTREAM_RECHECK_MS);
     let contexts: TargetContext[];
     try {
       contexts = await unrollTargets(pvs, objects);
     } catch (error) {
-      if (error instanceof TargetListError) throw new SetStalled(error.reason, error.message);
+      if (error instanceof TargetListError) throw new TerminalError(error.reason, error.message);
       throw error;
     }
     const repositories = new Map<string, Repository>(
-      (await objects.listRepositories(namespace)).map((r) => [r.metadata!.name!, r]),
+      (await objects.list('Repository', namespace)).map((r) => [r.metadata!.name!, r]),
     );
     const cel = new TemplateEvaluator(this.options.celLimits);
     const upstream = upstreamMap(pvs, upstreamRepo);
@@ -204,7 +192,7 @@ export class PackageVariantSetReconciler {
       } catch (error) {
         // Out of time may pass on a retry (the machine was busy); out of cost, or a bad template, not.
         if (error instanceof TemplateError && error.transient) throw new Error(error.message, { cause: error });
-        if (error instanceof TemplateError) throw new SetStalled('UnexpectedError', error.message);
+        if (error instanceof TemplateError) throw new TerminalError('UnexpectedError', error.message);
         throw error;
       }
       const { spec } = rendered;
@@ -246,7 +234,7 @@ export class PackageVariantSetReconciler {
     const wanted = new Set(desired.map((d) => d.identity));
     // Retargeted or removed entries go first: their own deletion policy cleans up their downstream.
     for (const pv of [...extras, ...[...live].filter(([id]) => !wanted.has(id)).map(([, pv]) => pv)]) {
-      await objects.deletePackageVariant({ namespace: namespaceOf(pvs), name: pv.metadata!.name! });
+      await objects.delete('PackageVariant', { namespace: namespaceOf(pvs), name: pv.metadata!.name! });
       objects.recordEvent(pvs, {
         type: 'Normal',
         reason: 'VariantDeleted',
@@ -278,7 +266,7 @@ export class PackageVariantSetReconciler {
           continue;
         }
         variants.push(
-          await objects.updatePackageVariant({ ...current, metadata: { ...current.metadata, annotations }, spec }),
+          await objects.update('PackageVariant', { ...current, metadata: { ...current.metadata, annotations }, spec }),
         );
         continue;
       }
@@ -286,7 +274,7 @@ export class PackageVariantSetReconciler {
         terminating = true;
         continue;
       }
-      const created = await objects.createPackageVariant(generatedVariant(pvs, d, spec, hold));
+      const created = await objects.create('PackageVariant', generatedVariant(pvs, d, spec, hold));
       objects.recordEvent(pvs, {
         type: 'Normal',
         reason: 'VariantCreated',
@@ -305,7 +293,7 @@ export class PackageVariantSetReconciler {
     const remaining = await this.generated(pvs);
     for (const pv of remaining) {
       if (!pv.metadata?.deletionTimestamp) {
-        await this.options.objects.deletePackageVariant({ namespace: namespaceOf(pvs), name: pv.metadata!.name! });
+        await this.options.objects.delete('PackageVariant', { namespace: namespaceOf(pvs), name: pv.metadata!.name! });
       }
     }
     if ((await this.generated(pvs)).length) {
@@ -316,7 +304,8 @@ export class PackageVariantSetReconciler {
       });
       return { requeueAfterMs: TERMINATING_REQUEUE_MS };
     }
-    await this.options.objects.setPackageVariantSetFinalizers(
+    await this.options.objects.setFinalizers(
+      'PackageVariantSet',
       pvs,
       finalizers.filter((f) => f !== PACKAGE_VARIANT_SET_FINALIZER),
     );
@@ -325,7 +314,7 @@ export class PackageVariantSetReconciler {
 
   private async writeStatus(pvs: PackageVariantSet, outcome: SetOutcome): Promise<void> {
     const status = nextSetStatus(pvs, outcome, this.options.now?.());
-    if (setStatusChanged(pvs.status, status)) await this.options.objects.writePackageVariantSetStatus(pvs, status);
+    if (setStatusChanged(pvs.status, status)) await this.options.objects.patchStatus('PackageVariantSet', pvs, status);
   }
 }
 

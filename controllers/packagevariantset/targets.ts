@@ -67,7 +67,7 @@ export async function unrollTargets(pvs: PackageVariantSet, objects: ObjectStore
     let selected: KubeObject[];
     try {
       if (target.repositorySelector) {
-        selected = await objects.listRepositories(namespace, target.repositorySelector);
+        selected = await objects.list('Repository', namespace, target.repositorySelector);
       } else if (target.objectSelector) {
         const { apiVersion, kind, matchLabels, matchExpressions } = target.objectSelector;
         selected = await objects.listObjects({ apiVersion, kind }, namespace, {
