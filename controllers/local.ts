@@ -24,6 +24,7 @@ import { PackageVariantSetReconciler } from './packagevariantset/reconciler.ts';
 import { nextSetStatus } from './packagevariantset/status.ts';
 import { setUpstreamFinder } from './set-upstream.ts';
 import { keyOf, keyString, parseKey } from './store.ts';
+import type { RenderOptions } from '../lib/fn/render.ts';
 import type { ConflictPolicy } from '../lib/merge/index.ts';
 
 /** Rollout waves one local run may go through (each: the sets, then the variants they released). */
@@ -38,6 +39,8 @@ export interface LocalRunOptions {
    */
   concurrency?: number;
   conflictPolicy?: ConflictPolicy;
+  /** Function runtimes for rendering drafts (allowed executables, container runtime, timeouts). */
+  render?: RenderOptions;
   onProgress?(done: number, total: number): void;
   /** Names input object `index` in messages (default `object <index>`), e.g. by file and document. */
   describe?(index: number): string;
@@ -100,6 +103,7 @@ export async function reconcileLocally(input: unknown[], options: LocalRunOption
     stores,
     pushes,
     ...(options.conflictPolicy ? { conflictPolicy: options.conflictPolicy } : {}),
+    ...(options.render ? { render: options.render } : {}),
   });
   const setReconciler = new PackageVariantSetReconciler({ objects: store, findUpstream: setUpstreamFinder(stores) });
   const keysOf = (kind: string) =>

@@ -16,6 +16,8 @@ import { observeGitProcesses } from '../lib/git/exec.ts';
 import { describeError } from '../lib/kube/informer.ts';
 import type { LeaderElector } from '../lib/kube/leader-election.ts';
 import { runWorkers, WorkQueue, type ReconcileResult, type Workers } from '../lib/kube/workqueue.ts';
+import type { RenderOptions } from '../lib/fn/render.ts';
+import { stopWasmRuntime } from '../lib/fn/runtimes/wasm.ts';
 import type { ConflictPolicy } from '../lib/merge/index.ts';
 import { Metrics } from '../lib/metrics/metrics.ts';
 import { observeKubeRequests } from '../lib/metrics/rest-client.ts';
@@ -56,6 +58,8 @@ export interface ManagerOptions {
   pollIntervalMs?: number;
   cacheDir?: string;
   conflictPolicy?: ConflictPolicy;
+  /** Function runtimes for rendering drafts (allowed executables, container runtime, timeouts). */
+  render?: RenderOptions;
   /** `/healthz` and `/readyz`; no probe server when absent. */
   probeAddress?: ListenAddress;
   /** `/metrics`; no metrics server when absent. */
@@ -169,6 +173,7 @@ export class Manager {
       stores: this.stores,
       pushes: this.pushes,
       ...(options.conflictPolicy ? { conflictPolicy: options.conflictPolicy } : {}),
+      ...(options.render ? { render: options.render } : {}),
       observe: (key, observation) => this.observe(key, observation),
       upstreamSeen: (watch, revision) => this.upstreamSeen(watch, revision),
       metrics: this.metrics,
@@ -311,6 +316,7 @@ export class Manager {
     this.servers.clear();
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     this.stores.close();
+    stopWasmRuntime();
     this.log.info('stopped');
   }
 

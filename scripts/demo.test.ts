@@ -19,5 +19,8 @@ describe('make demo (scripts/demo.ts)', () => {
     expect(upgraded).toContain('replicas: 5 # sites scale this');
     expect(upgraded).toContain('image: nginx:1.27');
     expect(upgraded).toContain('containerPort: 8080');
+    // The pipeline function the variant adds took effect in the clone and in the upgrade.
+    expect(out).toMatch(/kind: Service\nmetadata:[^\n]*\n {2}name: nginx\n( {2}.*\n)* {2}namespace: edge-east\n/);
+    expect(upgraded).toContain('namespace: edge-east');
   });
 });

@@ -1,6 +1,7 @@
 // The main job on a built-in example, with no cluster (`make demo`): a blueprint repository and two
 // deployment repositories on disk, two PackageVariants, clone drafts, publishing, then an upstream
-// change and a downstream customization, and the upgrade draft that carries both.
+// change and a downstream customization, and the upgrade draft that carries both; every draft is
+// rendered (a set-namespace pipeline function per site).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -84,7 +85,9 @@ function manifests(urls: Record<string, string>): string {
   const variant = (site: string, region: string) =>
     `apiVersion: packagevariant.dev/v1alpha1\nkind: PackageVariant\nmetadata:\n  name: ${site}-nginx\n  namespace: default\n` +
     `spec:\n  upstream:\n    repo: blueprints\n    package: nginx\n  downstream:\n    repo: ${site}\n    package: nginx\n` +
-    `  labels:\n    site: ${site}\n  packageContext:\n    data:\n      region: ${region}\n`;
+    `  labels:\n    site: ${site}\n  packageContext:\n    data:\n      region: ${region}\n` +
+    // A pipeline function, rendered into every draft (built in, no container): the site's namespace.
+    `  pipeline:\n    mutators:\n      - image: gcr.io/kpt-fn/set-namespace:v0.4.1\n        configMap:\n          namespace: ${site}\n`;
   return [
     repo('blueprints', false),
     repo('edge-east', true),
@@ -109,8 +112,14 @@ try {
     readFileSync(manifestFile, 'utf8').replaceAll(dir, '$DEMO').split('---\n').slice(3).join('---\n').trimEnd(),
   );
 
-  step('3. Reconcile: each variant gets a clone draft');
+  step('3. Reconcile: each variant gets a clone draft, rendered (set-namespace puts each site in its namespace)');
   show('pvctl', ['reconcile', '-f', manifestFile]);
+  show('git', [
+    '--git-dir',
+    join(dir, 'git', 'edge-east.git'),
+    'show',
+    'drafts/nginx/packagevariant-1:nginx/service.yaml',
+  ]);
   show('pvctl', ['rpkg', 'list', '--repo', east.url]);
 
   step('4. Publish both drafts (what a reviewer does: propose, then approve)');

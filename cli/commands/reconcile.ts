@@ -1,5 +1,6 @@
 // `pvctl reconcile -f PATH...`: one reconcile pass over Repositories, PackageVariants, Secrets and
 // injection sources read from YAML, with no cluster; prints the resulting status.
+import { addRenderOptions, renderOptionsFrom, type RenderFlagOptions } from '../render-options.ts';
 import type { Command } from 'commander';
 import { formatFieldError, type PackageVariant, type PackageVariantSet } from '../../api/v1alpha1/index.ts';
 import { describeSource, loadManifests } from '../../lib/kube/manifest-reader.ts';
@@ -63,7 +64,7 @@ function setRows(sets: PackageVariantSet[]): string[][] {
 }
 
 export async function runReconcile(
-  options: ReconcileOptions,
+  options: ReconcileOptions & RenderFlagOptions,
   out: (line: string) => void,
   err: (line: string) => void,
 ): Promise<number> {
@@ -87,6 +88,7 @@ export async function runReconcile(
     {
       ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
       ...(concurrency ? { concurrency } : {}),
+      render: renderOptionsFrom(options),
       describe: (i) => describeSource(objects[i]!),
     },
   );
@@ -117,7 +119,7 @@ export async function runReconcile(
 }
 
 export function registerReconcile(program: Command): void {
-  addReadLimitOptions(program.command('reconcile'))
+  addRenderOptions(addReadLimitOptions(program.command('reconcile')))
     .description(
       'reconcile PackageVariants and PackageVariantSets read from YAML once, with no cluster, and print their status',
     )
@@ -132,7 +134,7 @@ export function registerReconcile(program: Command): void {
       'variants reconciled at once (default: all, so each repository is pushed once; lower bounds memory)',
     )
     .option(...MAX_PUSH_REFS_OPTION)
-    .action(async (options: ReconcileOptions) => {
+    .action(async (options: ReconcileOptions & RenderFlagOptions) => {
       sweepStaleKeyDirs();
       // Stop at once: exiting kills the git processes and removes the SSH key directories (lib/git's
       // exit hooks); pushes are atomic, so cutting one off leaves nothing half-written.

@@ -9,16 +9,12 @@ import {
   writePackageDir,
   type PackageModes,
 } from '../../lib/kpt/package.ts';
-import { CONTAINER_RUNTIMES, renderPackage, type ContainerRuntime, type RenderOutcome } from '../../lib/fn/index.ts';
+import { renderPackage, type RenderOutcome } from '../../lib/fn/index.ts';
 import { stopWasmRuntime } from '../../lib/fn/runtimes/wasm.ts';
-import { UsageError } from '../output.ts';
-import { parseDuration } from './run.ts';
+import { addRenderOptions, renderOptionsFrom, type RenderFlagOptions } from '../render-options.ts';
 
-export interface RenderCommandOptions {
+export interface RenderCommandOptions extends RenderFlagOptions {
   output?: string;
-  allowExec?: string[];
-  containerRuntime?: string;
-  fnTimeout: string;
   writeRenderStatus?: boolean;
 }
 
@@ -61,22 +57,15 @@ export async function runRender(
     err(`pvctl render: ${dir} is not a directory`);
     return 1;
   }
-  if (
-    options.containerRuntime !== undefined &&
-    !CONTAINER_RUNTIMES.includes(options.containerRuntime as ContainerRuntime)
-  ) {
-    throw new UsageError(`--container-runtime must be one of ${CONTAINER_RUNTIMES.join(', ')}`);
-  }
+  const runtimes = renderOptionsFrom(options);
   if (options.output !== undefined && existsSync(options.output) && resolve(options.output) !== resolve(dir)) {
     err(`pvctl render: --output ${options.output} already exists`);
     return 1;
   }
   const { files, modes } = readPackageDirWithModes(dir);
   const outcome = await renderPackage(files, {
-    allowExec: (options.allowExec ?? []).map((p) => (p.includes('/') ? resolve(p) : p)),
+    ...runtimes,
     execDir: resolve(dir),
-    timeoutMs: parseDuration(options.fnTimeout),
-    ...(options.containerRuntime ? { containerRuntime: options.containerRuntime as ContainerRuntime } : {}),
     ...(options.writeRenderStatus ? { writeRenderStatus: true } : {}),
   });
   stopWasmRuntime();
@@ -98,22 +87,12 @@ export async function runRender(
 }
 
 export function registerRender(program: Command): void {
-  program
-    .command('render')
+  addRenderOptions(program.command('render'))
     .description(
       'run the Kptfile pipelines of a package (as kpt fn render): built-in functions, allowed executables, optional container runtime',
     )
     .argument('<dir>', 'package directory (rendered in place unless --output)')
     .option('--output <dir>', 'write the rendered package here (a new directory) instead of in place')
-    .option(
-      '--allow-exec <path...>',
-      'executables `exec:` functions may run (paths, or names looked up in PATH); none by default',
-    )
-    .option(
-      '--container-runtime <runtime>',
-      `run images that are not built in with ${CONTAINER_RUNTIMES.join(' or ')} (off by default)`,
-    )
-    .option('--fn-timeout <duration>', 'limit of each function run', '60s')
     .option('--write-render-status', "write kpt's render status (status.renderStatus) into the Kptfile")
     .action(async (dir: string, options: RenderCommandOptions) => {
       process.exitCode = await runRender(

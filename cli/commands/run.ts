@@ -1,6 +1,8 @@
 // `pvctl run`: the controller against a cluster (kubeconfig or in-cluster config), with JSON logs,
 // Prometheus metrics, health probes, the git push webhook, Lease leader election and graceful
 // shutdown on SIGTERM/SIGINT.
+import { parseDuration } from '../duration.ts';
+import { addRenderOptions, renderOptionsFrom, type RenderFlagOptions } from '../render-options.ts';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -16,7 +18,7 @@ import { UsageError } from '../output.ts';
 import { RUN_LIMIT_OPTIONS, runLimitsFrom, type RunLimitOptions } from '../run-limits.ts';
 import { applyGitLimits, MAX_PUSH_REFS_OPTION, type GitLimitOptions } from '../git-limits.ts';
 
-export interface RunOptions extends GitLimitOptions, RunLimitOptions {
+export interface RunOptions extends GitLimitOptions, RunLimitOptions, RenderFlagOptions {
   kubeconfig?: string;
   namespace?: string;
   concurrency: string;
@@ -90,14 +92,7 @@ function makeElector(kubeConfig: KubeConfig, settings: LeaderElectionSettings, l
 }
 
 /** `90s`, `1m`, `1h30m`, `500ms` → milliseconds. */
-export function parseDuration(value: string): number {
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (!parts.length || parts.map((p) => p[0]).join('') !== value) {
-    throw new UsageError(`invalid duration ${JSON.stringify(value)} (use e.g. 30s, 1m, 1h30m)`);
-  }
-  return parts.reduce((sum, [, n, unit]) => sum + Number(n) * units[unit!]!, 0);
-}
+export { parseDuration };
 
 /** `:8081`, `0.0.0.0:8081`, `[::1]:8081`, `127.0.0.1:0`; empty or `0` disables. */
 export function parseBindAddress(value: string, flag: string): ListenAddress | undefined {
@@ -158,6 +153,7 @@ export async function runController(options: RunOptions): Promise<void> {
     kubeConfig,
     logger,
     ...managerOptions,
+    render: renderOptionsFrom(options),
     ...(elector ? { elector } : {}),
     // As controller-runtime: a process that lost the lease exits at once, without a graceful stop.
     onLeadershipLost: () => {
@@ -193,8 +189,7 @@ export async function runController(options: RunOptions): Promise<void> {
 }
 
 export function registerRun(program: Command): void {
-  program
-    .command('run')
+  addRenderOptions(program.command('run'))
     .description('run the controller against a cluster')
     .option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, then in-cluster)')
     .option('-n, --namespace <ns>', 'watch only this namespace (default: all namespaces)')

@@ -37,6 +37,7 @@ export async function act(deps: ActDeps, observed: Observed, decision: Decision)
     deps.metrics?.draftWritten(decision.write!.task, decision.write!.kind, upstream.commit, decision.write!.conflicts);
   }
   for (const event of decision.events) deps.objects.recordEvent(pv, event);
+  if (decision.render) deps.metrics?.rendered(decision.render.seconds, decision.render.failedFunction);
 
   let published: DownstreamTarget | undefined;
   if (decision.publish) {

@@ -1,5 +1,5 @@
 // The content pipeline of a PackageVariant reconcile: what the downstream package should hold, as a
-// chain of stages over packages in memory. Each stage takes the content so far and what was
+// chain of stages over packages in memory (merge → mutations → render). Each stage takes the content so far and what was
 // observed, and returns the next content; a new stage is one function and one line in
 // CONTENT_STAGES. Stages read and write nothing (injection sources come from the observation).
 import { basename } from 'node:path';
@@ -9,6 +9,8 @@ import { clonePackage, upgradePackage } from '../../lib/merge/upgrade.ts';
 import type { PackageFiles, PackageModes } from '../../lib/kpt/package.ts';
 import type { RecordedConflict } from '../../lib/git/message.ts';
 import type { MergeConflict } from '../../api/v1alpha1/index.ts';
+import { renderPackage, type RenderOptions } from '../../lib/fn/render.ts';
+import type { ResultList } from '../../lib/fn/types.ts';
 import { applyMutations, type InjectionOutcome } from './mutations.ts';
 import type { Observed } from './observe.ts';
 
@@ -25,10 +27,23 @@ export interface Content {
   /** The upstream commit the base carries. */
   baseUpstreamCommit?: string;
   injections: InjectionOutcome[];
+  /** The Kptfile pipeline's run over this content (absent: it did not run, nothing needed it). */
+  render?: RenderRun;
+}
+
+/** Porch's `renderStatus`: kpt's ResultList, the error, and how long it took. */
+export interface RenderRun {
+  results: ResultList;
+  error?: string;
+  /** The image or exec path of the function that failed. */
+  failedFunction?: string;
+  seconds: number;
 }
 
 export interface ContentOptions {
   conflictPolicy: ConflictPolicy;
+  /** Function runtimes for the render stage (allowed executables, container runtime, timeouts). */
+  render?: RenderOptions;
 }
 
 export type ContentStage = (
@@ -107,7 +122,39 @@ export const mutateStage: ContentStage = async (content, observed) => {
   return { ...content, files: mutated.files, modes, injections: mutated.injections };
 };
 
-export const CONTENT_STAGES: readonly ContentStage[] = [mergeStage, mutateStage];
+/**
+ * The Kptfile pipeline (`kpt fn render`), as Porch runs it after every write: only when the content
+ * is about to become a new draft commit (an unchanged base was rendered when it was written) and
+ * some Kptfile of the package declares a pipeline. A failure keeps the unrendered content and says why.
+ */
+export const renderStage: ContentStage = async (content, observed, options) => {
+  const unchanged = content.task === 'edit' && content.files === observed.base?.content.files;
+  if (unchanged || !declaresPipeline(content.files)) return content;
+  const started = performance.now();
+  const outcome = await renderPackage(content.files, options.render ?? {});
+  const seconds = (performance.now() - started) / 1000;
+  const failed = outcome.error !== undefined ? outcome.results.items.find((r) => r.exitCode !== 0) : undefined;
+  const render: RenderRun = {
+    results: outcome.results,
+    seconds,
+    ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+    ...(outcome.error !== undefined ? { failedFunction: failed?.image ?? failed?.exec ?? '(pipeline)' } : {}),
+  };
+  if (outcome.error !== undefined) return { ...content, render };
+  // An executable bit needs its file (a function may have deleted it).
+  const modes = new Map([...content.modes].filter(([path, e]) => e.kind !== 'executable' || outcome.files.has(path)));
+  return { ...content, files: outcome.files, modes, render };
+};
+
+function declaresPipeline(files: PackageFiles): boolean {
+  for (const [path, content] of files) {
+    if ((path === 'Kptfile' || path.endsWith('/Kptfile')) && /^pipeline:/m.test(content.toString('latin1')))
+      return true;
+  }
+  return false;
+}
+
+export const CONTENT_STAGES: readonly ContentStage[] = [mergeStage, mutateStage, renderStage];
 
 export async function computeContent(
   observed: Observed,

@@ -3,10 +3,11 @@
 import type { DownstreamTarget, MergeConflict } from '../../api/v1alpha1/index.ts';
 import type { BatchOp } from '../../lib/git/batch.ts';
 import type { PackageRevision } from '../../lib/git/store.ts';
-import type { PackageModes } from '../../lib/kpt/package.ts';
+import { Kptfile } from '../../lib/kpt/kptfile.ts';
+import { KPTFILE, type PackageModes } from '../../lib/kpt/package.ts';
 import type { Conflict } from '../../lib/merge/index.ts';
 import type { KubeEvent } from '../store.ts';
-import { toMergeConflicts, type Content, type DraftTask } from './content.ts';
+import { toMergeConflicts, type Content, type DraftTask, type RenderRun } from './content.ts';
 import { isOwnedBy, revisionName } from './downstream.ts';
 import { packagesDiffer } from './mutations.ts';
 import type { Observed } from './observe.ts';
@@ -33,6 +34,8 @@ export interface Decision {
   targets: DownstreamTarget[];
   /** The downstream does not carry the current upstream package (for metrics), before any publish. */
   outdated: boolean;
+  /** The render this decision was made on, when it ran; `blocked`: it failed and nothing was pushed. */
+  render?: RenderRun & { blocked: boolean };
 }
 
 export function decide(observed: Observed, content: Content): Decision {
@@ -71,10 +74,14 @@ export function decide(observed: Observed, content: Content): Decision {
   }
   const [draft, ...extraDrafts] = downstream.drafts;
   const base = observed.base;
+  // A render failure pushes nothing broken, unless the variant or its package asks for it (Porch).
+  const renderFailed = content.render?.error !== undefined;
+  const renderBlocked = renderFailed && !pushOnRenderFailure(observed, content);
   const changed =
-    !base ||
-    (content.files !== base.content.files && packagesDiffer(base.content.files, content.files)) ||
-    modesDiffer(base.content.modes, content.modes);
+    !renderBlocked &&
+    (!base ||
+      (content.files !== base.content.files && packagesDiffer(base.content.files, content.files)) ||
+      modesDiffer(base.content.modes, content.modes));
   const current = draft ?? downstream.published;
   const currentTargets = current
     ? [{ ...revisionTarget(repoName, packageName, current), ...upstreamCommitOf(content.baseUpstreamCommit) }]
@@ -145,6 +152,20 @@ export function decide(observed: Observed, content: Content): Decision {
   }
   events.push(...kept.map((k) => keptEvent(repoName, k)));
 
+  if (renderFailed) {
+    events.push({
+      type: 'Warning',
+      reason: 'RenderFailed',
+      message:
+        `${renderBlocked ? 'nothing pushed' : `pushed anyway (${PUSH_ON_RENDER_FAILURE})`}: ${content.render!.error!}`.slice(
+          0,
+          1024,
+        ),
+    });
+  }
+  const renderStatus = content.render
+    ? { renderStatus: { result: content.render.results, ...(renderFailed ? { error: content.render.error } : {}) } }
+    : undefined;
   const targets: DownstreamTarget[] = write
     ? [
         {
@@ -153,15 +174,18 @@ export function decide(observed: Observed, content: Content): Decision {
           ref: `drafts/${observed.packagePath}/${write.workspace}`,
           upstreamCommit: content.upstreamCommit,
           ...conflictsOf(toMergeConflicts(content.conflicts)),
+          ...renderStatus,
         },
       ]
-    : currentTargets;
+    : currentTargets.map((t, i) => (i === 0 ? { ...t, ...(renderStatus ?? previousRenderStatus(observed, t)) } : t));
 
   // The draft pending after the push: the one written now, or the variant's unchanged draft.
   const pending = write ? { workspace: write.workspace } : draft && !changed ? draft : undefined;
   let publish: Decision['publish'];
   let withheld: string | undefined;
-  if (pending && spec.publishPolicy === 'Automatic') {
+  if (renderBlocked && spec.publishPolicy === 'Automatic' && (pending || draft)) {
+    withheld = `draft ${targets[0]!.name} is not published automatically: its render failed`;
+  } else if (pending && spec.publishPolicy === 'Automatic') {
     const verdict = publishDecision(pv, {
       files: content.files,
       conflicts: content.conflicts.length,
@@ -183,12 +207,36 @@ export function decide(observed: Observed, content: Content): Decision {
     ...(publish ? { publish } : {}),
     ...(withheld ? { withheld } : {}),
     events,
+    ...(content.render ? { render: { ...content.render, blocked: renderBlocked } } : {}),
     targets: [
       ...targets,
       ...kept.filter((k) => k.packageName === packageName).map((k) => revisionTarget(repoName, packageName, k)),
     ],
     outdated,
   };
+}
+
+export const PUSH_ON_RENDER_FAILURE = 'porch.kpt.dev/push-on-render-failure';
+
+/** Porch's annotation, on the variant or on the package's Kptfile. */
+function pushOnRenderFailure(observed: Observed, content: Content): boolean {
+  if (observed.pv.metadata?.annotations?.[PUSH_ON_RENDER_FAILURE] === 'true') return true;
+  const kptfile = content.files.get(KPTFILE);
+  if (!kptfile) return false;
+  try {
+    const meta = (Kptfile.parse(kptfile).toJSON() as { metadata?: { annotations?: Record<string, string> } }).metadata;
+    return meta?.annotations?.[PUSH_ON_RENDER_FAILURE] === 'true';
+  } catch {
+    return false;
+  }
+}
+
+/** The render status the variant's status already shows for this very commit (the render did not run again). */
+function previousRenderStatus(observed: Observed, target: DownstreamTarget): Pick<DownstreamTarget, 'renderStatus'> {
+  const before = observed.pv.status?.downstreamTargets?.find((t) => t.name === target.name);
+  return before?.renderStatus !== undefined && before.commit === target.commit
+    ? { renderStatus: before.renderStatus }
+    : {};
 }
 
 function nothing(): Decision {

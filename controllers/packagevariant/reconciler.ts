@@ -14,6 +14,7 @@ import {
   validatePackageVariant,
   type PackageVariant,
 } from '../../api/v1alpha1/index.ts';
+import type { RenderOptions } from '../../lib/fn/render.ts';
 import type { GitStore } from '../../lib/git/store.ts';
 import type { ReconcileResult } from '../../lib/kube/workqueue.ts';
 import { MergeConflictError, type ConflictPolicy } from '../../lib/merge/index.ts';
@@ -48,6 +49,8 @@ export interface ReconcilerOptions extends Omit<ActDeps, 'objects' | 'stores' | 
   stores: GitStores;
   pushes: PushCoalescer;
   conflictPolicy?: ConflictPolicy;
+  /** Function runtimes for rendering drafts: allowed executables, a container runtime, timeouts. */
+  render?: RenderOptions;
   /** Called after each reconcile of a live variant, and with `undefined` when it is gone. */
   observe?(key: string, observation: Observation | undefined): void;
   /** Drafts, publishes, conflicts and each variant's state, for the metrics (controller mode). */
@@ -155,7 +158,10 @@ export class PackageVariantReconciler {
       upstream: observed.upstream.watch,
       injectionKinds: [...observed.injection.keys()],
     });
-    const content = await computeContent(observed, { conflictPolicy: this.options.conflictPolicy ?? 'upstream-wins' });
+    const content = await computeContent(observed, {
+      conflictPolicy: this.options.conflictPolicy ?? 'upstream-wins',
+      ...(this.options.render ? { render: this.options.render } : {}),
+    });
     const decision = decide(observed, content);
     log.debug(
       {
@@ -175,7 +181,11 @@ export class PackageVariantReconciler {
     return {
       kind: 'ready',
       reason: decision.held ? UPGRADE_HELD_REASON : 'NoErrors',
-      message: decision.held ?? decision.withheld ?? 'successfully ensured downstream package variant',
+      message:
+        decision.held ??
+        (decision.render?.blocked ? `render failed; nothing pushed: ${decision.render.error}` : undefined) ??
+        decision.withheld ??
+        'successfully ensured downstream package variant',
       targets,
     };
   }

@@ -53,6 +53,8 @@ export interface VariantMetrics {
   upstreamResolved(commit: string): void;
   draftWritten(kind: DraftKind, operation: 'created' | 'updated', upstreamCommit: string, conflicts: number): void;
   published(): void;
+  /** A draft's Kptfile pipeline ran; `failedFunction` names the function that failed, if one did. */
+  rendered(seconds: number, failedFunction?: string): void;
   variantState(key: string, state: VariantState): void;
   variantGone(key: string): void;
 }
@@ -89,6 +91,8 @@ export class Metrics implements VariantMetrics {
   readonly draftsUpdated: Counter<'kind'>;
   readonly publishes: Counter;
   readonly mergeConflicts: Counter;
+  readonly renderDuration: Histogram;
+  readonly renderFailures: Counter<'function'>;
   readonly upgradeLag: Histogram;
   readonly gitOperationDuration: Histogram<'operation' | 'result'>;
   readonly repositoryPolls: Counter<'repository' | 'result'>;
@@ -256,6 +260,18 @@ export class Metrics implements VariantMetrics {
       help: 'Conflicting fields (changed both upstream and downstream) in the drafts written',
       registers,
     });
+    this.renderDuration = new Histogram({
+      name: 'packagevariant_render_duration_seconds',
+      help: "Time to run a draft's Kptfile pipeline (kpt fn render)",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.renderFailures = new Counter({
+      name: 'packagevariant_render_failures_total',
+      help: 'Renders that failed, by the function that failed (its image or exec path)',
+      labelNames: ['function'],
+      registers,
+    });
     this.upgradeLag = new Histogram({
       name: 'packagevariant_upgrade_lag_seconds',
       help: 'Time from an upstream commit first seen by the controller to an upgrade draft carrying it pushed',
@@ -372,6 +388,11 @@ export class Metrics implements VariantMetrics {
 
   published(): void {
     this.publishes.inc();
+  }
+
+  rendered(seconds: number, failedFunction?: string): void {
+    this.renderDuration.observe(seconds);
+    if (failedFunction !== undefined) this.renderFailures.inc({ function: failedFunction });
   }
 
   variantState(key: string, state: VariantState): void {
