@@ -4,15 +4,11 @@
 import {
   API_VERSION,
   describeFieldErrors,
-  PACKAGE_VARIANT_FINALIZER,
   PACKAGE_VARIANT_SET_FINALIZER,
-  PACKAGE_VARIANT_SET_KIND,
   PACKAGE_VARIANT_SET_LABEL,
-  ROLLOUT_HOLD_ANNOTATION,
   validatePackageVariantSet,
   type PackageVariant,
   type PackageVariantSet,
-  type PackageVariantSpec,
   type Repository,
   type TargetCollision,
   type VariantSummary,
@@ -23,10 +19,10 @@ import { backgroundContext, type ReconcileContext } from '../context.ts';
 import { ConflictError, TerminalError } from '../errors.ts';
 import { keyString, parseKey, type GroupVersionKind, type ObjectStore } from '../store.ts';
 import { TemplateError, TemplateEvaluator } from './cel.ts';
-import { jsonEqual } from './equal.ts';
 import { variantIdentity, variantName } from './naming.ts';
 import { renderVariantSpec, stageLabels, upstreamMap } from './render.ts';
-import { planRollout, variantState, type RolloutPlan, type VariantState } from './rollout.ts';
+import type { RolloutPlan, VariantState } from './rollout.ts';
+import { planSetChanges, type DesiredVariant } from './plan.ts';
 import { nextSetStatus, setStatusChanged, type SetOutcome } from './status.ts';
 import { selectedKinds, TargetListError, unrollTargets, type TargetContext } from './targets.ts';
 
@@ -54,13 +50,7 @@ export interface SetReconcilerOptions {
   now?: () => string;
 }
 
-interface DesiredVariant {
-  identity: string;
-  name: string;
-  spec: PackageVariantSpec;
-  labels: Record<string, string>;
-  source: string;
-}
+export type { DesiredVariant } from './plan.ts';
 
 /** Terminating variants hold their name until their finalizer has cleaned up: look again soon. */
 const TERMINATING_REQUEUE_MS = 5_000;
@@ -216,74 +206,28 @@ export class PackageVariantSetReconciler {
     return { variants: [...byIdentity.values()], collisions: [...collisions.values()] };
   }
 
+  /** Performs a plan: deletions first (their own deletion policy cleans up), then updates and creations. */
   private async apply(pvs: PackageVariantSet, desired: DesiredVariant[], existing: PackageVariant[]) {
     const { objects } = this.options;
-    const setName = pvs.metadata!.name!;
-    const live = new Map<string, PackageVariant>();
-    const terminatingNames = new Set<string>();
-    const extras: PackageVariant[] = [];
-    for (const pv of existing) {
-      if (pv.metadata?.deletionTimestamp) {
-        terminatingNames.add(pv.metadata.name!);
-        continue;
-      }
-      const identity = variantIdentity(setName, pv.spec);
-      if (live.has(identity)) extras.push(pv);
-      else live.set(identity, pv);
+    const changes = planSetChanges(pvs, desired, existing);
+    for (const name of changes.deletes) {
+      await objects.delete('PackageVariant', { namespace: namespaceOf(pvs), name });
+      objects.recordEvent(pvs, { type: 'Normal', reason: 'VariantDeleted', message: `deleted PackageVariant ${name}` });
     }
-    const wanted = new Set(desired.map((d) => d.identity));
-    // Retargeted or removed entries go first: their own deletion policy cleans up their downstream.
-    for (const pv of [...extras, ...[...live].filter(([id]) => !wanted.has(id)).map(([, pv]) => pv)]) {
-      await objects.delete('PackageVariant', { namespace: namespaceOf(pvs), name: pv.metadata!.name! });
-      objects.recordEvent(pvs, {
-        type: 'Normal',
-        reason: 'VariantDeleted',
-        message: `deleted PackageVariant ${pv.metadata!.name}`,
-      });
-    }
-
-    const states = new Map<string, VariantState>(desired.map((d) => [d.identity, variantState(live.get(d.identity))]));
-    const plan = planRollout(
-      setName,
-      pvs.spec?.rollout,
-      desired.map((d) => {
-        const pv = live.get(d.identity);
-        const unheld = !!pv && pv.metadata?.annotations?.[ROLLOUT_HOLD_ANNOTATION] === undefined;
-        return { name: d.name, labels: d.labels, state: states.get(d.identity)!, unheld };
-      }),
-    );
-    const publishPolicy = pvs.spec?.rollout?.publishPolicy;
     const variants: PackageVariant[] = [];
-    let terminating = false;
-    for (const d of desired) {
-      const spec: PackageVariantSpec = publishPolicy ? { ...d.spec, publishPolicy } : d.spec;
-      const hold = plan.holds.get(d.name);
-      const current = live.get(d.identity);
-      if (current) {
-        const annotations = withHold(current.metadata?.annotations, hold);
-        if (jsonEqual(current.spec, spec) && jsonEqual(current.metadata?.annotations ?? {}, annotations)) {
-          variants.push(current);
-          continue;
-        }
-        variants.push(
-          await objects.update('PackageVariant', { ...current, metadata: { ...current.metadata, annotations }, spec }),
-        );
-        continue;
+    for (const change of changes.variants) {
+      if (change.write === 'none') variants.push(change.variant);
+      else if (change.write === 'update') variants.push(await objects.update('PackageVariant', change.variant));
+      else {
+        variants.push(await objects.create('PackageVariant', change.variant));
+        objects.recordEvent(pvs, {
+          type: 'Normal',
+          reason: 'VariantCreated',
+          message: `created PackageVariant ${change.variant.metadata!.name}`,
+        });
       }
-      if (terminatingNames.has(d.name)) {
-        terminating = true;
-        continue;
-      }
-      const created = await objects.create('PackageVariant', generatedVariant(pvs, d, spec, hold));
-      objects.recordEvent(pvs, {
-        type: 'Normal',
-        reason: 'VariantCreated',
-        message: `created PackageVariant ${d.name}`,
-      });
-      variants.push(created);
     }
-    const failed = desired.filter((d) => states.get(d.identity) === 'failed').map((d) => d.name);
-    return { variants, states: [...states.values()], failed, plan, terminating };
+    return { ...changes, variants };
   }
 
   /** Deletes the generated variants; the set goes once they are gone (their finalizers clean up git). */
@@ -320,42 +264,6 @@ export class PackageVariantSetReconciler {
 
 function namespaceOf(pvs: PackageVariantSet): string {
   return pvs.metadata?.namespace ?? 'default';
-}
-
-function withHold(annotations: Record<string, string> | undefined, hold: string | undefined): Record<string, string> {
-  const { [ROLLOUT_HOLD_ANNOTATION]: _previous, ...rest } = annotations ?? {};
-  return hold ? { ...rest, [ROLLOUT_HOLD_ANNOTATION]: hold } : rest;
-}
-
-function generatedVariant(
-  pvs: PackageVariantSet,
-  desired: DesiredVariant,
-  spec: PackageVariantSpec,
-  hold: string | undefined,
-): PackageVariant {
-  const annotations = withHold(undefined, hold);
-  return {
-    apiVersion: API_VERSION,
-    kind: 'PackageVariant',
-    metadata: {
-      name: desired.name,
-      namespace: namespaceOf(pvs),
-      labels: { [PACKAGE_VARIANT_SET_LABEL]: pvs.metadata!.uid! },
-      ...(Object.keys(annotations).length ? { annotations } : {}),
-      finalizers: [PACKAGE_VARIANT_FINALIZER],
-      ownerReferences: [
-        {
-          apiVersion: API_VERSION,
-          kind: PACKAGE_VARIANT_SET_KIND,
-          name: pvs.metadata!.name!,
-          uid: pvs.metadata!.uid!,
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
-    },
-    spec,
-  };
 }
 
 function summarize(states: readonly VariantState[]): VariantSummary {
