@@ -39,39 +39,10 @@ export interface Decision {
 }
 
 export function decide(observed: Observed, content: Content): Decision {
-  const { downstream, owner, spec, packageName, downRepo, pv } = observed;
+  const { downstream, spec, packageName, downRepo, pv } = observed;
   const repoName = downRepo.metadata!.name!;
-  const adopt = spec.adoptionPolicy === 'adoptExisting';
-  // Whoever published the latest revision, the package is ours once any revision of it was.
-  if (downstream.published && !adopt && downstream.ownedPublished.length === 0 && downstream.drafts.length === 0) {
-    return {
-      ...nothing(),
-      stalled: {
-        reason: 'DownstreamNotOwned',
-        message:
-          `package ${packageName} in Repository ${repoName} was not created by this PackageVariant; ` +
-          'set spec.adoptionPolicy to adoptExisting to take it over',
-      },
-    };
-  }
-  if (observed.rivals.length) {
-    return {
-      ...nothing(),
-      stalled: {
-        reason: 'DownstreamConflict',
-        message: `package ${packageName} in Repository ${repoName} is the downstream of PackageVariant ${observed.rivals[0]} already; two variants cannot share one downstream package`,
-      },
-    };
-  }
-  if (observed.fileInTheWay) {
-    return {
-      ...nothing(),
-      stalled: {
-        reason: 'InvalidDownstream',
-        message: `${observed.fileInTheWay} is a file on the deployment branch of Repository ${repoName}: a package at ${observed.packagePath} would replace it`,
-      },
-    };
-  }
+  const stalled = whyStalled(observed);
+  if (stalled) return { ...nothing(), stalled };
   const [draft, ...extraDrafts] = downstream.drafts;
   const base = observed.base;
   // A render failure pushes nothing broken, unless the variant or its package asks for it (Porch).
@@ -92,77 +63,13 @@ export function decide(observed: Observed, content: Content): Decision {
     return { ...nothing(), held: heldMessage(content.task, hold), targets: currentTargets, outdated: true };
   }
 
-  const ops: BatchOp[] = [];
-  const events: KubeEvent[] = [];
-  const body = conflictReport(content.conflicts);
-  const draftContent = {
-    packageName,
-    files: content.files,
-    modes: content.modes,
-    task: porchTask(observed, content.task),
-    owner,
-    ...(body ? { body } : {}),
-    conflicts: content.conflicts,
-  };
-  let write: Decision['write'];
-  if (draft && draft.lifecycle === 'Draft' && changed) {
-    ops.push({ kind: 'updateDraft', ...draftContent, workspace: draft.workspace, expectedCommit: draft.commit });
-    write = { kind: 'updated', workspace: draft.workspace, task: content.task, conflicts: content.conflicts.length };
-  } else if (!draft && changed) {
-    ops.push({ kind: 'createDraft', ...draftContent, workspace: downstream.nextWorkspace });
-    write = {
-      kind: 'created',
-      workspace: downstream.nextWorkspace,
-      task: content.task,
-      conflicts: content.conflicts.length,
-    };
-  }
-  if (write) {
-    const conflictNote = content.conflicts.length ? ` with ${content.conflicts.length} merge conflict(s)` : '';
-    events.push({
-      type: 'Normal',
-      reason: write.kind === 'created' ? 'DraftCreated' : 'DraftUpdated',
-      message: `${content.task} draft ${write.workspace} of ${packageName} in ${repoName}${conflictNote}`,
-    });
-    if (body) events.push({ type: 'Warning', reason: 'MergeConflicts', message: body.slice(0, 1024) });
-  }
+  const drafting = changed ? draftWrite(observed, content, draft) : { ops: [], events: [] };
+  const { write } = drafting;
+  const cleanup = cleanupOps(observed, extraDrafts);
+  const ops = [...drafting.ops, ...cleanup.ops];
+  const events = [...drafting.events, ...cleanup.kept.map((k) => keptEvent(repoName, k))];
+  if (renderFailed) events.push(renderFailedEvent(content.render!.error!, renderBlocked));
 
-  // Two drafts for one variant can only come from a race outside our control: the oldest is the
-  // variant's; a younger one is deleted only when the controller wrote every commit on it.
-  const kept: PackageRevision[] = [];
-  for (const extra of extraDrafts) {
-    if (extra.lifecycle === 'Draft' && isOwnedBy(extra, owner) && !extra.foreignCommits?.length) {
-      ops.push({ kind: 'deleteDraft', packageName, workspace: extra.workspace, expectedCommit: extra.commit });
-    } else kept.push(extra);
-  }
-  // `spec.downstream.package` changed: the old package's revisions go as deletion would take them
-  // (`deletionPolicy: orphan` leaves them).
-  for (const revision of spec.deletionPolicy === 'delete' ? observed.elsewhere : []) {
-    if (revision.lifecycle === 'Published') {
-      ops.push({ kind: 'proposeDelete', packageName: revision.packageName, revision: revision.revision });
-    } else if (revision.foreignCommits?.length) kept.push(revision);
-    else {
-      ops.push({
-        kind: 'deleteDraft',
-        packageName: revision.packageName,
-        workspace: revision.workspace,
-        expectedCommit: revision.commit,
-      });
-    }
-  }
-  events.push(...kept.map((k) => keptEvent(repoName, k)));
-
-  if (renderFailed) {
-    events.push({
-      type: 'Warning',
-      reason: 'RenderFailed',
-      message:
-        `${renderBlocked ? 'nothing pushed' : `pushed anyway (${PUSH_ON_RENDER_FAILURE})`}: ${content.render!.error!}`.slice(
-          0,
-          1024,
-        ),
-    });
-  }
   const renderStatus = content.render
     ? { renderStatus: { result: content.render.results, ...(renderFailed ? { error: content.render.error } : {}) } }
     : undefined;
@@ -181,39 +88,163 @@ export function decide(observed: Observed, content: Content): Decision {
 
   // The draft pending after the push: the one written now, or the variant's unchanged draft.
   const pending = write ? { workspace: write.workspace } : draft && !changed ? draft : undefined;
-  let publish: Decision['publish'];
-  let withheld: string | undefined;
-  if (renderBlocked && spec.publishPolicy === 'Automatic' && (pending || draft)) {
-    withheld = `draft ${targets[0]!.name} is not published automatically: its render failed`;
-  } else if (pending && spec.publishPolicy === 'Automatic') {
-    const verdict = publishDecision(pv, {
-      files: content.files,
-      conflicts: content.conflicts.length,
-      foreignCommits: draft?.foreignCommits?.length ?? 0,
-      branchMoved: write?.kind === 'created' ? false : observed.branchMoved,
-    });
-    if (verdict.publish) {
-      publish = { workspace: pending.workspace, ...(!write && draft ? { expectedCommit: draft.commit } : {}) };
-    } else if (verdict.reason !== MANUAL_POLICY) {
-      withheld = `draft ${targets[0]!.name} is not published automatically: ${verdict.reason}`;
-      if (write) events.push({ type: 'Warning', reason: 'PublishWithheld', message: withheld });
-    }
+  const publishing =
+    spec.publishPolicy !== 'Automatic'
+      ? {}
+      : renderBlocked
+        ? pending || draft
+          ? { withheld: `draft ${targets[0]!.name} is not published automatically: its render failed` }
+          : {}
+        : pending
+          ? publishVerdict(observed, content, draft, pending, write, targets[0]!.name)
+          : {};
+  if (publishing.withheld && write && !renderBlocked) {
+    events.push({ type: 'Warning', reason: 'PublishWithheld', message: publishing.withheld });
   }
-  const outdated = content.task !== 'edit' || !observed.publishedCurrent;
   return {
     ops,
     ...(write ? { write } : {}),
-    kept,
-    ...(publish ? { publish } : {}),
-    ...(withheld ? { withheld } : {}),
+    kept: cleanup.kept,
+    ...publishing,
     events,
     ...(content.render ? { render: { ...content.render, blocked: renderBlocked } } : {}),
     targets: [
       ...targets,
-      ...kept.filter((k) => k.packageName === packageName).map((k) => revisionTarget(repoName, packageName, k)),
+      ...cleanup.kept.filter((k) => k.packageName === packageName).map((k) => revisionTarget(repoName, packageName, k)),
     ],
-    outdated,
+    outdated: content.task !== 'edit' || !observed.publishedCurrent,
   };
+}
+
+/** Why the variant may not write its downstream at all (a person must act first). */
+function whyStalled(observed: Observed): Decision['stalled'] {
+  const { downstream, spec, packageName, downRepo } = observed;
+  const repoName = downRepo.metadata!.name!;
+  const adopt = spec.adoptionPolicy === 'adoptExisting';
+  // Whoever published the latest revision, the package is ours once any revision of it was.
+  if (downstream.published && !adopt && downstream.ownedPublished.length === 0 && downstream.drafts.length === 0) {
+    return {
+      reason: 'DownstreamNotOwned',
+      message:
+        `package ${packageName} in Repository ${repoName} was not created by this PackageVariant; ` +
+        'set spec.adoptionPolicy to adoptExisting to take it over',
+    };
+  }
+  if (observed.rivals.length) {
+    return {
+      reason: 'DownstreamConflict',
+      message: `package ${packageName} in Repository ${repoName} is the downstream of PackageVariant ${observed.rivals[0]} already; two variants cannot share one downstream package`,
+    };
+  }
+  if (observed.fileInTheWay) {
+    return {
+      reason: 'InvalidDownstream',
+      message: `${observed.fileInTheWay} is a file on the deployment branch of Repository ${repoName}: a package at ${observed.packagePath} would replace it`,
+    };
+  }
+  return undefined;
+}
+
+/** The draft write for changed content: the variant's draft updated in place, or a new draft. */
+function draftWrite(
+  observed: Observed,
+  content: Content,
+  draft: PackageRevision | undefined,
+): { ops: BatchOp[]; events: KubeEvent[]; write?: NonNullable<Decision['write']> } {
+  const { packageName, owner, downstream, downRepo } = observed;
+  if (draft && draft.lifecycle !== 'Draft') return { ops: [], events: [] }; // a Proposed draft is never rewritten
+  const body = conflictReport(content.conflicts);
+  const draftContent = {
+    packageName,
+    files: content.files,
+    modes: content.modes,
+    task: porchTask(observed, content.task),
+    owner,
+    ...(body ? { body } : {}),
+    conflicts: content.conflicts,
+  };
+  const workspace = draft?.workspace ?? downstream.nextWorkspace;
+  const op: BatchOp = draft
+    ? { kind: 'updateDraft', ...draftContent, workspace, expectedCommit: draft.commit }
+    : { kind: 'createDraft', ...draftContent, workspace };
+  const write = {
+    kind: draft ? ('updated' as const) : ('created' as const),
+    workspace,
+    task: content.task,
+    conflicts: content.conflicts.length,
+  };
+  const conflictNote = content.conflicts.length ? ` with ${content.conflicts.length} merge conflict(s)` : '';
+  const events: KubeEvent[] = [
+    {
+      type: 'Normal',
+      reason: draft ? 'DraftUpdated' : 'DraftCreated',
+      message: `${content.task} draft ${workspace} of ${packageName} in ${downRepo.metadata!.name}${conflictNote}`,
+    },
+  ];
+  if (body) events.push({ type: 'Warning', reason: 'MergeConflicts', message: body.slice(0, 1024) });
+  return { ops: [op], events, write };
+}
+
+/**
+ * Drafts the variant owns besides its own: a younger duplicate (a race outside our control) and,
+ * when `spec.downstream.package` changed, the old package's revisions (as deletion would take
+ * them; `deletionPolicy: orphan` leaves them). A draft carrying commits the controller did not
+ * write is kept.
+ */
+function cleanupOps(
+  observed: Observed,
+  extraDrafts: readonly PackageRevision[],
+): { ops: BatchOp[]; kept: PackageRevision[] } {
+  const { packageName, owner, spec } = observed;
+  const ops: BatchOp[] = [];
+  const kept: PackageRevision[] = [];
+  for (const extra of extraDrafts) {
+    if (extra.lifecycle === 'Draft' && isOwnedBy(extra, owner) && !extra.foreignCommits?.length) {
+      ops.push({ kind: 'deleteDraft', packageName, workspace: extra.workspace, expectedCommit: extra.commit });
+    } else kept.push(extra);
+  }
+  for (const revision of spec.deletionPolicy === 'delete' ? observed.elsewhere : []) {
+    if (revision.lifecycle === 'Published') {
+      ops.push({ kind: 'proposeDelete', packageName: revision.packageName, revision: revision.revision });
+    } else if (revision.foreignCommits?.length) kept.push(revision);
+    else {
+      ops.push({
+        kind: 'deleteDraft',
+        packageName: revision.packageName,
+        workspace: revision.workspace,
+        expectedCommit: revision.commit,
+      });
+    }
+  }
+  return { ops, kept };
+}
+
+/** `publishPolicy: Automatic` for the pending draft: publish it, or say why not. */
+function publishVerdict(
+  observed: Observed,
+  content: Content,
+  draft: PackageRevision | undefined,
+  pending: { workspace: string },
+  write: Decision['write'],
+  targetName: string,
+): Pick<Decision, 'publish' | 'withheld'> {
+  const verdict = publishDecision(observed.pv, {
+    files: content.files,
+    conflicts: content.conflicts.length,
+    foreignCommits: draft?.foreignCommits?.length ?? 0,
+    branchMoved: write?.kind === 'created' ? false : observed.branchMoved,
+  });
+  if (verdict.publish) {
+    return { publish: { workspace: pending.workspace, ...(!write && draft ? { expectedCommit: draft.commit } : {}) } };
+  }
+  return verdict.reason === MANUAL_POLICY
+    ? {}
+    : { withheld: `draft ${targetName} is not published automatically: ${verdict.reason}` };
+}
+
+function renderFailedEvent(error: string, blocked: boolean): KubeEvent {
+  const what = blocked ? 'nothing pushed' : `pushed anyway (${PUSH_ON_RENDER_FAILURE})`;
+  return { type: 'Warning', reason: 'RenderFailed', message: `${what}: ${error}`.slice(0, 1024) };
 }
 
 export const PUSH_ON_RENDER_FAILURE = 'porch.kpt.dev/push-on-render-failure';
