@@ -2,7 +2,7 @@
 // expression, and the webhook server's body size, connection cap and request timeout (see
 // docs/limits.md). Unset flags keep the defaults.
 import { DEFAULT_CEL_LIMITS, type CelLimits } from '../api/v1alpha1/cel-cost.ts';
-import { DEFAULT_WEBHOOK_LIMITS, type WebhookLimits } from '../controllers/upstream/webhook.ts';
+import { DEFAULT_WEBHOOK_LIMITS, type WebhookLimits } from '../controllers/repositories/webhook.ts';
 import { parseDuration } from './commands/run.ts';
 import { UsageError } from './output.ts';
 

@@ -33,11 +33,11 @@ import { upstreamLocation } from './packagevariant/upstream.ts';
 import { setUpstreamFinder } from './set-upstream.ts';
 import { parseKey } from './store.ts';
 import { objectKey, registerWatches, specAndMetadata, UsageIndex, type Watch } from './watches.ts';
-import { DOWNSTREAM_TRACK, downstreamRevision, GitSource } from './upstream/git-source.ts';
-import { UpstreamIndex, type UpstreamWatch } from './upstream/index.ts';
-import { normalizeRepoUrl } from './upstream/repo-url.ts';
-import { UpstreamWatcher } from './upstream/watcher.ts';
-import { createWebhookServer, type WebhookLimits } from './upstream/webhook.ts';
+import { DOWNSTREAM_TRACK, downstreamRevision, GitSource } from './repositories/git-source.ts';
+import { UpstreamIndex, type UpstreamWatch } from './repositories/index.ts';
+import { normalizeRepoUrl } from './repositories/repo-url.ts';
+import { UpstreamWatcher } from './repositories/watcher.ts';
+import { createWebhookServer, type WebhookLimits } from './repositories/webhook.ts';
 import type { ReconcileContext } from './context.ts';
 
 const PUSH_WAVE_MAX_DELAY_MS = 2000;

@@ -6,7 +6,7 @@ import type { BatchResult } from '../../lib/git/batch.ts';
 import type { GitStore } from '../../lib/git/store.ts';
 import type { VariantMetrics } from '../../lib/metrics/metrics.ts';
 import type { ObjectStore } from '../store.ts';
-import type { UpstreamWatch } from '../upstream/index.ts';
+import type { UpstreamWatch } from '../repositories/index.ts';
 import type { Decision } from './decide.ts';
 import type { GitStores } from './git-stores.ts';
 import type { Observed } from './observe.ts';

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { defaultGitRepository, type Repository } from '../../api/v1alpha1/index.ts';
 import { defaultCacheDir, gitStoreOptions } from '../../lib/git/repository.ts';
 import { GitStore } from '../../lib/git/store.ts';
-import { GitSource } from '../upstream/git-source.ts';
+import { GitSource } from '../repositories/git-source.ts';
 import type { ObjectStore, Secret } from '../store.ts';
 
 /** Where a store reads and writes: a registered Repository, or (beyond Porch) a bare git upstream. */

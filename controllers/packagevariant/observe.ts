@@ -19,7 +19,7 @@ import type { ObjectStore } from '../store.ts';
 import { keyString } from '../store.ts';
 import { classifyDownstream, ownerOf, type DownstreamState } from './downstream.ts';
 import { locationOf, type GitStores } from './git-stores.ts';
-import type { PackageContent } from '../upstream/source.ts';
+import type { PackageContent } from '../repositories/source.ts';
 import { findInjectionPoints } from './injection.ts';
 import { resolveUpstream, upstreamLocation, UpstreamNotFoundError, type ResolvedUpstream } from './upstream.ts';
 

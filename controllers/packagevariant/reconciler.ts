@@ -22,7 +22,7 @@ import type { VariantMetrics } from '../../lib/metrics/metrics.ts';
 import { backgroundContext, type ReconcileContext } from '../context.ts';
 import { TerminalError } from '../errors.ts';
 import { keyString, parseKey, type ObjectStore } from '../store.ts';
-import type { UpstreamWatch } from '../upstream/index.ts';
+import type { UpstreamWatch } from '../repositories/index.ts';
 import { act, type ActDeps } from './act.ts';
 import { incompleteCleanup, planCleanup } from './cleanup.ts';
 import { computeContent } from './content.ts';

@@ -4,9 +4,9 @@
 // (a plain git repository) is followed on its branch.
 import type { PackageVariant, Repository } from '../../api/v1alpha1/index.ts';
 import type { UpstreamRevision as LockRevision } from '../../lib/merge/upgrade.ts';
-import type { UpstreamWatch } from '../upstream/index.ts';
-import { normalizeRepoUrl } from '../upstream/repo-url.ts';
-import { UpstreamNotFoundError, type UpstreamSource } from '../upstream/source.ts';
+import type { UpstreamWatch } from '../repositories/index.ts';
+import { normalizeRepoUrl } from '../repositories/repo-url.ts';
+import { UpstreamNotFoundError, type UpstreamSource } from '../repositories/source.ts';
 import { locationOf, type GitLocation } from './git-stores.ts';
 
 export interface ResolvedUpstream {
