@@ -96,6 +96,12 @@ test e2e: testenv
 bench-fleet: install
 	node bench/fleet.ts
 
+## bench-fleet-render: the local-mode fleet upgrade without and with a three-function Kptfile pipeline rendered on
+## every draft (N=100; N=100,1000 for both), render share and cost per function; bench/results/fleet-render.json, BENCHMARKS.md
+.PHONY: bench-fleet-render
+bench-fleet-render: install
+	node bench/fleet-render.ts
+
 ## bench-fleet-controller: fleet upgrade in controller mode against the real API server (N, REPOS, RUNS, CONCURRENCY, LOCAL=1 adds the local pass, PROFILE=1)
 .PHONY: bench-fleet-controller
 bench-fleet-controller: install testenv

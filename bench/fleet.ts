@@ -148,6 +148,8 @@ async function pass(
 
 export interface FleetResult {
   n: number;
+  /** The blueprint's Kptfile declares the three-function pipeline, so every draft written is rendered. */
+  pipeline?: boolean;
   repos: number;
   runs: number;
   node: string;
@@ -181,6 +183,8 @@ export interface FleetOptions {
   coldRuns: number;
   profile?: boolean;
   keep?: boolean;
+  /** The blueprint declares set-namespace, set-labels and apply-replacements (bench/fleet-render.ts). */
+  pipeline?: boolean;
   /** Baselines run on the same fleet after the controller's passes (bench/lib/baselines.ts). */
   baselines?: Partial<Record<BaselineName, { runs: number } | { skipped: string }>>;
   baselineJobs?: number;
@@ -198,7 +202,7 @@ export async function runFleetBenchmark(options: FleetOptions): Promise<FleetRes
   const profileRoot = options.profile ? join(root, 'profiles') : undefined;
   try {
     const setupStart = performance.now();
-    const fleet: Fleet = await createFleet(root, options.n, options.repos);
+    const fleet: Fleet = await createFleet(root, options.n, options.repos, { pipeline: options.pipeline ?? false });
     log(`fleet: ${options.n} variants in ${options.repos} repositories under ${root}`);
     const clone = await pass('clone', fleet.objects, cache, work);
     if (clone.stats.errors) throw new Error(`clone pass: ${clone.stats.name}`);
@@ -319,6 +323,7 @@ export async function runFleetBenchmark(options: FleetOptions): Promise<FleetRes
     };
     return {
       n,
+      ...(options.pipeline ? { pipeline: true } : {}),
       repos: options.repos,
       runs: options.runs,
       node: process.version,

@@ -124,9 +124,66 @@ info:
   description: The shop application blueprint (20 resources)
 `;
 
-/** The blueprint package at a version: Kptfile plus 20 resources, one per file. */
-export function blueprintFiles(v: BlueprintVersion): Map<string, Buffer> {
-  const files = new Map<string, Buffer>([['Kptfile', Buffer.from(KPTFILE)]]);
+/** What the render pipeline of the blueprint (`pipeline: true`) sets. */
+export const RENDER_NAMESPACE = 'shop';
+export const RENDER_LABEL = { key: 'fleet.example.com/rendered', value: 'true' } as const;
+/** The annotation apply-replacements copies the settings ConfigMap's LOG_LEVEL into (api Deployment). */
+export const RENDER_ANNOTATION = 'log-level';
+export const REPLACEMENTS_FILE = 'replacements.yaml';
+
+/** The three pipeline functions, as Kptfile `mutators` entries (catalog images, run as built-ins). */
+export const PIPELINE_FUNCTIONS: Record<'set-namespace' | 'set-labels' | 'apply-replacements', string> = {
+  'set-namespace': `    - image: gcr.io/kpt-fn/set-namespace:v0.4.1
+      configMap:
+        namespace: ${RENDER_NAMESPACE}
+`,
+  'set-labels': `    - image: gcr.io/kpt-fn/set-labels:v0.2.0
+      configMap:
+        ${RENDER_LABEL.key}: "${RENDER_LABEL.value}"
+`,
+  'apply-replacements': `    - image: gcr.io/kpt-fn/apply-replacements:v0.1.1
+      configPath: ${REPLACEMENTS_FILE}
+`,
+};
+export type PipelineFunction = keyof typeof PIPELINE_FUNCTIONS;
+export const ALL_FUNCTIONS = Object.keys(PIPELINE_FUNCTIONS) as PipelineFunction[];
+
+/** The blueprint Kptfile with a pipeline of these functions (none: no `pipeline:` at all). */
+export function kptfileWith(functions: readonly PipelineFunction[]): string {
+  if (!functions.length) return KPTFILE;
+  return `${KPTFILE}pipeline:\n  mutators:\n${functions.map((f) => PIPELINE_FUNCTIONS[f]).join('')}`;
+}
+
+/** The apply-replacements function config: the site's LOG_LEVEL (settings ConfigMap) onto the api Deployment. */
+const REPLACEMENTS = `# Function config of apply-replacements (not applied to a cluster).
+apiVersion: fn.kpt.dev/v1alpha1
+kind: ApplyReplacements
+metadata:
+  name: log-level
+  annotations:
+    config.kubernetes.io/local-config: "true"
+replacements:
+  - source:
+      kind: ConfigMap
+      name: shop-settings
+      fieldPath: data.LOG_LEVEL
+    targets:
+      - select:
+          kind: Deployment
+          name: api
+        fieldPaths:
+          - metadata.annotations.${RENDER_ANNOTATION}
+        options:
+          create: true
+`;
+
+/**
+ * The blueprint package at a version: Kptfile plus 20 resources, one per file. With `pipeline`,
+ * the Kptfile declares set-namespace, set-labels and apply-replacements (config in replacements.yaml).
+ */
+export function blueprintFiles(v: BlueprintVersion, pipeline = false): Map<string, Buffer> {
+  const files = new Map<string, Buffer>([['Kptfile', Buffer.from(pipeline ? kptfileWith(ALL_FUNCTIONS) : KPTFILE)]]);
+  if (pipeline) files.set(REPLACEMENTS_FILE, Buffer.from(REPLACEMENTS));
   APPS.forEach((app, i) => {
     files.set(`workloads/${app}-deployment.yaml`, Buffer.from(deployment(app, i, v)));
     files.set(`workloads/${app}-service.yaml`, Buffer.from(service(app, i, v)));

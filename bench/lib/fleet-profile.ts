@@ -35,6 +35,7 @@ export interface ProfileSummary {
 
 // Outermost match wins, so the order only matters for frames of the same stack level.
 const AREAS: Array<[string, (f: CallFrame) => boolean]> = [
+  ['render (lib/fn, main thread; the WebAssembly worker is not sampled)', (f) => f.url.includes('/lib/fn/')],
   ['merge (lib/merge)', (f) => f.url.includes('/lib/merge/')],
   [
     'mutations (controllers/packagevariant/mutations*, injection)',

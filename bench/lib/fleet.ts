@@ -14,12 +14,16 @@ import { upgradePackage } from '../../lib/merge/upgrade.ts';
 import { applyMutations } from '../../controllers/packagevariant/mutations.ts';
 import { defaultPackageVariantSpec } from '../../api/v1alpha1/index.ts';
 import { packageVariant, repository } from '../../controllers/testing/fixtures.ts';
+import { renderPackage } from '../../lib/fn/render.ts';
 import {
   API_DEPLOYMENT,
   blueprintFiles,
   customizationOf,
   customize,
   PACKAGE,
+  RENDER_ANNOTATION,
+  RENDER_LABEL,
+  RENDER_NAMESPACE,
   SETTINGS_CONFIGMAP,
   V1,
   V2,
@@ -37,6 +41,8 @@ export interface Fleet {
   deploy: Array<{ name: string; bare: string; url: string; variants: string[] }>;
   names: string[];
   objects: KubeObject[];
+  /** The blueprint's Kptfile declares the three-function pipeline (every draft is rendered). */
+  pipeline: boolean;
 }
 
 export function variantName(i: number): string {
@@ -76,12 +82,18 @@ function variantSpec(name: string, repo: string): PackageVariant['spec'] {
   };
 }
 
-export async function createFleet(root: string, n: number, repos: number): Promise<Fleet> {
+export async function createFleet(
+  root: string,
+  n: number,
+  repos: number,
+  options: { pipeline?: boolean } = {},
+): Promise<Fleet> {
+  const pipeline = options.pipeline ?? false;
   const remotes = join(root, 'remotes');
   mkdirSync(remotes, { recursive: true });
   const upstreamBare = join(remotes, `${UPSTREAM_REPO}.git`);
   const files = new Map<string, Buffer>([['README.md', Buffer.from('Blueprints\n')]]);
-  for (const [p, content] of blueprintFiles(V1)) files.set(`${PACKAGE}/${p}`, content);
+  for (const [p, content] of blueprintFiles(V1, pipeline)) files.set(`${PACKAGE}/${p}`, content);
   await initBare(upstreamBare, files, ['refs/heads/main', `refs/tags/${PACKAGE}/v1`]);
   const deploy: Fleet['deploy'] = [];
   for (let r = 0; r < repos; r++) {
@@ -100,7 +112,7 @@ export async function createFleet(root: string, n: number, repos: number): Promi
     names.push(name);
     objects.push(packageVariant(name, variantSpec(name, repo.name)));
   }
-  return { root, remotes, upstreamBare, upstreamUrl: `file://${upstreamBare}`, deploy, names, objects };
+  return { root, remotes, upstreamBare, upstreamUrl: `file://${upstreamBare}`, deploy, names, objects, pipeline };
 }
 
 export function storeFor(url: string, cacheDir: string): GitStore {
@@ -172,7 +184,7 @@ export async function publishUpstreamV2(fleet: Fleet): Promise<string> {
   const [commit] = await writeCommits(fleet.upstreamBare, [
     {
       parents: [head],
-      changes: [{ kind: 'files', path: PACKAGE, files: blueprintFiles(V2) }],
+      changes: [{ kind: 'files', path: PACKAGE, files: blueprintFiles(V2, fleet.pipeline) }],
       message: `${PACKAGE}: release 1.5.0 (metrics port, legacy probe gone)\n`,
       author: IDENTITY,
       committer: IDENTITY,
@@ -211,7 +223,13 @@ function yamlOf(files: Map<string, Buffer>, path: string): Record<string, unknow
 }
 
 /** Field checks of one upgraded draft: the upstream change arrived and the site's edits stayed. */
-export function checkFields(name: string, index: number, files: Map<string, Buffer>, v2Commit: string): string[] {
+export function checkFields(
+  name: string,
+  index: number,
+  files: Map<string, Buffer>,
+  v2Commit: string,
+  pipeline = false,
+): string[] {
   const problems: string[] = [];
   const c = customizationOf(name, index);
   const check = (ok: boolean, what: string) => {
@@ -254,6 +272,22 @@ export function checkFields(name: string, index: number, files: Map<string, Buff
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const context = yamlOf(files, 'package-context.yaml') as any;
   check(context.data?.site === name, 'package context site missing');
+  if (pipeline) {
+    // The render ran on this draft: set-namespace, set-labels and apply-replacements left their marks.
+    for (const app of ['api', 'web', 'worker', 'cache', 'gateway', 'scheduler']) {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const d = yamlOf(files, `workloads/${app}-deployment.yaml`) as any;
+      check(d.metadata.namespace === RENDER_NAMESPACE, `${app} Deployment namespace is ${d.metadata.namespace}`);
+      check(
+        d.metadata.labels?.[RENDER_LABEL.key] === RENDER_LABEL.value,
+        `${app} Deployment lacks label ${RENDER_LABEL.key}`,
+      );
+    }
+    check(
+      api.metadata.annotations?.[RENDER_ANNOTATION] === c.logLevel,
+      `api annotation ${RENDER_ANNOTATION} is ${api.metadata.annotations?.[RENDER_ANNOTATION]}, expected ${c.logLevel}`,
+    );
+  }
   return problems;
 }
 
@@ -267,19 +301,28 @@ function sameFiles(a: Map<string, Buffer>, b: Map<string, Buffer>): string | und
   return undefined;
 }
 
-/** The upgrade draft a variant must get: upgradePackage(v1, v2, published) + the variant's mutations. */
+/**
+ * The upgrade draft a variant must get: upgradePackage(v1, v2, published) + the variant's mutations
+ * (+ the Kptfile pipeline, rendered, with `render`).
+ */
 export async function expectedDraft(input: {
   v1: Map<string, Buffer>;
   v2: Map<string, Buffer>;
   published: Map<string, Buffer>;
   pv: PackageVariant;
   lock: { repo: string; directory: string; ref: string; commit: string };
+  render?: boolean;
 }): Promise<Map<string, Buffer>> {
   const { v1, v2, published, pv, lock } = input;
   const merged = upgradePackage({ original: v1, updated: v2, local: published }, lock).files;
   const name = pv.metadata!.name!;
-  return (await applyMutations(merged, { name, spec: defaultPackageVariantSpec(pv.spec!) }, { list: async () => [] }))
-    .files;
+  const mutated = (
+    await applyMutations(merged, { name, spec: defaultPackageVariantSpec(pv.spec!) }, { list: async () => [] })
+  ).files;
+  if (!input.render) return mutated;
+  const rendered = await renderPackage(mutated);
+  if (rendered.error !== undefined) throw new Error(`${name}: expected draft does not render: ${rendered.error}`);
+  return rendered.files;
 }
 
 /** The lock an upgrade to app/v2 records. */
@@ -323,7 +366,7 @@ export async function verifyUpgrade(fleet: Fleet, cacheDir: string, v2Commit: st
             { packageName: name, commit: drafts[0]!.commit },
             { packageName: name },
           ]);
-          const fieldProblems = checkFields(name, fleet.names.indexOf(name), draft!, v2Commit);
+          const fieldProblems = checkFields(name, fleet.names.indexOf(name), draft!, v2Commit, fleet.pipeline);
           if (fieldProblems.length === 0) result.fieldsOk++;
           else result.problems.push(...fieldProblems);
           const expected = await expectedDraft({
@@ -332,6 +375,7 @@ export async function verifyUpgrade(fleet: Fleet, cacheDir: string, v2Commit: st
             published: published!,
             pv: byName.get(name)!,
             lock,
+            render: fleet.pipeline,
           });
           const differs = sameFiles(expected, draft!);
           if (differs === undefined) result.exact++;
