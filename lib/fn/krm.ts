@@ -1,6 +1,7 @@
 // Small accessors for KRM objects held as YAML map nodes (comments and layout stay with the nodes).
-import { Scalar, YAMLMap, isMap, isScalar, isSeq } from 'yaml';
-import { deleteField, getField, getIn, scalarString, setField } from '../kpt/yaml.ts';
+import type { YAMLMap } from 'yaml';
+import { Scalar, isMap, isScalar, isSeq } from 'yaml';
+import { deleteField, ensureMap, getField, getIn, scalarString, setField } from '../kpt/yaml.ts';
 
 export const LOCAL_CONFIG_ANNOTATION = 'config.kubernetes.io/local-config';
 export const UPSTREAM_IDENTIFIER = 'internal.kpt.dev/upstream-identifier';
@@ -46,25 +47,9 @@ export function stringScalar(value: string): Scalar {
   return s;
 }
 
-/** The map at `path`, created (as block maps) where missing or null. */
-export function mapAt(root: YAMLMap, path: readonly string[]): YAMLMap {
-  let current = root;
-  for (const key of path) {
-    const next = getField(current, key);
-    if (isMap(next)) {
-      current = next;
-      continue;
-    }
-    const created = new YAMLMap();
-    setField(current, key, created);
-    current = created;
-  }
-  return current;
-}
-
 /** Sets a string at `path`; an existing scalar keeps its node (comments, quoting where still valid). */
 export function setString(root: YAMLMap, path: readonly string[], value: string): void {
-  const parent = mapAt(root, path.slice(0, -1));
+  const parent = ensureMap(root, path.slice(0, -1));
   const key = path[path.length - 1]!;
   const existing = getField(parent, key);
   if (isScalar(existing) && existing.value !== null) {
