@@ -125,16 +125,23 @@ export async function observeVariant(
       : undefined;
 
   const injection = await observeInjectionSources(deps.objects, namespace, [base?.content.files, updated?.files]);
-  const elsewhere = owner.uid
-    ? (await downStore.revisionsOwnedBy(owner.uid)).filter((r) => r.packagePath !== downStore.packagePath(packageName))
-    : [];
+  // What only a variant new to its downstream package can meet: another variant already there, and
+  // its own revisions of the package it named before (a changed spec.downstream.package). A variant
+  // that owns a revision of the package has passed both checks; the hot path pays for neither.
+  const ownsPackage = downstream.drafts.length > 0 || downstream.ownedPublished.length > 0;
+  const elsewhere =
+    !ownsPackage && owner.uid
+      ? (await downStore.revisionsOwnedBy(owner.uid)).filter(
+          (r) => r.packagePath !== downStore.packagePath(packageName),
+        )
+      : [];
   const branchMoved =
     spec.publishPolicy === 'Automatic' && draft?.base
       ? await branchMovedPackage(downStore, packageName, draft.base)
       : false;
-  const tip = (await downStore.refs()).get(`refs/heads/${downStore.branch}`);
-  const fileInTheWay = !base && tip ? await downStore.fileInTheWay(tip, packageName) : undefined;
-  const rivals = await rivalVariants(deps.objects, pv, spec);
+  const tip = base ? undefined : (await downStore.refs()).get(`refs/heads/${downStore.branch}`);
+  const fileInTheWay = tip ? await downStore.fileInTheWay(tip, packageName) : undefined;
+  const rivals = ownsPackage ? [] : await rivalVariants(deps.objects, pv, spec);
   const publishedCurrent = deps.forMetrics
     ? await publishedIsCurrent(downStore, packageName, downstream.published, upstream)
     : undefined;
