@@ -117,9 +117,12 @@ export const mutateStage: ContentStage = async (content, observed) => {
       },
     },
   );
-  // An executable bit needs its file.
-  const modes = new Map([...content.modes].filter(([path, e]) => e.kind !== 'executable' || mutated.files.has(path)));
-  return { ...content, files: mutated.files, modes, injections: mutated.injections };
+  return {
+    ...content,
+    files: mutated.files,
+    modes: modesFor(mutated.files, content.modes),
+    injections: mutated.injections,
+  };
 };
 
 /**
@@ -141,10 +144,13 @@ export const renderStage: ContentStage = async (content, observed, options) => {
     ...(outcome.error !== undefined ? { failedFunction: failed?.image ?? failed?.exec ?? '(pipeline)' } : {}),
   };
   if (outcome.error !== undefined) return { ...content, render };
-  // An executable bit needs its file (a function may have deleted it).
-  const modes = new Map([...content.modes].filter(([path, e]) => e.kind !== 'executable' || outcome.files.has(path)));
-  return { ...content, files: outcome.files, modes, render };
+  return { ...content, files: outcome.files, modes: modesFor(outcome.files, content.modes), render };
 };
+
+/** The modes that still apply after a stage changed the files: an executable bit needs its file. */
+function modesFor(files: PackageFiles, modes: PackageModes): PackageModes {
+  return new Map([...modes].filter(([path, e]) => e.kind !== 'executable' || files.has(path)));
+}
 
 function declaresPipeline(files: PackageFiles): boolean {
   for (const [path, content] of files) {
