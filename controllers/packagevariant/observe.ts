@@ -19,6 +19,7 @@ import type { ObjectStore } from '../store.ts';
 import { keyString } from '../store.ts';
 import { classifyDownstream, ownerOf, type DownstreamState } from './downstream.ts';
 import { locationOf, type GitStores } from './git-stores.ts';
+import { readPackageContent } from '../repositories/git-source.ts';
 import type { PackageContent } from '../repositories/source.ts';
 import { findInjectionPoints } from './injection.ts';
 import { resolveUpstream, upstreamLocation, UpstreamNotFoundError, type ResolvedUpstream } from './upstream.ts';
@@ -106,7 +107,7 @@ export async function observeVariant(
   const draft = downstream.drafts[0];
   const baseRevision = draft ?? downstream.published;
   const base = baseRevision
-    ? { revision: baseRevision, content: await readContent(downStore, packageName, baseRevision.commit) }
+    ? { revision: baseRevision, content: await readPackageContent(downStore, packageName, baseRevision.commit) }
     : undefined;
 
   const readUpstream = (commit: string) => upstream.source.read(upstream.packageName, commit);
@@ -198,14 +199,6 @@ async function repository(objects: ObjectStore, namespace: string, name: string,
     throw new TerminalError('InvalidRepository', `Repository ${namespace}/${name}: ${describeFieldErrors(problems)}`);
   }
   return repo;
-}
-
-async function readContent(store: GitStore, packageName: string, commit: string): Promise<PackageContent> {
-  const [files, modes] = await Promise.all([
-    store.readPackage({ packageName, commit }),
-    store.readPackageModes({ packageName, commit }),
-  ]);
-  return { files, modes };
 }
 
 /** The upstream commit a downstream package's Kptfile is locked to. */

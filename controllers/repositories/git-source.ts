@@ -73,12 +73,7 @@ export class GitSource implements UpstreamSource {
   }
 
   async read(packageName: string, commit: string): Promise<PackageContent> {
-    const store = await this.store();
-    const [files, modes] = await Promise.all([
-      store.readPackage({ packageName, commit }),
-      store.readPackageModes({ packageName, commit }),
-    ]);
-    return { files, modes };
+    return readPackageContent(await this.store(), packageName, commit);
   }
 
   lock(packageName: string, revision: TrackedRevision): LockRevision {
@@ -91,6 +86,19 @@ export class GitSource implements UpstreamSource {
     if (track !== DOWNSTREAM_TRACK) return undefined;
     return this.store().then((store) => downstreamRevision(store, packageName));
   }
+}
+
+/** A package at a commit, files and modes (upstream and downstream reads alike). */
+export async function readPackageContent(
+  store: GitStore,
+  packageName: string,
+  commit: string,
+): Promise<PackageContent> {
+  const [files, modes] = await Promise.all([
+    store.readPackage({ packageName, commit }),
+    store.readPackageModes({ packageName, commit }),
+  ]);
+  return { files, modes };
 }
 
 /** Where `track` points for a package of `store` (refreshed by the caller). */
