@@ -202,3 +202,31 @@ describe('the WebAssembly runtime', () => {
     }
   });
 });
+
+describe('the WebAssembly worker', () => {
+  it('does not keep a finished process alive', async () => {
+    // a reconcile pass or script that renders and returns must exit without stopWasmRuntime()
+    const script = `
+      import { renderPackage } from ${JSON.stringify(join(import.meta.dirname, 'render.ts'))};
+      const files = new Map(Object.entries(${JSON.stringify({
+        Kptfile: kptfile(
+          '  mutators:\n    - image: gcr.io/kpt-fn/set-annotations:v0.1\n      configMap:\n        team: web\n',
+        ),
+        'app.yaml': deployment,
+      })}).map(([k, v]) => [k, Buffer.from(v)]));
+      const out = await renderPackage(files);
+      if (out.error) throw new Error(out.error);
+      console.log(out.files.get('app.yaml').toString().includes('team: web') ? 'rendered' : 'not rendered');
+    `;
+    const { execFile } = await import('node:child_process');
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(
+        process.execPath,
+        ['--input-type=module', '--eval', script],
+        { timeout: 30_000, killSignal: 'SIGKILL' },
+        (error, stdout, stderr) => resolve({ code: error ? (child.exitCode ?? -1) : 0, stdout, stderr }),
+      );
+    });
+    expect(result).toEqual({ code: 0, stdout: 'rendered\n', stderr: '' });
+  }, 40_000);
+});

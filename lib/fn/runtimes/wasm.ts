@@ -81,6 +81,8 @@ interface Reply {
   stderr: string;
 }
 
+const isInputType = (arg: string) => arg.startsWith('--input-type');
+
 /** One worker holding the instantiated module; calls are run one at a time. */
 class WasmHost {
   private worker: Worker | undefined;
@@ -97,10 +99,15 @@ class WasmHost {
         `the built-in functions' WebAssembly module is missing (${wasm}); build it with scripts/build-fn-wasm.sh (make install does)`,
       );
     }
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { wasm, wasmExec } });
-    worker.unref();
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { wasm, wasmExec },
+      // the worker's source is CommonJS whatever the host process was started with (a Worker given
+      // execArgv refuses flags such as --expose-gc, so they are passed only when one must go)
+      execArgv: process.execArgv.some(isInputType) ? process.execArgv.filter((a) => !isInputType(a)) : undefined,
+    });
     this.worker = worker;
-    return new Promise<void>((resolve, reject) => {
+    const started = new Promise<void>((resolve, reject) => {
       worker.on('message', (m: { ready?: boolean; fatal?: string; id?: number } & Reply) => {
         if (m.ready) resolve();
         else if (m.fatal) reject(new Error(`the WebAssembly module cannot be started: ${m.fatal}`));
@@ -117,6 +124,7 @@ class WasmHost {
         if (this.worker === worker) this.stop();
       });
     });
+    return started;
   }
 
   shutdown(): void {
@@ -136,28 +144,40 @@ class WasmHost {
     const run = async (): Promise<Reply> => {
       const started = Date.now();
       if (!this.ready) this.ready = this.start(wasmDir());
-      await this.ready;
-      const id = this.next++;
-      return new Promise<Reply>((resolve) => {
-        // the first call also waits for the module to compile: the limit counts from the call
-        const timer = setTimeout(
-          () => {
-            this.pending.delete(id);
-            this.stop();
-            resolve({ output: '', error: `timed out after ${limits.timeoutMs} ms`, stderr: '' });
-          },
-          Math.max(1, limits.timeoutMs - (Date.now() - started)),
-        );
-        this.pending.set(id, (r) => {
-          clearTimeout(timer);
-          resolve(r);
-        });
-        this.worker!.postMessage({ id, fn, input });
-      });
+      // the worker holds the process only while a call runs: an idle worker never keeps a finished
+      // pass or script alive, and a script awaiting a render does not exit under it
+      const worker = this.worker;
+      worker?.ref();
+      try {
+        await this.ready;
+        return await this.send(fn, input, limits, started);
+      } finally {
+        worker?.unref();
+      }
     };
     const result = this.queue.then(run, run);
     this.queue = result.catch(() => undefined);
     return result;
+  }
+
+  private send(fn: string, input: string, limits: Limits, started: number): Promise<Reply> {
+    const id = this.next++;
+    return new Promise<Reply>((resolve) => {
+      // the first call also waits for the module to compile: the limit counts from the call
+      const timer = setTimeout(
+        () => {
+          this.pending.delete(id);
+          this.stop();
+          resolve({ output: '', error: `timed out after ${limits.timeoutMs} ms`, stderr: '' });
+        },
+        Math.max(1, limits.timeoutMs - (Date.now() - started)),
+      );
+      this.pending.set(id, (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
+      this.worker!.postMessage({ id, fn, input });
+    });
   }
 }
 
