@@ -5,8 +5,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMap, isPair, isScalar, isSeq, parseAllDocuments, parse as parseYaml, visit } from 'yaml';
-import { readPackageDir } from '../kpt/package.ts';
-import { mergeKptfiles, mergePackages, type Generation } from './index.ts';
+import { readPackageDir, readPackageDirWithModes, type PackageFiles, type PackageModes } from '../kpt/package.ts';
+import { mergeKptfiles, mergeModes, mergePackages, type Generation, type Strategy } from './index.ts';
 
 const ROOT = fileURLToPath(new URL('./testdata/conformance/', import.meta.url));
 const BOOKKEEPING = [
@@ -31,6 +31,19 @@ interface CaseSpec {
   commentsAbsent?: string[];
   styles?: { keys?: Record<string, string>; values?: Record<string, string> };
   strategy?: string;
+}
+
+/** `kpt-package/<case>/case.yaml`: a whole-package update, checked under every generation listed. */
+interface PackageCaseSpec {
+  id: string;
+  strategy?: Strategy;
+  /** Default true: the package is the root of the update, as Porch runs it. */
+  isRoot?: boolean;
+  /** Default both. */
+  generations?: Generation[];
+  expectError?: string;
+  /** `semantic` (default): YAML files and Kptfiles compare as documents, other files byte for byte. */
+  compare?: 'semantic' | 'bytes';
 }
 
 function caseFolders(group: string): string[] {
@@ -194,5 +207,55 @@ describe('conformance: kpt-update package fixtures', () => {
         expect(result.files.get(path)?.toString('utf8')).toBe(content.toString('utf8'));
       }
     });
+  }
+});
+
+const isYamlPath = (path: string) => /(^|\/)Kptfile$|\.ya?ml$/.test(path);
+
+function readSide(dir: string, side: string): { files: PackageFiles; modes: PackageModes } {
+  const at = join(dir, side);
+  return existsSync(at) ? readPackageDirWithModes(at) : { files: new Map(), modes: new Map() };
+}
+
+const modeList = (modes: PackageModes) => [...modes].map(([path, entry]) => `${path} ${entry.kind}`).sort();
+
+describe("conformance: kpt-package cases (whole-package updates from kpt's own update tests)", () => {
+  const folders = caseFolders('kpt-package');
+  it('finds the case folders', () => {
+    expect(folders.length).toBeGreaterThan(0);
+  });
+  for (const dir of folders) {
+    const spec = parseYaml(read(dir, 'case.yaml')) as PackageCaseSpec;
+    for (const generation of spec.generations ?? (['B', 'C'] as const)) {
+      it(`${spec.id} (${dir.slice(dir.lastIndexOf('/') + 1)}, Gen ${generation})`, () => {
+        const [original, updated, local] = ['origin', 'updated', 'dest'].map((side) => readSide(dir, side));
+        const strategy = spec.strategy ?? 'resource-merge';
+        const run = () => {
+          const result = mergePackages(
+            { original: original!.files, updated: updated!.files, local: local!.files },
+            { generation, strategy, isRoot: spec.isRoot ?? true },
+          );
+          return mergeModes(original!.modes, updated!.modes, local!.modes, result.files, { strategy });
+        };
+        if (spec.expectError) {
+          expect(run).toThrow(spec.expectError);
+          return;
+        }
+        const result = run();
+        const expected = readSide(dir, 'expected');
+        expect([...result.files.keys()].sort()).toEqual([...expected.files.keys()].sort());
+        for (const [path, content] of expected.files) {
+          const text = result.files.get(path)?.toString('utf8') ?? '';
+          if ((spec.compare ?? 'semantic') === 'semantic' && isYamlPath(path)) {
+            const empty: CaseSpec = { id: spec.id, merge: 'package' };
+            expect({ path, docs: documents(text, empty) }).toEqual({
+              path,
+              docs: documents(content.toString('utf8'), empty),
+            });
+          } else expect({ path, text }).toEqual({ path, text: content.toString('utf8') });
+        }
+        expect(modeList(result.modes)).toEqual(modeList(expected.modes));
+      });
+    }
   }
 });

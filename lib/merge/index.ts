@@ -1,7 +1,7 @@
 // Package merge: the entry point the controller and `pvctl merge` call. Pure and synchronous: three
 // in-memory packages in, the upgraded local package and a conflict report out.
 import { isUtf8 } from 'node:buffer';
-import { Kptfile, KptfileError } from '../kpt/kptfile.ts';
+import { Kptfile, KptfileError, removeSection } from '../kpt/kptfile.ts';
 import { KPTFILE, type PackageFiles } from '../kpt/package.ts';
 import { isKrmFile, isResourceFile, PackageError, parseResourceFile, type ResourceFile } from '../kpt/resources.ts';
 import { fingerprint, getField, getIn, isMap, isSeq, scalarString, toPlain, type YNode } from '../kpt/yaml.ts';
@@ -284,7 +284,10 @@ function kptfileCore(content: Buffer): string {
   return fingerprint(contents, false);
 }
 
-/** Removes `status.renderStatus` and the `Rendered` condition; returns whether anything changed. */
+/**
+ * Removes `status.renderStatus` and the `Rendered` condition, then an emptied `conditions` list and
+ * an emptied (or already empty) `status`, as kpt's fast-forward does; returns whether anything changed.
+ */
 function stripRenderStatus(contents: YNode): boolean {
   const status = getField(contents, 'status');
   if (!isMap(status)) return false;
@@ -294,6 +297,11 @@ function stripRenderStatus(contents: YNode): boolean {
     const before = conditions.items.length;
     conditions.items = conditions.items.filter((c) => scalarString(getField(c, 'type')) !== 'Rendered');
     changed ||= conditions.items.length !== before;
+    if (conditions.items.length === 0) changed = status.delete('conditions') || changed;
+  }
+  if (status.items.length === 0 && isMap(contents)) {
+    removeSection(contents, 'status');
+    changed = true;
   }
   return changed;
 }
