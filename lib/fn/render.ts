@@ -354,7 +354,7 @@ async function runStep(
   }
   if (role === 'validator') return input;
 
-  const collected = collectOutput(selected, output.items ?? [], pkg.dir, runner.serialized);
+  const collected = collectOutput(selected, output.items ?? [], pkg.dir, runner.serialized, output.unchanged);
   checkOutput(collected, fail);
   if (chosen.length === input.length) return collected.map((c) => c.item);
   // kpt's MergeWithInput: untouched resources stay, changed ones take their place, deleted ones go, new ones come last

@@ -93,6 +93,11 @@ export function annotateForCall(items: Item[]): YAMLMap[] {
   });
 }
 
+function stripped(node: YAMLMap, before?: YAMLMap): YAMLMap {
+  stripAnnotations(node, before);
+  return node;
+}
+
 /** Removes kpt's annotations from a node; empty `annotations` / `metadata` maps that were not there before go too. */
 function stripAnnotations(node: YAMLMap, before?: YAMLMap): void {
   const metadata = getField(node, 'metadata');
@@ -116,12 +121,15 @@ function stripAnnotations(node: YAMLMap, before?: YAMLMap): void {
  * `serialized`: the output came through YAML text (exec, wasm, container); it is then laid onto a
  * copy of the input node so unchanged parts keep their comments and layout.
  * New resources without a path get kpt's default `<namespace>/<kind>_<name>.yaml` in package `pkg`.
+ * `unchanged`: output nodes that are the very nodes given to the function, untouched by it; their
+ * input item's node is taken as it is.
  */
 export function collectOutput(
   input: Item[],
   output: YAMLMap[],
   pkg: string,
   serialized: boolean,
+  unchanged?: ReadonlySet<YAMLMap>,
 ): { item: Item; source?: number }[] {
   const items: { item: Item; source?: number }[] = [];
   const usedIds = new Set<number>();
@@ -136,8 +144,12 @@ export function collectOutput(
     const indexText = changed(a[ANNOTATIONS.index], a[ANNOTATIONS.legacyIndex], from ? String(from.index) : undefined);
     const packagePath = a[ANNOTATIONS.packagePath];
     const seqIndent = a[ANNOTATIONS.seqIndent] === 'wide' ? 'wide' : 'compact';
-    stripAnnotations(node, from?.node);
-    const result = from && serialized ? patchNode(from.node.clone() as YAMLMap, node) : node;
+    const result =
+      from && unchanged?.has(node)
+        ? from.node
+        : from && serialized
+          ? patchNode(from.node.clone() as YAMLMap, stripped(node, from.node))
+          : stripped(node, from?.node);
     const item: Item = {
       node: result as YAMLMap,
       pkg: from?.pkg ?? (packagePath !== undefined && packagePath !== '.' ? packagePath : pkg),

@@ -73,6 +73,8 @@ export interface ResourceList {
 /** The outcome of one function: its output items (when it produced any) and its results. */
 export interface FunctionOutput {
   items?: YAMLMap[];
+  /** Output items that are the very input nodes, which the function did not change (no patch, no copy). */
+  unchanged?: ReadonlySet<YAMLMap>;
   results: ResultItem[];
   /** A failure of the function itself (non-zero exit, timeout, refused runtime); the output is then discarded. */
   error?: string;

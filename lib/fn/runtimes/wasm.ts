@@ -7,8 +7,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { parseResourceList, serializeResourceList } from '../resourcelist.ts';
+import { FunctionContractError, parseResourceList, serializeResourceList } from '../resourcelist.ts';
 import type { FunctionOutput, ResourceList } from '../types.ts';
+import type { YAMLMap } from 'yaml';
 import type { Limits } from './process.ts';
 
 const SOURCE_DIR = new URL('../wasm/', import.meta.url);
@@ -66,7 +67,7 @@ vm.runInThisContext(readFileSync(workerData.wasmExec, 'utf8'), { filename: 'wasm
     stderr = '';
     try {
       const r = globalThis.pvctlProcessResourceList(fn, input);
-      parentPort.postMessage({ id, output: r.output, error: r.error, stderr: r.stderr || stderr });
+      parentPort.postMessage({ id, output: r.output, order: r.order, error: r.error, stderr: r.stderr || stderr });
     } catch (e) {
       parentPort.postMessage({ id, output: '', error: String(e && e.message || e), stderr });
     }
@@ -77,6 +78,8 @@ vm.runInThisContext(readFileSync(workerData.wasmExec, 'utf8'), { filename: 'wasm
 
 interface Reply {
   output: string;
+  /** Per output item: the id of the input item it still equals, or "" for the next item of `output`. */
+  order?: string[] | null;
   error: string;
   stderr: string;
 }
@@ -188,6 +191,26 @@ export function stopWasmRuntime(): void {
   host.shutdown();
 }
 
+/** The output items in the function's order: unchanged ones are the input nodes themselves. */
+function inOrder(
+  input: readonly YAMLMap[],
+  written: YAMLMap[],
+  order: Reply['order'],
+): { items: YAMLMap[]; unchanged: Set<YAMLMap> } {
+  const unchanged = new Set<YAMLMap>();
+  if (!order) return { items: written, unchanged };
+  const byId = new Map(input.map((node, i) => [String(i + 1), node]));
+  let next = 0;
+  const items = order.map((id) => {
+    if (!id) return written[next++]!;
+    const node = byId.get(id);
+    if (!node) throw new FunctionContractError(`the function answered with an unknown item id ${JSON.stringify(id)}`);
+    unchanged.add(node);
+    return node;
+  });
+  return { items: [...items, ...written.slice(next)], unchanged };
+}
+
 /** Runs a built-in from the WebAssembly module. */
 export async function runWasm(fn: string, list: ResourceList, limits: Limits): Promise<FunctionOutput> {
   let reply: Reply;
@@ -210,8 +233,10 @@ export async function runWasm(fn: string, list: ResourceList, limits: Limits): P
     const [error, ...stderr] = reply.error.split('\n');
     return { results: parsed?.results ?? [], error: error!, exitCode: 1, stderr: stderr.join('\n') || reply.stderr };
   }
+  const { items, unchanged } = inOrder(list.items, parsed?.items ?? [], reply.order);
   return {
-    items: parsed?.items ?? [],
+    items,
+    unchanged,
     results: parsed?.results ?? [],
     exitCode: 0,
     ...(reply.stderr ? { stderr: reply.stderr } : {}),

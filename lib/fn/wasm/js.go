@@ -9,8 +9,8 @@ func main() {
 		if len(args) != 2 {
 			return map[string]any{"output": "", "error": "expected (function, resourceList)"}
 		}
-		output, failure := process(args[0].String(), args[1].String())
-		return map[string]any{"output": output, "error": failure, "stderr": stderr}
+		output, order, failure := process(args[0].String(), args[1].String())
+		return map[string]any{"output": output, "order": order, "error": failure, "stderr": stderr}
 	}))
 	select {}
 }

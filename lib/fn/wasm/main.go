@@ -56,19 +56,32 @@ var processors = map[string]processor{
 	"search-replace":     searchReplace,
 }
 
-// process reads a ResourceList, runs the named function and writes the ResourceList back.
-func process(name, input string) (output string, failure string) {
+// process reads a ResourceList, runs the named function and writes the ResourceList back. Items the
+// function left node for node as they came are not written: `order` has, for each output item, the
+// id annotation of the input item it still equals, or "" for the next item written, so the host
+// neither parses nor patches what did not change.
+func process(name, input string) (output string, order []any, failure string) {
 	p, found := processors[name]
 	if !found {
-		return "", fmt.Sprintf("no function %q in this build", name)
+		return "", nil, fmt.Sprintf("no function %q in this build", name)
 	}
 	reader := &kio.ByteReader{Reader: strings.NewReader(input), OmitReaderAnnotations: true}
 	items, err := reader.Read()
 	if err != nil {
-		return "", "reading the ResourceList: " + err.Error()
+		return "", nil, "reading the ResourceList: " + err.Error()
 	}
 	stderr = ""
+	before := make(map[string]*yaml.Node, len(items))
+	for _, item := range items {
+		if id := idOf(item); id != "" {
+			before[id] = item.Copy().YNode()
+		}
+	}
 	out, results, ok := safely(p, items, reader.FunctionConfig)
+	written := out
+	if ok {
+		written, order = changedItems(out, before)
+	}
 	var buf bytes.Buffer
 	writer := kio.ByteWriter{
 		Writer:                &buf,
@@ -79,24 +92,67 @@ func process(name, input string) (output string, failure string) {
 	if len(results) > 0 {
 		text, err := yaml.Marshal(results)
 		if err != nil {
-			return "", err.Error()
+			return "", nil, err.Error()
 		}
 		node, err := yaml.Parse(string(text))
 		if err != nil {
-			return "", err.Error()
+			return "", nil, err.Error()
 		}
 		writer.Results = node
 	}
-	if err := writer.Write(out); err != nil {
-		return "", "writing the ResourceList: " + err.Error()
+	if err := writer.Write(written); err != nil {
+		return "", nil, "writing the ResourceList: " + err.Error()
 	}
 	if !ok {
 		if stderr == "" {
 			stderr = "failed to evaluate function: error: function failure"
 		}
-		return buf.String(), "function failure\n" + stderr
+		return buf.String(), nil, "function failure\n" + stderr
 	}
-	return buf.String(), ""
+	return buf.String(), order, ""
+}
+
+// changedItems splits the output into the items to write and the order (see process).
+func changedItems(out []*yaml.RNode, before map[string]*yaml.Node) ([]*yaml.RNode, []any) {
+	written := make([]*yaml.RNode, 0, len(out))
+	order := make([]any, len(out))
+	for i, item := range out {
+		id := idOf(item)
+		if original, found := before[id]; found && sameNode(original, item.YNode()) {
+			order[i] = id
+			delete(before, id) // a second copy of the same input is a new item
+			continue
+		}
+		order[i] = ""
+		written = append(written, item)
+	}
+	return written, order
+}
+
+func idOf(item *yaml.RNode) string {
+	annotations := item.GetAnnotations()
+	if id := annotations["internal.config.kubernetes.io/id"]; id != "" {
+		return id
+	}
+	return annotations["config.k8s.io/id"]
+}
+
+// sameNode: equal node for node, styles and comments included (an alias by its name).
+func sameNode(a, b *yaml.Node) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	if a.Kind != b.Kind || a.Style != b.Style || a.Tag != b.Tag || a.Value != b.Value || a.Anchor != b.Anchor ||
+		a.HeadComment != b.HeadComment || a.LineComment != b.LineComment || a.FootComment != b.FootComment ||
+		len(a.Content) != len(b.Content) {
+		return false
+	}
+	for i := range a.Content {
+		if !sameNode(a.Content[i], b.Content[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // safely turns a panic of a function into an error result, as the SDK does.
