@@ -15,6 +15,7 @@ import {
   type MemoizedFileMerge,
 } from './merge-memo.ts';
 import { assertNoDuplicates, mergeResources } from './resources.ts';
+import { krmignoreOf } from './ignore.ts';
 import { SchemaRegistry } from './schema.ts';
 import {
   MergeConflictError,
@@ -355,10 +356,17 @@ function selectResourceFiles(
   const paths = new Set(
     [...original.keys(), ...updated.keys(), ...local.keys()].filter((p) => isResourceFile(p) && !opaque.has(p)),
   );
+  // A file a side's .krmignore names is not read on that side (kpt's reader skips it). A local file
+  // the local .krmignore names is never written (kpt would overwrite it with upstream's resources).
+  const [ignoredO, ignoredU, ignoredL] = [original, updated, local].map(krmignoreOf);
+  const unlessIgnored = (ignored: ((path: string) => boolean) | undefined, path: string, content?: Buffer) =>
+    content && ignored?.(path) ? undefined : content;
   for (const path of [...paths].sort()) {
-    const o = original.get(path);
-    const u = updated.get(path);
+    const o = unlessIgnored(ignoredO, path, original.get(path));
+    const u = unlessIgnored(ignoredU, path, updated.get(path));
+    if (local.has(path) && ignoredL?.(path)) continue;
     const l = local.get(path);
+    if (!o && !u && !l) continue;
     const upstreamUnchanged = o && u ? o.equals(u) : !o && !u;
     if (upstreamUnchanged || (l && u && l.equals(u))) {
       if (l) selected.unchangedResources += validateLocalFile(path, l, (file) => assertNoDuplicates(file));

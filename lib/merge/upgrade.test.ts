@@ -56,4 +56,21 @@ describe('upgradePackage', () => {
     expect(result.files.get('deployment.yaml')!.toString()).toContain('image: shop:1.1 # app image');
     expect(result.conflicts).toHaveLength(1);
   });
+
+  it('leaves the files .krmignore names alone: not merged, no merge keys (kpt does not read them)', () => {
+    const template = Buffer.from('{{- if .Values.on }}\nkind: ConfigMap\n{{- end }}\n');
+    const withTemplates = (files: Map<string, Buffer>) =>
+      new Map([...files, ['.krmignore', Buffer.from('templates/\n')], ['templates/cm.yaml', template]]);
+    const input = {
+      original: withTemplates(readPackageDir(join(GOLDEN, 'original'))),
+      updated: withTemplates(readPackageDir(join(GOLDEN, 'updated'))),
+      local: withTemplates(readPackageDir(join(GOLDEN, 'local'))),
+    };
+    const result = upgradePackage(input, v2);
+    expect(result.files.get('templates/cm.yaml')).toBe(template);
+    expect(result.files.get('new.yaml')!.toString()).toContain('internal.kpt.dev/upstream-identifier');
+    const cloned = clonePackage(input.updated, v1);
+    expect(cloned.get('templates/cm.yaml')).toBe(template);
+    expect(cloned.get('new.yaml')!.toString()).toContain('internal.kpt.dev/upstream-identifier');
+  });
 });

@@ -5,6 +5,7 @@ import { ensureMergeKeys } from '../kpt/identity.ts';
 import { Kptfile, type UpdateStrategy } from '../kpt/kptfile.ts';
 import { KPTFILE, type PackageFiles } from '../kpt/package.ts';
 import { Scalar, setField } from '../kpt/yaml.ts';
+import { krmignoreOf } from './ignore.ts';
 import { mergePackages } from './index.ts';
 import type { MergeInput, MergeOptions, MergeResult } from './types.ts';
 
@@ -51,7 +52,7 @@ export function clonePackage(
     );
     files.set(PACKAGE_CONTEXT_FILE, Buffer.from(context, 'utf8'));
   }
-  return ensureMergeKeys(files, { includeKptfile: true });
+  return withMergeKeys(files);
 }
 
 /**
@@ -73,11 +74,20 @@ export function upgradePackage(
     const after = kptfile.toString();
     if (after !== before) files.set(KPTFILE, Buffer.from(after, 'utf8'));
   }
-  return { ...result, files: ensureMergeKeys(files, { includeKptfile: true }) };
+  return { ...result, files: withMergeKeys(files) };
 }
 
 function setUpstream(kptfile: Kptfile, source: UpstreamRevision, updateStrategy: UpdateStrategy): void {
   const git = { repo: source.repo, directory: source.directory, ref: source.ref };
   kptfile.upstream = { type: 'git', git, updateStrategy };
   kptfile.upstreamLock = { type: 'git', git: { ...git, commit: source.commit } };
+}
+
+/** Merge keys on every resource, except in files the package's `.krmignore` names (kpt's reader skips them). */
+function withMergeKeys(files: PackageFiles): PackageFiles {
+  const ignored = krmignoreOf(files);
+  if (!ignored) return ensureMergeKeys(files, { includeKptfile: true });
+  const read: PackageFiles = new Map([...files].filter(([path]) => !ignored(path)));
+  const marked = ensureMergeKeys(read, { includeKptfile: true });
+  return new Map([...files].map(([path, content]) => [path, marked.get(path) ?? content]));
 }
