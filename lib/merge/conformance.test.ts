@@ -160,27 +160,35 @@ function runCase(dir: string, spec: CaseSpec): string {
   return result.files.get(path)?.toString('utf8') ?? '';
 }
 
-describe('conformance: merge3 cases', () => {
-  const folders = caseFolders('merge3');
+// merge3: the shared cases; kyaml-merge3: more of kyaml's merge3 tests, in the same format (this
+// project's addition, with `generations` to run a case under several generations).
+describe.each([
+  ['merge3', 52],
+  ['kyaml-merge3', 1],
+])('conformance: %s cases', (group, atLeast) => {
+  const folders = caseFolders(group);
   it('finds the case folders', () => {
-    expect(folders.length).toBeGreaterThanOrEqual(52);
+    expect(folders.length).toBeGreaterThanOrEqual(atLeast);
   });
   for (const dir of folders) {
-    const spec = parseYaml(read(dir, 'case.yaml')) as CaseSpec;
-    it(`${spec.id} (${dir.slice(dir.lastIndexOf('/') + 1)}, Gen ${spec.generation ?? 'B'})`, () => {
-      if (spec.expectError) {
-        expect(() => runCase(dir, spec)).toThrow(spec.expectError);
-        return;
-      }
-      const output = runCase(dir, spec);
-      expect(documents(output, spec)).toEqual(documents(read(dir, 'expected.yaml'), spec));
-      const found = comments(output);
-      for (const text of spec.commentsExpected ?? []) expect(found).toContain(text.trim());
-      for (const text of spec.commentsAbsent ?? []) expect(found).not.toContain(text.trim());
-      for (const annotation of BOOKKEEPING) expect(output).not.toContain(annotation);
-      // optional in the conformance rules; this implementation aims at kpt's quoting
-      if (spec.styles) checkStyles(output, spec.styles);
-    });
+    const base = parseYaml(read(dir, 'case.yaml')) as CaseSpec & { generations?: Generation[] };
+    for (const generation of base.generations ?? [base.generation ?? 'B']) {
+      const spec: CaseSpec = { ...base, generation };
+      it(`${spec.id} (${dir.slice(dir.lastIndexOf('/') + 1)}, Gen ${generation})`, () => {
+        if (spec.expectError) {
+          expect(() => runCase(dir, spec)).toThrow(spec.expectError);
+          return;
+        }
+        const output = runCase(dir, spec);
+        expect(documents(output, spec)).toEqual(documents(read(dir, 'expected.yaml'), spec));
+        const found = comments(output);
+        for (const text of spec.commentsExpected ?? []) expect(found).toContain(text.trim());
+        for (const text of spec.commentsAbsent ?? []) expect(found).not.toContain(text.trim());
+        for (const annotation of BOOKKEEPING) expect(output).not.toContain(annotation);
+        // optional in the conformance rules; this implementation aims at kpt's quoting
+        if (spec.styles) checkStyles(output, spec.styles);
+      });
+    }
   }
 });
 

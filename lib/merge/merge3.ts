@@ -141,7 +141,10 @@ class FieldMerger {
       const up = uPairs.get(key);
       const keyResult = this.scalar(lp?.key, op?.key, up?.key, '', true) as Scalar | undefined;
       const fieldSchema =
-        commentSchema(lp) ?? commentSchema(op) ?? commentSchema(up) ?? this.options.registry.field(schema, key);
+        commentSchema(lp, dest) ??
+        commentSchema(op, o) ??
+        commentSchema(up, u) ??
+        this.options.registry.field(schema, key);
       const value = this.node(valueOf(lp), valueOf(op), valueOf(up), fieldSchema, path ? `${path}.${key}` : key);
       if (value === undefined || isNullNode(value)) {
         if (lp) removed.add(lp);
@@ -303,16 +306,22 @@ function valueOf(pair: Pair | undefined): Source {
   return (pair.value ?? new Scalar(null)) as YNode;
 }
 
-/** A schema in a comment on the field's key or value (line or head comment). */
-function commentSchema(pair: Pair | undefined): JsonSchema | undefined {
+/**
+ * A schema in a comment on the field's key or value (line or head comment). The head comment of a
+ * map's first key is the map's own `commentBefore` once parsed, so it counts for that key.
+ */
+function commentSchema(pair: Pair | undefined, parent: Source): JsonSchema | undefined {
   if (!pair) return undefined;
   const key = pair.key as Scalar | undefined;
   const value = pair.value as { comment?: string | null; commentBefore?: string | null } | null;
+  const head = isMap(parent) && parent.items[0] === pair ? parent.commentBefore : undefined;
   return (
     schemaFromComment(key?.comment) ??
     schemaFromComment(key?.commentBefore) ??
+    schemaFromComment(head) ??
     schemaFromComment(value?.comment) ??
-    schemaFromComment(value?.commentBefore)
+    // a map value's commentBefore is its first key's head comment, not this field's
+    (isMap(value) ? undefined : schemaFromComment(value?.commentBefore))
   );
 }
 
