@@ -138,7 +138,8 @@ async function pass(
   stats.processSeconds = (performance.now() - start) / 1000;
   if (profileDir) {
     const file = readdirSync(profileDir)
-      .filter((f) => f.endsWith('.cpuprofile'))
+      // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: the main thread's (a worker thread writes its own)
+      .filter((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f))
       .sort()
       .pop();
     if (file) stats.profile = summarizeProfile(join(profileDir, file));

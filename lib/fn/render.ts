@@ -4,6 +4,7 @@
 // copies); function config from `configMap` or `configPath`; `selectors` / `exclude`. Pure with
 // respect to I/O, except the function runtimes (lib/fn/runtimes). Never throws: a failure comes back
 // as `error` with the results gathered so far, and the input files.
+import PQueue from 'p-queue';
 import { isUtf8 } from 'node:buffer';
 import { posix } from 'node:path';
 import { Document, YAMLMap, isMap } from 'yaml';
@@ -64,7 +65,16 @@ interface Run {
 const join = (dir: string, path: string) => (dir ? `${dir}/${path}` : path);
 const dirOf = (path: string) => (path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '');
 
-export async function renderPackage(files: PackageFiles, options: RenderOptions = {}): Promise<RenderOutcome> {
+// At most two renders at a time in a process: one on this thread while the other waits for a
+// function (the WebAssembly worker, a process). A fleet upgrade starts hundreds at once; more would
+// not go faster, only hold more parsed packages in memory.
+const renders = new PQueue({ concurrency: 2 });
+
+export function renderPackage(files: PackageFiles, options: RenderOptions = {}): Promise<RenderOutcome> {
+  return renders.add(() => render(files, options)) as Promise<RenderOutcome>;
+}
+
+async function render(files: PackageFiles, options: RenderOptions): Promise<RenderOutcome> {
   const run: Run = { options, results: newResultList(), mutationSteps: [], validationSteps: [], pkgs: new Map() };
   let error: string | undefined;
   let out: PackageFiles;
@@ -331,7 +341,7 @@ async function runStep(
   let output;
   try {
     output = await runner.run(
-      { items: annotateForCall(selected), ...(functionConfig ? { functionConfig } : {}) },
+      { items: annotateForCall(selected, runner.serialized), ...(functionConfig ? { functionConfig } : {}) },
       limits,
     );
   } catch (e) {
@@ -451,10 +461,20 @@ function writeBack(files: PackageFiles, pkgs: Map<string, Pkg>, items: Item[]): 
     }
     const texts = list.map((item) => {
       if (item.origin && unchanged(item)) return item.origin.raw;
-      const doc = item.origin ? (item.origin.doc.clone() as Document) : new Document();
+      if (!item.origin) {
+        const doc = new Document();
+        doc.contents = item.node;
+        return doc.toString({ ...NEW_STYLE, indentSeq: item.seqIndent === 'wide' });
+      }
+      // the original document's comments and directives around the new contents (put back right after)
+      const doc = item.origin.doc as Document;
+      const contents = doc.contents;
       doc.contents = item.node;
-      const style = item.origin?.style ?? { ...NEW_STYLE, indentSeq: item.seqIndent === 'wide' };
-      return doc.toString(style);
+      try {
+        return doc.toString(item.origin.style);
+      } finally {
+        doc.contents = contents;
+      }
     });
     out.set(file, Buffer.from(joinDocuments(texts)));
   }

@@ -5,6 +5,7 @@
 // of these annotations is removed again.
 import {
   Document,
+  Pair,
   Scalar,
   YAMLMap,
   YAMLSeq,
@@ -66,21 +67,18 @@ const quoted = (value: string) => {
   return s;
 };
 
-/** Clones of `items` with kpt's annotations, for one function call; ids are 1-based positions. */
-export function annotateForCall(items: Item[]): YAMLMap[] {
+/**
+ * `items` with kpt's annotations, for one function call; ids are 1-based positions. A function run
+ * in process changes what it is given, so it gets deep copies; `forText`: the items are only
+ * written out as YAML (exec, wasm, container), so copies of the three maps on the way to the
+ * annotations are enough and the rest is shared with the input.
+ */
+export function annotateForCall(items: Item[], forText = false): YAMLMap[] {
   return items.map((item, i) => {
-    const node = item.node.clone() as YAMLMap;
-    let metadata = getField(node, 'metadata');
-    if (!isMap(metadata)) {
-      metadata = new YAMLMap();
-      setField(node, 'metadata', metadata);
-    }
-    let annotations = getField(metadata, 'annotations');
-    if (!isMap(annotations)) {
-      annotations = new YAMLMap();
-      setField(metadata as YAMLMap, 'annotations', annotations);
-    }
-    const set = (key: string, value: string) => setField(annotations as YAMLMap, key, quoted(value));
+    const node = forText ? copyOf(item.node) : (item.node.clone() as YAMLMap);
+    const metadata = copiedChild(node, 'metadata', forText);
+    const annotations = copiedChild(metadata, 'annotations', forText);
+    const set = (key: string, value: string) => setField(annotations, key, quoted(value));
     set(ANNOTATIONS.legacyIndex, String(item.index));
     set(ANNOTATIONS.legacyPath, item.path);
     set(ANNOTATIONS.index, String(item.index));
@@ -91,6 +89,21 @@ export function annotateForCall(items: Item[]): YAMLMap[] {
     set(ANNOTATIONS.packagePath, item.pkg === '' ? '.' : item.pkg);
     return node;
   });
+}
+
+/** A map sharing `map`'s key and value nodes, with its own list of pairs (so a set on it changes only it). */
+function copyOf(map: YAMLMap): YAMLMap {
+  const copy = Object.create(Object.getPrototypeOf(map), Object.getOwnPropertyDescriptors(map)) as YAMLMap;
+  copy.items = map.items.map((p) => new Pair(p.key, p.value));
+  return copy;
+}
+
+/** The map under `key` of `parent` (a new one when it has none); with `copy`, a copy put in its place. */
+function copiedChild(parent: YAMLMap, key: string, copy: boolean): YAMLMap {
+  const child = getField(parent, key);
+  const map = isMap(child) ? (copy ? copyOf(child) : child) : new YAMLMap();
+  if (map !== child) setField(parent, key, map);
+  return map;
 }
 
 function stripped(node: YAMLMap, before?: YAMLMap): YAMLMap {
