@@ -1,6 +1,7 @@
 // Which lists are associative, and by which keys: a small OpenAPI definitions table for the
 // Kubernetes types whose lists carry `x-kubernetes-patch-strategy: merge` (as in the Kubernetes
-// v1.21.2 OpenAPI that kyaml embeds), plus schemas from CRDs and from JSON comments on fields.
+// v1.21.2 OpenAPI that kyaml embeds) and for kyaml's built-in Kustomization schema, plus schemas
+// from CRDs and from JSON comments on fields.
 
 export interface JsonSchema {
   $ref?: string;
@@ -63,6 +64,11 @@ const KUBERNETES_DEFINITIONS: Record<string, JsonSchema> = {
   [`${CORE}ServiceSpec`]: obj({ ports: mergeList(obj({}), 'port', ['port', 'protocol']) }),
   [`${CORE}NodeSpec`]: obj({ podCIDRs: mergeList({ type: 'string' }) }),
   [`${CORE}NodeStatus`]: obj({ conditions, addresses: mergeList(obj({}), 'type') }),
+  // kyaml's built-in kustomization schema (kyaml/openapi/kustomizationapi): the generators merge by name.
+  'io.k8s.api.apps.v1.Kustomization': obj({
+    configMapGenerator: mergeList(ref('io.k8s.api.apps.v1.ConfigMapArgs'), 'name'),
+    secretGenerator: mergeList(ref('io.k8s.api.apps.v1.SecretArgs'), 'name'),
+  }),
   'io.k8s.api.batch.v1.JobTemplateSpec': obj({
     metadata: ref(META),
     spec: obj({ template: ref(`${CORE}PodTemplateSpec`) }),
@@ -110,6 +116,7 @@ function kubernetesResources(): Array<[string, string, JsonSchema]> {
     withMeta(),
   );
   add(['scheduling.k8s.io/v1'], ['PriorityClass'], withMeta());
+  add(['kustomize.config.k8s.io/v1beta1'], ['Kustomization'], ref('io.k8s.api.apps.v1.Kustomization'));
   add(['coordination.k8s.io/v1'], ['Lease'], withMeta());
   return out;
 }
