@@ -264,26 +264,44 @@ function fileConflict(path: string, winner: 'upstream' | 'local'): Conflict {
   return { file: path, resource: '(file)', field: '(content)', updated: 'modified', local: 'modified', winner };
 }
 
-/** Files whose content differs between O and L; the root Kptfile only for more than upstream/lock/render status. */
+/**
+ * Files whose content differs between O and L, as kpt's fast-forward check sees them: Kptfiles are
+ * compared by content (not layout or comments) without `upstream`/`upstreamLock`; the root Kptfile
+ * also without its name and render status, and, when the original has none, a local one that only
+ * holds what `kpt pkg get` writes (apiVersion, kind, name, upstream, upstreamLock) is no change.
+ */
 function locallyModifiedFiles(original: PackageFiles, local: PackageFiles): string[] {
   const out: string[] = [];
   for (const path of [...new Set([...original.keys(), ...local.keys()])].sort()) {
     const a = original.get(path);
     const b = local.get(path);
     if (a && b && a.equals(b)) continue;
-    if (path === KPTFILE && a && b && kptfileCore(a) === kptfileCore(b)) continue;
+    const root = path === KPTFILE;
+    if (isKptfilePath(path) && a && b && kptfileCore(a, path, root) === kptfileCore(b, path, root)) continue;
+    if (root && !a && b && kptfileCore(b, path, true) === MINIMAL_KPTFILE_CORE) continue;
     out.push(path);
   }
   return out;
 }
 
-function kptfileCore(content: Buffer): string {
-  const kptfile = Kptfile.parse(content);
+function kptfileCore(content: Buffer, path: string, root: boolean): string {
+  const kptfile = Kptfile.parse(content, path);
   const contents = kptfile.contents.clone() as YNode & typeof kptfile.contents;
   for (const key of ['upstream', 'upstreamLock']) contents.delete(key);
-  stripRenderStatus(contents);
+  if (root) {
+    stripRenderStatus(contents);
+    const metadata = getField(contents, 'metadata');
+    if (isMap(metadata)) metadata.delete('name');
+  }
   return fingerprint(contents, false);
 }
+
+/** The root core of the Kptfile `kpt pkg get` creates when the upstream has none (kpt's DefaultKptfile). */
+const MINIMAL_KPTFILE_CORE = kptfileCore(
+  Buffer.from('apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: x\n'),
+  KPTFILE,
+  true,
+);
 
 /**
  * Removes `status.renderStatus` and the `Rendered` condition, then an emptied `conditions` list and
