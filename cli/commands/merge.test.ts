@@ -93,6 +93,19 @@ describe('pvctl merge', () => {
     expect(readFileSync(join(dir, 'l', 'd.yaml'), 'utf8')).toBe(deployment(21));
   });
 
+  it('--non-root merges the Kptfile as a non-root package: upstream/upstreamLock come from upstream', () => {
+    const kptfile = (ref: string) =>
+      `apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: sub\nupstream:\n  type: git\n  git:\n` +
+      `    repo: https://example.com/r\n    directory: /sub\n    ref: ${ref}\n  updateStrategy: resource-merge\n`;
+    write('o', 'Kptfile', kptfile('v1'));
+    write('u', 'Kptfile', kptfile('v2'));
+    write('l', 'Kptfile', kptfile('v1'));
+    expect(run()).toBe(0);
+    expect(readFileSync(join(dir, 'l', 'Kptfile'), 'utf8')).toContain('ref: v1');
+    expect(run({ nonRoot: true })).toBe(0);
+    expect(readFileSync(join(dir, 'l', 'Kptfile'), 'utf8')).toContain('ref: v2');
+  });
+
   it('exits 1 on unknown options and missing directories', () => {
     expect(run({ strategy: 'rebase' })).toBe(1);
     expect(run({ conflicts: 'maybe' })).toBe(1);

@@ -29,6 +29,8 @@ export interface MergeCommandOptions {
   conflicts: string;
   generation: string;
   output: string;
+  /** Merge as a subpackage of the update (kpt's non-root package): the Kptfile takes upstream's `upstream`/`upstreamLock`. */
+  nonRoot?: boolean;
 }
 
 const POLICIES: Record<string, ConflictPolicy> = {
@@ -82,7 +84,7 @@ export function runMerge(
     const updated = readPackageDirWithModes(options.updated);
     result = mergePackages(
       { original: original.files, updated: updated.files, local: local.files },
-      { strategy, conflicts: policy, generation: options.generation as Generation },
+      { strategy, conflicts: policy, generation: options.generation as Generation, isRoot: !options.nonRoot },
     );
     const merged = mergeModes(original.modes, updated.modes, local.modes, result.files, {
       strategy,
@@ -162,6 +164,10 @@ export function registerMerge(program: Command): void {
     .option('--conflicts <policy>', 'report (upstream wins), local-wins, or fail (exit 2, nothing written)', 'report')
     .option('--generation <gen>', 'B (kpt v1.0.0-beta.62, as Porch) or C (kpt HEAD)', 'B')
     .option('--output <format>', 'table or json', 'table')
+    .option(
+      '--non-root',
+      "merge as a non-root package (a subpackage of the update): the Kptfile takes upstream's upstream/upstreamLock",
+    )
     .action((options: MergeCommandOptions) => {
       process.exitCode = runMerge(
         options,

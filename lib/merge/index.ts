@@ -17,6 +17,7 @@ import {
 import { assertNoDuplicates, mergeResources } from './resources.ts';
 import { krmignoreOf } from './ignore.ts';
 import { SchemaRegistry } from './schema.ts';
+import { planSubpackages, withoutSubpackages } from './subpackages.ts';
 import {
   MergeConflictError,
   MergeError,
@@ -52,7 +53,12 @@ export function mergePackages(input: MergeInput, options: MergeOptions = {}): Me
   assertUtf8Kptfiles(input);
   let result: MergeResult;
   try {
-    result = implementation(input, resolved);
+    const plan = planSubpackages(input, resolved.strategy);
+    result = implementation(withoutSubpackages(input, plan.handled), resolved);
+    if (plan.handled.length) {
+      const files = new Map([...result.files, ...plan.files]);
+      result = finish(input.local, files, result.conflicts, result.stats);
+    }
   } catch (e) {
     if (e instanceof PackageError) throw new MergeError(e.message, e.file, e.index);
     if (e instanceof KptfileError) throw new MergeError(e.message, e.file);
@@ -237,9 +243,10 @@ function mergeOtherFiles(
     const base = original.get(path);
     if (!base) continue;
     const theirs = updated.get(path);
-    if (theirs && isNestedKptfile(path)) {
-      // A subpackage present on all three sides: its Kptfile is merged like kpt merges a non-root one.
-      const merged = mergeKptfiles(base.toString('utf8'), theirs.toString('utf8'), mine.toString('utf8'), {
+    if (isNestedKptfile(path)) {
+      // A subpackage present on all three sides: its Kptfile is merged like kpt merges a non-root one
+      // (a Kptfile upstream removed from a directory it kept merges with none, as kpt: it stays).
+      const merged = mergeKptfiles(base.toString('utf8'), theirs?.toString('utf8'), mine.toString('utf8'), {
         copyUpstream: true,
         conflicts: options.conflicts,
         file: path,
