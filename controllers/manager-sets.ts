@@ -10,6 +10,7 @@ import {
   UPGRADE_HELD_REASON,
   type KubeObject,
   type PackageVariant,
+  type PackageVariantSet,
 } from '../api/v1alpha1/index.ts';
 import { getCondition } from '../lib/kube/conditions.ts';
 import { describeError } from '../lib/kube/informer.ts';
@@ -127,6 +128,18 @@ export class SetController {
 
   registerHandlers(): void {
     registerWatches(this.watches(), (key) => this.enqueue(key));
+    // A variant reads its set's `spec.suspend`: suspending or resuming a set reconciles its variants.
+    registerWatches(
+      [
+        {
+          name: "PackageVariantSets' spec.suspend: the set's variants",
+          informer: this.store.packageVariantSets,
+          fingerprint: (pvs) => JSON.stringify((pvs as PackageVariantSet).spec?.suspend ?? false),
+          keys: (pvs, event) => (event === 'add' ? [] : (this.observations.get(objectKey(pvs))?.variants ?? [])),
+        },
+      ],
+      (key) => this.enqueueVariants([key]),
+    );
   }
 
   start(): void {

@@ -4,6 +4,23 @@ export const GROUP = 'packagevariant.dev';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
 
+/**
+ * On a PackageVariant or PackageVariantSet: a request to reconcile it now (like Flux's
+ * `reconcile.fluxcd.io/requestedAt`). Any new value is one request; the controller records the value
+ * it handled in `status.lastHandledReconcileAt`. Set by `pvctl request-reconcile`.
+ */
+export const RECONCILE_REQUEST_ANNOTATION = `${GROUP}/reconcile-requested-at`;
+/** Ready and Reconciling reason of a variant or set whose `spec.suspend` (or whose set's) is true. */
+export const SUSPENDED_REASON = 'Suspended';
+
+export const SuspendSchema = Type.Boolean({
+  description:
+    'Beyond Porch: while true, the controller observes but writes nothing (no draft, publish or cleanup in git; a set creates, updates and deletes no variants). Status says Suspended.',
+});
+export const LastHandledReconcileAtSchema = Type.String({
+  description: `Beyond Porch: the value of the ${GROUP}/reconcile-requested-at annotation the last reconcile handled.`,
+});
+
 /** The subset of metav1.ObjectMeta the controller reads and writes. */
 export interface ObjectMeta {
   name?: string;

@@ -28,6 +28,7 @@ const ready: PrinterColumn = {
   type: 'string',
   jsonPath: '.status.conditions[?(@.type=="Ready")].status',
 };
+const suspended: PrinterColumn = { name: 'Suspended', type: 'boolean', jsonPath: '.spec.suspend', priority: 1 };
 const age: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
 
 export const CRD_SOURCES: CrdSource[] = [
@@ -43,6 +44,7 @@ export const CRD_SOURCES: CrdSource[] = [
       { name: 'Downstream', type: 'string', jsonPath: '.spec.downstream.package' },
       { name: 'Upstream-Repo', type: 'string', jsonPath: '.spec.upstream.repo', priority: 1 },
       { name: 'Downstream-Repo', type: 'string', jsonPath: '.spec.downstream.repo', priority: 1 },
+      suspended,
       age,
     ],
   },
@@ -56,6 +58,7 @@ export const CRD_SOURCES: CrdSource[] = [
       ready,
       { name: 'Upstream', type: 'string', jsonPath: '.spec.upstream.package' },
       { name: 'Upstream-Repo', type: 'string', jsonPath: '.spec.upstream.repo', priority: 1 },
+      suspended,
       age,
     ],
   },

@@ -5,8 +5,10 @@ import {
   ADOPTION_POLICIES,
   ConditionsSchema,
   DELETION_POLICIES,
+  LastHandledReconcileAtSchema,
   ObjectMetaSchema,
   PipelineSchema,
+  SuspendSchema,
   type KubeObject,
 } from './common.ts';
 import { Optional, StringEnum, StringMap, Type, type Static } from './schema.ts';
@@ -82,6 +84,7 @@ export const PackageVariantSpecSchema = Type.Object({
   pipeline: Optional(PipelineSchema),
   injectors: Optional(Type.Array(InjectionSelectorSchema)),
   publishPolicy: Optional(PublishPolicySchema),
+  suspend: Optional(SuspendSchema),
 });
 export type PackageVariantSpec = Static<typeof PackageVariantSpecSchema>;
 
@@ -114,6 +117,7 @@ export const PackageVariantStatusSchema = Type.Object({
   observedGeneration: Optional(Type.Integer({ format: 'int64' })),
   conditions: Optional(ConditionsSchema),
   downstreamTargets: Optional(Type.Array(DownstreamTargetSchema)),
+  lastHandledReconcileAt: Optional(LastHandledReconcileAtSchema),
 });
 export type PackageVariantStatus = Static<typeof PackageVariantStatusSchema>;
 

@@ -7,7 +7,9 @@ import {
   kptFunctionProperties,
   labelSelectorProperties,
   LabelSelectorSchema,
+  LastHandledReconcileAtSchema,
   ObjectMetaSchema,
+  SuspendSchema,
   type KubeObject,
 } from './common.ts';
 import { PublishPolicySchema, UpstreamSchema } from './packagevariant.ts';
@@ -134,6 +136,7 @@ export const PackageVariantSetSpecSchema = Type.Object({
   upstream: Optional(UpstreamSchema),
   targets: Optional(Type.Array(TargetSchema)),
   rollout: Optional(RolloutSchema),
+  suspend: Optional(SuspendSchema),
 });
 export type PackageVariantSetSpec = Static<typeof PackageVariantSetSpecSchema>;
 
@@ -142,7 +145,7 @@ const count = (description: string) => Type.Integer({ minimum: 0, description })
 export const VariantSummarySchema = Type.Object({
   total: count('Generated variants.'),
   upToDate: count('Ready, with no draft pending and no upgrade waiting.'),
-  waiting: count('An upgrade is held by the rollout, or the variant has not reported yet.'),
+  waiting: count('An upgrade is held by the rollout, the variant is suspended, or it has not reported yet.'),
   draftPending: count('A draft (or proposed revision) without conflicts waits to be published.'),
   conflicted: count('A draft carries merge conflicts.'),
   failed: count('Stalled, or Ready=False.'),
@@ -170,6 +173,7 @@ export const PackageVariantSetStatusSchema = Type.Object({
   variants: Optional(VariantSummarySchema),
   collisions: Optional(Type.Array(TargetCollisionSchema)),
   rollout: Optional(RolloutStatusSchema),
+  lastHandledReconcileAt: Optional(LastHandledReconcileAtSchema),
 });
 export type PackageVariantSetStatus = Static<typeof PackageVariantSetStatusSchema>;
 

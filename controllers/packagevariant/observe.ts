@@ -69,6 +69,8 @@ export interface ObserveDeps {
   stores: GitStores;
   /** Also find out whether the published revision is current (only the metrics need it). */
   forMetrics?: boolean;
+  /** Fetch the downstream and upstream repositories again, even when they were fetched before. */
+  refetch?: boolean;
   /** Told what the variant uses as soon as it is known, even when a later read fails. */
   onRepositories?(names: string[]): void;
 }
@@ -87,7 +89,12 @@ export async function observeVariant(
     : await repository(deps.objects, namespace, spec.upstream!.repo!, 'spec.upstream.repo');
   deps.onRepositories?.([downRepo, upRepo].filter((r) => r !== undefined).map((r) => r.metadata!.name!));
   const downStore = await stores.get(locationOf(downRepo));
-  const upSource = stores.source(upstreamLocation(pv, upRepo));
+  const upLocation = upstreamLocation(pv, upRepo);
+  const upSource = stores.source(upLocation);
+  if (deps.refetch) {
+    stores.invalidate(downStore);
+    stores.invalidate(await stores.get(upLocation));
+  }
   await Promise.all([stores.ensureRefreshed(downStore), upSource.sync()]);
   let upstream: ResolvedUpstream;
   try {

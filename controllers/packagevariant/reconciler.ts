@@ -11,6 +11,8 @@ import {
   defaultPackageVariantSpec,
   describeFieldErrors,
   PACKAGE_VARIANT_FINALIZER,
+  PACKAGE_VARIANT_SET_KIND,
+  SUSPENDED_REASON,
   validatePackageVariant,
   type PackageVariant,
 } from '../../api/v1alpha1/index.ts';
@@ -30,10 +32,10 @@ import { decide, keptEvent } from './decide.ts';
 import { ownerOf } from './downstream.ts';
 import { locationOf, type GitStores } from './git-stores.ts';
 import { MutationError } from './mutations.ts';
-import { observeVariant } from './observe.ts';
+import { observeVariant, type Observed } from './observe.ts';
 import { UPGRADE_HELD_REASON } from './publish.ts';
 import type { PushCoalescer } from './push-coalescer.ts';
-import { nextStatus, statusChanged, type Outcome } from './status.ts';
+import { newRequest, nextStatus, statusChanged, type Outcome } from './status.ts';
 
 /** What the controller learns about a variant that the watches need. */
 export interface Observation {
@@ -92,7 +94,7 @@ export class PackageVariantReconciler {
       this.options.metrics?.variantGone(key);
       return;
     }
-    if (pv.metadata?.deletionTimestamp) return this.finalize(pv);
+    if (pv.metadata?.deletionTimestamp) return this.finalize(pv, await this.suspendedBy(pv));
     const finalizers = pv.metadata?.finalizers ?? [];
     if (!finalizers.includes(PACKAGE_VARIANT_FINALIZER)) {
       pv = await objects.setFinalizers('PackageVariant', pv, [...finalizers, PACKAGE_VARIANT_FINALIZER]);
@@ -102,7 +104,7 @@ export class PackageVariantReconciler {
       return this.report(pv, { kind: 'stalled', reason: 'ValidationError', message: describeFieldErrors(invalid) });
     }
     try {
-      return await this.report(pv, await this.ensureDownstream(key, pv, context));
+      return await this.report(pv, await this.ensureDownstream(key, pv, context, await this.suspendedBy(pv)));
     } catch (error) {
       if (error instanceof TerminalError) {
         return this.report(pv, { kind: 'stalled', reason: error.reason, message: error.message });
@@ -118,8 +120,28 @@ export class PackageVariantReconciler {
     }
   }
 
-  /** observe → content → decide → act, and the outcome to report. */
-  private async ensureDownstream(key: string, pv: PackageVariant, context: ReconcileContext): Promise<Outcome> {
+  /**
+   * What suspends the variant: its own `spec.suspend`, or the `spec.suspend` of the
+   * PackageVariantSet that controls it; undefined when nothing does.
+   */
+  private async suspendedBy(pv: PackageVariant): Promise<string | undefined> {
+    if (pv.spec?.suspend) return 'spec.suspend';
+    const owner = pv.metadata?.ownerReferences?.find((r) => r.controller && r.kind === PACKAGE_VARIANT_SET_KIND);
+    if (!owner?.name) return undefined;
+    const namespace = pv.metadata?.namespace ?? 'default';
+    const set = await this.options.objects.get('PackageVariantSet', { namespace, name: owner.name });
+    return set?.spec?.suspend && (!owner.uid || set.metadata?.uid === owner.uid)
+      ? `PackageVariantSet ${owner.name} is suspended`
+      : undefined;
+  }
+
+  /** observe → content → decide → act, and the outcome to report; a suspended variant stops after observe. */
+  private async ensureDownstream(
+    key: string,
+    pv: PackageVariant,
+    context: ReconcileContext,
+    suspendedBy?: string,
+  ): Promise<Outcome> {
     const { log, signal } = context;
     let started = performance.now();
     const lap = () => {
@@ -134,6 +156,8 @@ export class PackageVariantReconciler {
         objects: this.options.objects,
         stores: this.options.stores,
         forMetrics: Boolean(this.options.metrics),
+        // A request (`pvctl request-reconcile`) not handled yet: git is fetched now, not at the next poll.
+        refetch: newRequest(pv),
         onRepositories: (names) => {
           watched.repositories = names;
           this.options.observe?.(key, watched);
@@ -158,6 +182,7 @@ export class PackageVariantReconciler {
       upstream: observed.upstream.watch,
       injectionKinds: [...observed.injection.keys()],
     });
+    if (suspendedBy) return suspendedOutcome(observed, suspendedBy);
     const content = await computeContent(observed, {
       conflictPolicy: this.options.conflictPolicy ?? 'upstream-wins',
       ...(this.options.render ? { render: this.options.render } : {}),
@@ -190,8 +215,12 @@ export class PackageVariantReconciler {
     };
   }
 
-  /** Deletion: drafts go, published revisions are proposed for deletion (or all is left, `orphan`). */
-  private async finalize(pv: PackageVariant): Promise<void> {
+  /**
+   * Deletion: drafts go, published revisions are proposed for deletion (or all is left, `orphan`).
+   * A suspended variant writes nothing to git, on deletion too: it is orphaned (as Flux skips
+   * garbage collection for a suspended object).
+   */
+  private async finalize(pv: PackageVariant, suspendedBy?: string): Promise<void> {
     const { objects, stores } = this.options;
     const finalizers = pv.metadata?.finalizers ?? [];
     const namespace = pv.metadata!.namespace ?? 'default';
@@ -200,7 +229,13 @@ export class PackageVariantReconciler {
     const spec = defaultPackageVariantSpec(pv.spec ?? {});
     const repoName = spec.downstream?.repo;
     const repo = repoName ? await objects.get('Repository', { namespace, name: repoName }) : undefined;
-    if (spec.deletionPolicy === 'delete' && repo && spec.downstream?.package) {
+    if (suspendedBy && spec.deletionPolicy === 'delete') {
+      objects.recordEvent(pv, {
+        type: 'Normal',
+        reason: 'Orphaned',
+        message: `deleted while suspended (${suspendedBy}): the downstream revisions were left in place`,
+      });
+    } else if (spec.deletionPolicy === 'delete' && repo && spec.downstream?.package) {
       const store = await stores.get(locationOf(repo));
       await stores.ensureRefreshed(store);
       const packageName = spec.downstream.package;
@@ -236,4 +271,19 @@ export class PackageVariantReconciler {
     const statusVersion = await this.options.objects.patchStatus('PackageVariant', pv, status);
     return statusVersion ? { statusVersion } : undefined;
   }
+}
+
+/** Ready False, reason Suspended: what was observed, and what a resume would do first. */
+function suspendedOutcome(observed: Observed, suspendedBy: string): Outcome {
+  const short = observed.upstream.commit.slice(0, 12);
+  const pending = !observed.base
+    ? `; on resume the downstream package ${observed.packageName} is created from upstream ${short}`
+    : !observed.lock?.current
+      ? `; upstream ${short} is not in the downstream yet`
+      : '';
+  return {
+    kind: 'suspended',
+    reason: SUSPENDED_REASON,
+    message: `suspended (${suspendedBy}): nothing is written to git${pending}`,
+  };
 }

@@ -77,4 +77,13 @@ describe('planSetChanges', () => {
     expect(created.spec?.publishPolicy).toBe('Automatic');
     expect(changes.plan.paused).toBe(true);
   });
+
+  it("keeps a person's spec.suspend on a generated variant (pvctl suspend pvar), whatever the template says", () => {
+    const suspended = { ...existing('east'), spec: { ...spec('east'), suspend: true } };
+    const kept = planSetChanges(set(), [desired('east')], [suspended]);
+    expect(writes(kept)).toEqual(['none fleet-east-web']);
+    const updated = planSetChanges(set(), [desired('east', { tier: 'gold' })], [suspended]);
+    expect(writes(updated)).toEqual(['update fleet-east-web']);
+    expect(updated.variants[0]!.variant.spec).toMatchObject({ suspend: true, labels: { tier: 'gold' } });
+  });
 });

@@ -78,9 +78,12 @@ export function planSetChanges(
   const variants: VariantChange[] = [];
   let terminating = false;
   for (const d of desired) {
-    const spec: PackageVariantSpec = publishPolicy ? { ...d.spec, publishPolicy } : d.spec;
-    const hold = plan.holds.get(d.name);
     const current = live.get(d.identity);
+    const rendered: PackageVariantSpec = publishPolicy ? { ...d.spec, publishPolicy } : d.spec;
+    // `spec.suspend` of a generated variant is a person's (`pvctl suspend pvar`): the set keeps it.
+    const suspend = current?.spec?.suspend;
+    const spec: PackageVariantSpec = suspend !== undefined ? { ...rendered, suspend } : rendered;
+    const hold = plan.holds.get(d.name);
     if (current) {
       const annotations = withHold(current.metadata?.annotations, hold);
       const same = jsonEqual(current.spec, spec) && jsonEqual(current.metadata?.annotations ?? {}, annotations);

@@ -6,6 +6,7 @@ import {
   describeFieldErrors,
   PACKAGE_VARIANT_SET_FINALIZER,
   PACKAGE_VARIANT_SET_LABEL,
+  SUSPENDED_REASON,
   validatePackageVariantSet,
   type PackageVariant,
   type PackageVariantSet,
@@ -89,6 +90,10 @@ export class PackageVariantSetReconciler {
       const invalid = validatePackageVariantSet(pvs, this.options.celLimits);
       if (invalid.length) throw new TerminalError('ValidationError', describeFieldErrors(invalid));
       const desired = await this.desired(pvs);
+      if (pvs.spec?.suspend) {
+        await this.writeStatus(pvs, suspendedOutcome(planSetChanges(pvs, desired.variants, existing)));
+        return;
+      }
       const result = await this.apply(pvs, desired.variants, existing);
       observation.variants = result.variants.map((pv) =>
         keyString({ namespace: namespaceOf(pvs!), name: pv.metadata!.name! }),
@@ -260,6 +265,25 @@ export class PackageVariantSetReconciler {
     const status = nextSetStatus(pvs, outcome, this.options.now?.());
     if (setStatusChanged(pvs.status, status)) await this.options.objects.patchStatus('PackageVariantSet', pvs, status);
   }
+}
+
+/** What the set would change among its variants, were it not suspended (`argocd appset generate` style). */
+function suspendedOutcome(changes: ReturnType<typeof planSetChanges>): SetOutcome {
+  const updates = changes.variants.filter((c) => c.write === 'update').length;
+  const creates = changes.variants.filter((c) => c.write === 'create').length;
+  const pending = [
+    creates ? `${creates} to create` : '',
+    updates ? `${updates} to update` : '',
+    changes.deletes.length ? `${changes.deletes.length} to delete` : '',
+  ].filter(Boolean);
+  return {
+    kind: 'suspended',
+    reason: SUSPENDED_REASON,
+    message:
+      'suspended (spec.suspend): no PackageVariant is created, updated or deleted, and its variants write nothing to git' +
+      (pending.length ? `; pending: ${pending.join(', ')}` : ''),
+    summary: summarize(changes.states),
+  };
 }
 
 function namespaceOf(pvs: PackageVariantSet): string {

@@ -45,6 +45,10 @@ describe('variantState', () => {
       'conflicted',
     );
     expect(variantState(pv({ observedGeneration: 1, conditions: [cond('Ready', 'False', 'Error')] }))).toBe('failed');
+    // Suspended by a person: waiting, not failed (it does not halt the rollout).
+    expect(variantState(pv({ observedGeneration: 1, conditions: [cond('Ready', 'False', 'Suspended')] }))).toBe(
+      'waiting',
+    );
     expect(
       variantState(pv({ observedGeneration: 1, conditions: [...ok.slice(0, 1), cond('Stalled', 'True', 'X')] })),
     ).toBe('failed');

@@ -3,6 +3,7 @@
 // result as the `packagevariant.dev/rollout-hold` annotation, which the PackageVariant reconciler
 // respects. Without `spec.rollout` nothing is held (Porch's behaviour).
 import {
+  SUSPENDED_REASON,
   UPGRADE_HELD_REASON,
   type LabelSelector,
   type PackageVariant,
@@ -23,6 +24,8 @@ export function variantState(pv: PackageVariant | undefined): VariantState {
   const ready = getCondition(status.conditions, 'Ready');
   if (getCondition(status.conditions, 'Stalled')?.status === 'True') return 'failed';
   if (!ready) return 'waiting';
+  // Suspended by a person: not a failure, and not in flight.
+  if (ready.reason === SUSPENDED_REASON) return 'waiting';
   if (ready.status !== 'True') return ready.reason === 'MergeConflicts' ? 'conflicted' : 'failed';
   const drafts = (status.downstreamTargets ?? []).filter((t) => t.lifecycle === 'Draft' || t.lifecycle === 'Proposed');
   if (drafts.some((t) => t.conflicts?.length)) return 'conflicted';

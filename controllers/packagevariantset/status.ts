@@ -7,13 +7,17 @@ import type {
   TargetCollision,
   VariantSummary,
 } from '../../api/v1alpha1/index.ts';
+import { handledRequest } from '../packagevariant/status.ts';
 import { capMessage as capAt, setKstatusConditions } from '../../lib/kube/conditions.ts';
 import { jsonEqual } from './equal.ts';
 import type { RolloutPlan } from './rollout.ts';
 
 export interface SetOutcome {
-  /** `ready`: variants reconciled; `stalled`: needs a person; `error`: retried with backoff. */
-  kind: 'ready' | 'stalled' | 'error';
+  /**
+   * `ready`: variants reconciled; `stalled`: needs a person; `error`: retried with backoff;
+   * `suspended`: targets rendered, no variant created, updated or deleted (spec.suspend).
+   */
+  kind: 'ready' | 'stalled' | 'error' | 'suspended';
   reason: string;
   message: string;
   summary?: VariantSummary;
@@ -31,7 +35,9 @@ export function capMessage(message: string): string {
 
 function reconciling(outcome: SetOutcome): { status: 'True' | 'False'; reason: string; message: string } {
   if (outcome.kind === 'error') return { status: 'True', reason: 'Retrying', message: outcome.message };
-  if (outcome.kind === 'stalled') return { status: 'False', reason: outcome.reason, message: '' };
+  if (outcome.kind === 'stalled' || outcome.kind === 'suspended') {
+    return { status: 'False', reason: outcome.reason, message: '' };
+  }
   const plan = outcome.rollout;
   if (plan?.halted) return { status: 'False', reason: 'RolloutHalted', message: plan.message };
   if (plan && !plan.complete) {
@@ -73,6 +79,7 @@ export function nextSetStatus(pvs: PackageVariantSet, outcome: SetOutcome, now?:
   );
   const summary = outcome.summary ?? previous.variants;
   const plan = outcome.rollout;
+  const handled = handledRequest(pvs);
   return {
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
     conditions,
@@ -88,6 +95,7 @@ export function nextSetStatus(pvs: PackageVariantSet, outcome: SetOutcome, now?:
           },
         }
       : {}),
+    ...(handled ? { lastHandledReconcileAt: handled } : {}),
   };
 }
 
