@@ -24,6 +24,7 @@ import { PackageVariantSetReconciler } from './packagevariantset/reconciler.ts';
 import { nextSetStatus } from './packagevariantset/status.ts';
 import { setUpstreamFinder } from './set-upstream.ts';
 import { keyOf, keyString, parseKey } from './store.ts';
+import { branchRef } from '../lib/git/refs.ts';
 import type { RenderOptions } from '../lib/fn/render.ts';
 import type { ConflictPolicy } from '../lib/merge/index.ts';
 
@@ -41,6 +42,8 @@ export interface LocalRunOptions {
   conflictPolicy?: ConflictPolicy;
   /** Function runtimes for rendering drafts (allowed executables, container runtime, timeouts). */
   render?: RenderOptions;
+  /** Preview: compute every draft, push nothing (the result's `previews` say what would be pushed). */
+  dryRun?: boolean;
   onProgress?(done: number, total: number): void;
   /** Names input object `index` in messages (default `object <index>`), e.g. by file and document. */
   describe?(index: number): string;
@@ -63,6 +66,22 @@ export interface LocalRunResult {
   /** Objects refused on admission; refused variants and sets are also in `variants` and `sets`, Stalled. */
   rejected: Rejection[];
   pushes: number;
+  /** Dry run: what each push would have written, per variant. */
+  previews: DraftPreview[];
+}
+
+/** Dry run: one ref a push would have moved, with the package's diff against the deployment branch. */
+export interface DraftPreview {
+  /** The variant's key (`namespace/name`), when a variant's status names the commit. */
+  variant?: string;
+  repository: string;
+  ref: string;
+  /** The new commit; undefined when the ref would be deleted. */
+  commit?: string;
+  packageName?: string;
+  /** Paths of the package that differ from the deployment branch, and the unified diff. */
+  files: string[];
+  patch: string;
 }
 
 /**
@@ -94,7 +113,11 @@ export async function reconcileLocally(input: unknown[], options: LocalRunOption
   const { admitted, rejected } = admit(input, options.describe);
   const refused = rejected.map(refusal).filter((r) => r !== undefined);
   const store = new LocalObjectStore(admitted, refused);
-  const stores = new GitStores({ objects: store, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
+  const stores = new GitStores({
+    objects: store,
+    ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+    ...(options.dryRun ? { dryRun: true } : {}),
+  });
   // Nothing is gained by pushing early in a one-shot pass: each repository is pushed once every
   // running reconcile waits for its push.
   const pushes = new PushCoalescer({ maxDelayMs: Infinity });
@@ -166,11 +189,22 @@ export async function reconcileLocally(input: unknown[], options: LocalRunOption
       if (!changed.length) break;
       await reconcileVariants(changed);
     }
-  } finally {
+  } catch (error) {
     stores.close();
+    throw error;
   }
   const keys = keysOf(PACKAGE_VARIANT_KIND);
   const variants = await Promise.all(keys.map((key) => store.get('PackageVariant', parseKey(key))));
+  let previews: DraftPreview[] = [];
+  try {
+    if (options.dryRun)
+      previews = await previewsOf(
+        stores,
+        variants.filter((v) => v !== undefined),
+      );
+  } finally {
+    stores.close();
+  }
   const sets = await Promise.all(setKeys.map((key) => store.get('PackageVariantSet', parseKey(key))));
   // Refused variants and sets of ours are reported as Stalled, once per name (duplicates are refused together).
   const stalled = (kind: string) =>
@@ -190,5 +224,34 @@ export async function reconcileLocally(input: unknown[], options: LocalRunOption
     errors,
     rejected,
     pushes: pushes.pushes,
+    previews,
   };
+}
+
+async function previewsOf(stores: GitStores, variants: PackageVariant[]): Promise<DraftPreview[]> {
+  const byCommit = new Map<string, PackageVariant>();
+  for (const pv of variants)
+    for (const t of pv.status?.downstreamTargets ?? []) if (t.commit) byCommit.set(t.commit, pv);
+  const previews: DraftPreview[] = [];
+  for (const git of stores.all()) {
+    if (!git.previewed.length) continue;
+    const tip = (await git.refs()).get(branchRef(git.branch));
+    for (const update of git.previewed) {
+      const pv = update.newOid ? byCommit.get(update.newOid) : undefined;
+      const packageName = pv?.spec?.downstream?.package;
+      const diff =
+        update.newOid && packageName
+          ? await git.diffPackage(packageName, tip, update.newOid)
+          : { files: [], patch: '' };
+      previews.push({
+        ...(pv ? { variant: keyString(keyOf(pv)) } : {}),
+        repository: git.url,
+        ref: update.ref,
+        ...(update.newOid ? { commit: update.newOid } : {}),
+        ...(packageName ? { packageName } : {}),
+        ...diff,
+      });
+    }
+  }
+  return previews;
 }

@@ -2,9 +2,16 @@
 // injection sources read from YAML, with no cluster; prints the resulting status.
 import { addRenderOptions, renderOptionsFrom, type RenderFlagOptions } from '../render-options.ts';
 import type { Command } from 'commander';
-import { formatFieldError, type PackageVariant, type PackageVariantSet } from '../../api/v1alpha1/index.ts';
+import {
+  formatFieldError,
+  PACKAGE_VARIANT_KIND,
+  PACKAGE_VARIANT_SET_KIND,
+  type KubeObject,
+  type PackageVariant,
+  type PackageVariantSet,
+} from '../../api/v1alpha1/index.ts';
 import { describeSource, loadManifests } from '../../lib/kube/manifest-reader.ts';
-import { reconcileLocally } from '../../controllers/local.ts';
+import { reconcileLocally, type DraftPreview } from '../../controllers/local.ts';
 import { getCondition } from '../../lib/kube/conditions.ts';
 import { sweepStaleKeyDirs } from '../../lib/git/credentials.ts';
 import { describeObject, parseOutputFormat, serialize, table, UsageError } from '../output.ts';
@@ -16,14 +23,26 @@ interface ReconcileOptions extends ReadLimitOptions, GitLimitOptions {
   output?: string;
   cacheDir?: string;
   concurrency?: string;
+  dryRun?: boolean;
+  failOnConflicts?: boolean;
 }
+
+/** Exit code of `--fail-on-conflicts` when some draft has merge conflicts (1 stays "not all Ready"). */
+export const CONFLICTS_EXIT = 3;
 
 export function isReady(pv: PackageVariant): boolean {
   return getCondition(pv.status?.conditions, 'Ready')?.status === 'True';
 }
 
-function statusRows(variants: PackageVariant[]): string[][] {
-  const rows = [['NAMESPACE', 'NAME', 'READY', 'REASON', 'DOWNSTREAM', 'LIFECYCLE', 'CONFLICTS', 'MESSAGE']];
+const conflictsOf = (pv: PackageVariant) =>
+  (pv.status?.downstreamTargets ?? []).reduce((n, t) => n + (t.conflicts?.length ?? 0), 0);
+
+/** `previews` (a dry run): a FILES column, the package files each variant's push would change. */
+function statusRows(variants: PackageVariant[], previews?: DraftPreview[]): string[][] {
+  const header = ['NAMESPACE', 'NAME', 'READY', 'REASON', 'DOWNSTREAM', 'LIFECYCLE', 'CONFLICTS', 'MESSAGE'];
+  const rows = [previews ? [...header.slice(0, 7), 'FILES', 'MESSAGE'] : header];
+  const files = new Map<string, number>();
+  for (const p of previews ?? []) if (p.variant) files.set(p.variant, (files.get(p.variant) ?? 0) + p.files.length);
   for (const pv of variants) {
     const ready = getCondition(pv.status?.conditions, 'Ready');
     const stalled = getCondition(pv.status?.conditions, 'Stalled');
@@ -36,11 +55,53 @@ function statusRows(variants: PackageVariant[]): string[][] {
       cause?.reason ?? '',
       targets.map((t) => t.name).join(',') || '-',
       targets.map((t) => t.lifecycle ?? '').join(',') || '-',
-      String(targets.reduce((n, t) => n + (t.conflicts?.length ?? 0), 0)),
+      String(conflictsOf(pv)),
+      ...(previews ? [String(files.get(`${pv.metadata?.namespace ?? 'default'}/${pv.metadata?.name}`) ?? 0)] : []),
       ready?.status === 'True' ? '' : (cause?.message ?? ''),
     ]);
   }
   return rows;
+}
+
+/** `-o diff`: each preview as a unified diff under a header naming the variant and the ref. */
+function diffLines(previews: DraftPreview[]): string[] {
+  const lines: string[] = [];
+  for (const p of previews) {
+    const what = p.commit ? `${p.files.length} file(s)` : 'deleted';
+    lines.push(`# ${p.variant ?? '(no variant)'}: ${p.repository} ${p.ref} (${what})`);
+    if (p.patch) lines.push(p.patch.replace(/\n$/, ''));
+  }
+  return lines;
+}
+
+/** The variants a set would create, change or delete: the input's variants against the pass's. */
+function setChanges(input: KubeObject[], variants: PackageVariant[]): string[][] {
+  const key = (o: KubeObject) => `${o.metadata?.namespace ?? 'default'}/${o.metadata?.name}`;
+  const owner = (o: KubeObject) => o.metadata?.ownerReferences?.find((r) => r.kind === PACKAGE_VARIANT_SET_KIND)?.name;
+  const before = new Map(
+    input.filter((o) => o.kind === PACKAGE_VARIANT_KIND).map((o) => [key(o), o as PackageVariant]),
+  );
+  const rows: string[][] = [];
+  for (const pv of variants) {
+    const set = owner(pv);
+    if (!set) continue;
+    const old = before.get(key(pv));
+    const change = pv.metadata?.deletionTimestamp
+      ? 'delete'
+      : !old
+        ? 'create'
+        : JSON.stringify(old.spec) !== JSON.stringify(pv.spec)
+          ? 'update'
+          : undefined;
+    if (change)
+      rows.push([change, key(pv), `${pv.metadata?.namespace ?? 'default'}/${set}`, pv.spec?.downstream?.package ?? '']);
+  }
+  for (const [k, old] of before) {
+    const set = owner(old);
+    if (set && !variants.some((pv) => key(pv) === k))
+      rows.push(['delete', k, `${old.metadata?.namespace ?? 'default'}/${set}`, old.spec?.downstream?.package ?? '']);
+  }
+  return rows.length ? [['CHANGE', 'PACKAGEVARIANT', 'PACKAGEVARIANTSET', 'DOWNSTREAM'], ...rows] : [];
 }
 
 function setRows(sets: PackageVariantSet[]): string[][] {
@@ -68,7 +129,9 @@ export async function runReconcile(
   out: (line: string) => void,
   err: (line: string) => void,
 ): Promise<number> {
-  const format = parseOutputFormat(options.output);
+  const diff = options.output === 'diff';
+  if (diff && !options.dryRun) throw new UsageError('-o diff shows what a push would change: it needs --dry-run');
+  const format = diff ? 'table' : parseOutputFormat(options.output);
   const concurrency = options.concurrency ? Number(options.concurrency) : undefined;
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
     throw new UsageError(`--concurrency must be a positive integer, not ${options.concurrency}`);
@@ -90,32 +153,49 @@ export async function runReconcile(
       ...(concurrency ? { concurrency } : {}),
       render: renderOptionsFrom(options),
       describe: (i) => describeSource(objects[i]!),
+      ...(options.dryRun ? { dryRun: true } : {}),
     },
   );
+  const previews = options.dryRun ? result.previews : undefined;
   for (const { index, object, errors: problems } of result.rejected) {
     for (const problem of problems) {
       err(`${describeSource(objects[index]!)} ${describeObject(object)}: ${formatFieldError(problem)}`);
     }
   }
-  if (format === 'table') {
-    for (const line of table(statusRows(result.variants)).split('\n')) out(line);
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const ready = result.variants.filter(isReady).length;
+  const refused = result.rejected.length ? `; ${result.rejected.length} object(s) refused` : '';
+  const summary = previews
+    ? `dry run: nothing pushed; ${previews.filter((p) => p.commit).length} ref(s) would be written and ` +
+      `${previews.filter((p) => !p.commit).length} deleted in ${new Set(previews.map((p) => p.repository)).size} repository(ies); ` +
+      `${ready}/${result.variants.length} PackageVariant(s) would be ready, in ${seconds}s${refused}`
+    : `${ready}/${result.variants.length} PackageVariant(s) ready in ${seconds}s, ${result.pushes} push(es)${refused}`;
+  if (diff) {
+    for (const line of diffLines(previews!)) out(line);
+    err(summary);
+  } else if (format === 'table') {
+    for (const line of table(statusRows(result.variants, previews)).split('\n')) out(line);
     if (result.sets.length) {
       out('');
       for (const line of table(setRows(result.sets)).split('\n')) out(line);
+      const changes = setChanges(
+        objects.map((o) => o.object as KubeObject),
+        result.variants,
+      );
+      if (changes.length) {
+        out('');
+        for (const line of table(changes).split('\n')) out(line);
+      }
     }
-    const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    const ready = result.variants.filter(isReady).length;
-    const refused = result.rejected.length ? `; ${result.rejected.length} object(s) refused` : '';
-    err(
-      `${ready}/${result.variants.length} PackageVariant(s) ready in ${seconds}s, ${result.pushes} push(es)${refused}`,
-    );
+    err(summary);
   } else {
     const items = [...result.sets, ...result.variants];
     out(serialize(format === 'json' ? { items } : items, format));
   }
   const setsReady = result.sets.every((s) => getCondition(s.status?.conditions, 'Ready')?.status === 'True');
   const clean = errors.length === 0 && result.rejected.length === 0;
-  return clean && result.variants.every(isReady) && setsReady ? 0 : 1;
+  if (!(clean && result.variants.every(isReady) && setsReady)) return 1;
+  return options.failOnConflicts && result.variants.some((pv) => conflictsOf(pv) > 0) ? CONFLICTS_EXIT : 0;
 }
 
 export function registerReconcile(program: Command): void {
@@ -127,7 +207,9 @@ export function registerReconcile(program: Command): void {
       '-f, --filename <path...>',
       'files or directories: Repositories, PackageVariants, PackageVariantSets, Secrets, injection sources',
     )
-    .option('-o, --output <format>', 'table, yaml or json', 'table')
+    .option('-o, --output <format>', 'table, yaml, json, or diff (with --dry-run: a unified diff per variant)', 'table')
+    .option('--dry-run', 'compute every draft (merge, mutations, render) and push nothing; the table adds FILES')
+    .option('--fail-on-conflicts', `exit ${CONFLICTS_EXIT} when any draft has merge conflicts (for CI)`)
     .option('--cache-dir <dir>', 'where bare git caches are kept (default ~/.cache/packagevariant-controller/git)')
     .option(
       '--concurrency <n>',

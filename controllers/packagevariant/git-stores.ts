@@ -40,10 +40,13 @@ export class GitStores {
   private readonly refreshed = new Map<GitStore, Promise<unknown>>();
   private readonly cacheDir: string;
   private readonly objects: ObjectStore;
+  private readonly dryRun: boolean;
 
-  constructor(options: { cacheDir?: string; objects: ObjectStore }) {
+  /** `dryRun`: every store previews its pushes instead of making them (GitStoreOptions.dryRun). */
+  constructor(options: { cacheDir?: string; objects: ObjectStore; dryRun?: boolean }) {
     this.cacheDir = options.cacheDir ?? defaultCacheDir();
     this.objects = options.objects;
+    this.dryRun = options.dryRun ?? false;
   }
 
   /** The store for a location; a rotated Secret yields a new store with the new credentials. */
@@ -61,6 +64,7 @@ export class GitStores {
       },
       { cacheDir: this.cacheDir, ...(secret ? { secret } : {}) },
     );
+    if (this.dryRun) options.dryRun = true;
     const { credentials, ...rest } = options;
     const key = JSON.stringify([
       rest,

@@ -27,6 +27,8 @@ export interface BatchRepository {
   readonly author: Identity;
   readonly committer: Identity;
   readonly maxPushAttempts: number;
+  readonly dryRun: boolean;
+  readonly previewed: RefUpdate[];
   readonly cache: RepoCache;
   packagePath(packageName: string): string;
   refs(): Promise<RefMap>;
@@ -296,19 +298,23 @@ export class GitBatch {
             ...u,
             newOid: resolve(u.newOid),
           }));
-          const outcome = await store.cache.network((env, secrets) =>
-            atomicPush(store.cache.gitDir, store.url, updates, {
-              env,
-              secrets,
-              timeoutMs: store.cache.pushTimeoutMs(updates.length),
-            }),
-          );
-          if (!outcome.ok) {
-            lastRejections = outcome.refs.filter((r) => !r.ok);
-            refused = true;
-            continue;
+          if (store.dryRun) {
+            store.previewed.push(...updates);
+          } else {
+            const outcome = await store.cache.network((env, secrets) =>
+              atomicPush(store.cache.gitDir, store.url, updates, {
+                env,
+                secrets,
+                timeoutMs: store.cache.pushTimeoutMs(updates.length),
+              }),
+            );
+            if (!outcome.ok) {
+              lastRejections = outcome.refs.filter((r) => !r.ok);
+              refused = true;
+              continue;
+            }
+            await store.cache.recordPushed(updates);
           }
-          await store.cache.recordPushed(updates);
           if (movesBranch) pushedTip = resolve(waveTip) ?? undefined;
           for (const [i, plan] of wave) {
             const commit = plan.result.commit ? (resolve(plan.result.commit) ?? undefined) : undefined;

@@ -5,6 +5,8 @@ import { acquireRepoCache, releaseRepoCache, type RepoCache, type RefMap } from 
 import { parseTree, type TreeEntry } from './cat-file.ts';
 import type { GitCredentials } from './credentials.ts';
 import { parseRemoteUrl } from './url.ts';
+import { runGit } from './exec.ts';
+import type { RefUpdate } from './push.ts';
 import { parseCommit, parseCommitMessage, type Identity, type Owner, type ParsedCommit } from './message.ts';
 import { readDraftHistory, type DraftHistory } from './draft-history.ts';
 import { branchRef, inDirectory, parseRef, relativePackagePath, TAGS, HEADS, type Lifecycle } from './refs.ts';
@@ -49,6 +51,11 @@ export interface GitStoreOptions {
   timeoutMs?: number;
   /** Push attempts before a batch gives up on rejected refs; default 3. */
   maxPushAttempts?: number;
+  /**
+   * Preview: batches plan and write their commits into the cache as usual but push nothing and
+   * leave the cache's refs as the remote has them; what would have been pushed is in `previewed`.
+   */
+  dryRun?: boolean;
 }
 
 export class GitStoreError extends Error {
@@ -124,6 +131,9 @@ export class GitStore {
   readonly committer: Identity;
   readonly createBranch: boolean;
   readonly maxPushAttempts: number;
+  readonly dryRun: boolean;
+  /** Dry run: every ref update a push would have made, in order. */
+  readonly previewed: RefUpdate[] = [];
   private readonly commits = new Map<string, ParsedCommit>();
   /** Owner trailers by commit id (null: none). */
   private readonly owners = new Map<string, Owner | null>();
@@ -159,6 +169,7 @@ export class GitStore {
     this.committer = options.committer ?? DEFAULT_IDENTITY;
     this.createBranch = options.createBranch ?? false;
     this.maxPushAttempts = options.maxPushAttempts ?? 3;
+    this.dryRun = options.dryRun ?? false;
   }
 
   get url(): string {
@@ -190,6 +201,31 @@ export class GitStore {
   /** Refs as of the last refresh. */
   refs(): Promise<RefMap> {
     return this.cache.refs();
+  }
+
+  /**
+   * A package between two commits of the cache as `git diff` shows it (`from` undefined: the
+   * package did not exist), and the paths it changes.
+   */
+  async diffPackage(
+    packageName: string,
+    from: string | undefined,
+    to: string,
+  ): Promise<{ patch: string; files: string[] }> {
+    const path = this.packagePath(packageName);
+    const git = (args: string[], input?: string) =>
+      runGit(args, {
+        cwd: this.cache.gitDir,
+        env: { GIT_DIR: this.cache.gitDir },
+        ...(input !== undefined ? { input } : {}),
+      });
+    const base = from ?? (await git(['mktree'], '')).stdout.toString().trim();
+    const diff = ['diff', '--no-color', '--no-ext-diff', '--no-textconv', '--no-renames', base, to, '--', path];
+    const [patch, names] = await Promise.all([
+      git(diff),
+      git([...diff.slice(0, -4), '--name-only', '-z', ...diff.slice(-4)]),
+    ]);
+    return { patch: patch.stdout.toString(), files: names.stdout.toString().split('\0').filter(Boolean) };
   }
 
   /** Full package path for a package name relative to the repository directory. */
