@@ -205,7 +205,7 @@ export async function runFleetBenchmark(options: FleetOptions): Promise<FleetRes
     const setupStart = performance.now();
     const fleet: Fleet = await createFleet(root, options.n, options.repos, { pipeline: options.pipeline ?? false });
     log(`fleet: ${options.n} variants in ${options.repos} repositories under ${root}`);
-    const clone = await pass('clone', fleet.objects, cache, work);
+    const clone = await pass('clone', fleet.objects, cache, work, profileRoot && join(profileRoot, 'clone'));
     if (clone.stats.errors) throw new Error(`clone pass: ${clone.stats.name}`);
     log(`clone pass: ${clone.stats.seconds.toFixed(2)} s, ${clone.stats.pushes} pushes`);
     await approveAllDrafts(fleet, join(root, 'setup-cache'));

@@ -254,10 +254,15 @@ export class KubeObjectStore implements ObjectStore {
     return obj ? clone<T>(obj) : undefined;
   }
 
-  private listed<T>(informer: RestartableInformer<Cached>, namespace: string, selector?: LabelSelector): T[] {
+  private listed<T>(
+    informer: RestartableInformer<Cached>,
+    namespace: string,
+    selector?: LabelSelector,
+    where?: (object: T) => boolean,
+  ): T[] {
     return informer
       .list(namespace)
-      .filter((o) => matchesSelector(o.metadata?.labels, selector))
+      .filter((o) => matchesSelector(o.metadata?.labels, selector) && (!where || where(o as T)))
       .map((o) => clone<T>(o));
   }
 
@@ -278,8 +283,13 @@ export class KubeObjectStore implements ObjectStore {
     return this.cached<StoredKinds[K]>(this.informerOf(kind), key);
   }
 
-  async list<K extends StoredKind>(kind: K, namespace: string, selector?: LabelSelector): Promise<StoredKinds[K][]> {
-    return this.listed<StoredKinds[K]>(this.informerOf(kind), namespace, selector);
+  async list<K extends StoredKind>(
+    kind: K,
+    namespace: string,
+    selector?: LabelSelector,
+    where?: (object: StoredKinds[K]) => boolean,
+  ): Promise<StoredKinds[K][]> {
+    return this.listed<StoredKinds[K]>(this.informerOf(kind), namespace, selector, where);
   }
 
   /** From the kind's informer once it is synced (it is started by the first watch of the kind), else from the API. */

@@ -101,10 +101,15 @@ export class LocalObjectStore implements ObjectStore {
     return obj ? (structuredClone(obj) as T) : undefined;
   }
 
-  private readAll<T extends KubeObject>(gvk: GroupVersionKind, namespace: string, selector?: LabelSelector): T[] {
+  private readAll<T extends KubeObject>(
+    gvk: GroupVersionKind,
+    namespace: string,
+    selector?: LabelSelector,
+    where?: (object: T) => boolean,
+  ): T[] {
     return this.all()
       .filter((o) => o.apiVersion === gvk.apiVersion && o.kind === gvk.kind && o.metadata?.namespace === namespace)
-      .filter((o) => matchesSelector(o.metadata?.labels, selector))
+      .filter((o) => matchesSelector(o.metadata?.labels, selector) && (!where || where(o as T)))
       .map((o) => structuredClone(o) as T);
   }
 
@@ -118,8 +123,13 @@ export class LocalObjectStore implements ObjectStore {
     if (CHECKED.has(kind)) this.checkRefused(kind, key);
     return this.read<StoredKinds[K]>(GVKS[kind], key);
   }
-  async list<K extends StoredKind>(kind: K, namespace: string, selector?: LabelSelector): Promise<StoredKinds[K][]> {
-    return this.readAll<StoredKinds[K]>(GVKS[kind], namespace, selector);
+  async list<K extends StoredKind>(
+    kind: K,
+    namespace: string,
+    selector?: LabelSelector,
+    where?: (object: StoredKinds[K]) => boolean,
+  ): Promise<StoredKinds[K][]> {
+    return this.readAll<StoredKinds[K]>(GVKS[kind], namespace, selector, where);
   }
   async listObjects(gvk: GroupVersionKind, namespace: string, selector?: LabelSelector) {
     return this.readAll<KubeObject>(gvk, namespace, selector);

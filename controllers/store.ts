@@ -73,7 +73,16 @@ export interface OwnedStatus {
  */
 export interface ObjectStore {
   get<K extends StoredKind>(kind: K, key: ObjectKey): Promise<StoredKinds[K] | undefined>;
-  list<K extends StoredKind>(kind: K, namespace: string, selector?: LabelSelector): Promise<StoredKinds[K][]>;
+  /**
+   * `where` picks objects before they are copied (it must only read them): a scan for a few
+   * objects among thousands costs a copy of the few.
+   */
+  list<K extends StoredKind>(
+    kind: K,
+    namespace: string,
+    selector?: LabelSelector,
+    where?: (object: StoredKinds[K]) => boolean,
+  ): Promise<StoredKinds[K][]>;
   /** Objects of any kind in a namespace (injection sources, PackageVariantSet object targets). */
   listObjects(gvk: GroupVersionKind, namespace: string, selector?: LabelSelector): Promise<KubeObject[]>;
 

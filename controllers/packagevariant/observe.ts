@@ -186,16 +186,15 @@ async function rivalVariants(
 ): Promise<string[]> {
   const order = (v: PackageVariant) => `${v.metadata?.creationTimestamp ?? ''}\0${v.metadata?.name ?? ''}`;
   const mine = order(pv);
-  return (await objects.list('PackageVariant', pv.metadata?.namespace ?? 'default'))
-    .filter(
-      (other) =>
-        other.metadata?.uid !== pv.metadata?.uid &&
-        !other.metadata?.deletionTimestamp &&
-        other.spec?.downstream?.repo === spec.downstream?.repo &&
-        other.spec?.downstream?.package === spec.downstream?.package &&
-        order(other) < mine,
-    )
-    .map((other) => other.metadata!.name!);
+  const rival = (other: PackageVariant) =>
+    other.metadata?.uid !== pv.metadata?.uid &&
+    !other.metadata?.deletionTimestamp &&
+    other.spec?.downstream?.repo === spec.downstream?.repo &&
+    other.spec?.downstream?.package === spec.downstream?.package &&
+    order(other) < mine;
+  return (await objects.list('PackageVariant', pv.metadata?.namespace ?? 'default', undefined, rival)).map(
+    (other) => other.metadata!.name!,
+  );
 }
 
 async function repository(objects: ObjectStore, namespace: string, name: string, field: string): Promise<Repository> {
