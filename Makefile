@@ -65,13 +65,16 @@ docker-build:
 
 .PHONY: sync-conformance bench-merge
 
-## sync-conformance: re-copy the shared merge conformance cases into the project (needs ../shared)
+## sync-conformance: re-copy the shared merge conformance groups into the project (needs ../shared);
+## the project's own groups (kpt-package, kyaml-merge3) and its README stay
 CONFORMANCE_SRC ?= ../shared/conformance
 sync-conformance:
 	@test -d $(CONFORMANCE_SRC) || { echo "no $(CONFORMANCE_SRC) here; nothing to sync"; exit 1; }
-	rm -rf lib/merge/testdata/conformance
-	mkdir -p lib/merge/testdata
-	cp -R $(CONFORMANCE_SRC) lib/merge/testdata/conformance
+	mkdir -p lib/merge/testdata/conformance
+	for group in $(CONFORMANCE_SRC)/*/; do \
+	  name=$$(basename "$$group"); \
+	  rm -rf "lib/merge/testdata/conformance/$$name" && cp -R "$$group" "lib/merge/testdata/conformance/$$name"; \
+	done
 
 ## bench-merge: merge benchmark (per-package time, throughput, peak RSS)
 bench-merge: install
