@@ -115,6 +115,28 @@ function makePackage(count: number, perFile: number): MergeInput {
   return { original: build('o'), updated: build('u'), local: build('l') };
 }
 
+/**
+ * `input` at the root and again in three nested subpackages (db, db/backup, db/backup/archive),
+ * each with its own Kptfile: 4 × the resources, merged subpackage by subpackage.
+ */
+function withNestedSubpackages(input: MergeInput): MergeInput {
+  const dirs = ['', 'db', 'db/backup', 'db/backup/archive'];
+  const nest = (files: PackageFiles): PackageFiles => {
+    const out: PackageFiles = new Map();
+    for (const dir of dirs) {
+      for (const [path, content] of files) {
+        const text =
+          path === 'Kptfile' && dir
+            ? content.toString().replace('name: bench', `name: ${dir.split('/').pop()}`)
+            : content;
+        out.set(dir ? `${dir}/${path}` : path, Buffer.isBuffer(text) ? text : Buffer.from(text));
+      }
+    }
+    return out;
+  };
+  return { original: nest(input.original), updated: nest(input.updated), local: nest(input.local) };
+}
+
 /** Downstream `n`: the local package with its own namespace in every resource (so no two are alike). */
 function downstream(local: PackageFiles, n: number): PackageFiles {
   const out: PackageFiles = new Map();
@@ -165,6 +187,7 @@ console.log(
 );
 
 time('20 resources (20 files)', small, 200);
+time('80 resources, 3 nested subpackages', withNestedSubpackages(small), 100);
 
 const fleet = Array.from({ length: 1000 }, (_, n) => downstream(small.local, 1000 + n));
 const start = performance.now();
