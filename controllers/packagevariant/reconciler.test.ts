@@ -8,18 +8,9 @@ import { getCondition } from '../../lib/kube/conditions.ts';
 import { reconcileLocally } from '../local.ts';
 import { blueprint, packageVariant, repository, TestRepo } from '../testing/fixtures.ts';
 
-let root: string;
-let cacheDir: string;
-let upstream: TestRepo;
-let deploy: TestRepo;
-
-beforeAll(async () => {
-  root = tempDir('pv-reconcile-');
-  cacheDir = join(root, 'cache');
-  upstream = await TestRepo.create(root, 'blueprints');
-  deploy = await TestRepo.create(root, 'deploy');
-});
-afterAll(() => removeDir(root));
+// Each test builds the repositories it needs (no test depends on another having run).
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
 
 const variant = (name: string, extra: Partial<NonNullable<PackageVariant['spec']>> = {}) =>
   packageVariant(name, {
@@ -29,16 +20,27 @@ const variant = (name: string, extra: Partial<NonNullable<PackageVariant['spec']
     ...extra,
   });
 
-async function run(...variants: PackageVariant[]) {
-  const objects = [repository('blueprints', upstream.url), repository('deploy', deploy.url, true), ...variants];
-  const result = await reconcileLocally(objects, { cacheDir });
-  return { ...result, byName: (name: string) => result.variants.find((v) => v.metadata?.name === name)! };
+/** A blueprints repository and a deployment repository; `published`: nginx v1 is published upstream. */
+async function world(options: { published?: boolean } = {}) {
+  const root = tempDir('pv-reconcile-');
+  dirs.push(root);
+  const cacheDir = join(root, 'cache');
+  const upstream = await TestRepo.create(root, 'blueprints');
+  const deploy = await TestRepo.create(root, 'deploy');
+  const v1 = options.published ? await upstream.publish('nginx', blueprint('nginx'), 1) : undefined;
+  const run = async (...variants: PackageVariant[]) => {
+    const objects = [repository('blueprints', upstream.url), repository('deploy', deploy.url, true), ...variants];
+    const result = await reconcileLocally(objects, { cacheDir });
+    return { ...result, byName: (name: string) => result.variants.find((v) => v.metadata?.name === name)! };
+  };
+  return { root, upstream, deploy, v1, run };
 }
 
 const ready = (pv: PackageVariant) => getCondition(pv.status?.conditions, 'Ready');
 
 describe('PackageVariant reconcile (local mode, real git)', () => {
   it('clones the latest published upstream revision into a draft that records its owner and upstream', async () => {
+    const { upstream, deploy, run } = await world();
     const v1 = await upstream.publish('nginx', blueprint('nginx'), 1);
     const { byName, pushes } = await run(variant('east'));
     const pv = byName('east');
@@ -65,6 +67,8 @@ describe('PackageVariant reconcile (local mode, real git)', () => {
   });
 
   it('is idempotent: a second pass writes nothing and keeps one draft', async () => {
+    const { deploy, run } = await world({ published: true });
+    await run(variant('east'));
     const before = await deploy.refs('refs/heads/drafts');
     const { byName, pushes } = await run(variant('east'));
     expect(ready(byName('east'))?.status).toBe('True');
@@ -73,6 +77,8 @@ describe('PackageVariant reconcile (local mode, real git)', () => {
   });
 
   it('updates the pending draft in place when the mutations change', async () => {
+    const { deploy, run } = await world({ published: true });
+    await run(variant('east'));
     await run(variant('east', { labels: { team: 'edge', tier: 'gold' } }));
     expect(await deploy.refs('refs/heads/drafts')).toEqual(['refs/heads/drafts/east/packagevariant-1']);
     const kptfile = parse(await deploy.show('drafts/east/packagevariant-1', 'east/Kptfile'));
@@ -80,6 +86,8 @@ describe('PackageVariant reconcile (local mode, real git)', () => {
   });
 
   it('upgrades a published downstream, keeping the customizations published after the clone', async () => {
+    const { root, upstream, deploy, run } = await world({ published: true });
+    await run(variant('east'));
     // Publish the draft, then a person publishes a customization (replicas 5) as the next revision.
     const store = deploy.store(join(root, 'approver-cache'));
     await store.refresh();
@@ -115,6 +123,7 @@ describe('PackageVariant reconcile (local mode, real git)', () => {
   });
 
   it('reports an invalid spec as Stalled naming the field, and a missing Repository', async () => {
+    const { run } = await world();
     const { byName } = await run(
       packageVariant('bad', { upstream: { repo: 'blueprints' }, downstream: { repo: 'deploy', package: 'bad' } }),
       variant('lost', { downstream: { repo: 'nowhere', package: 'lost' } }),
@@ -131,6 +140,7 @@ describe('PackageVariant reconcile (local mode, real git)', () => {
   });
 
   it('refuses to take over a package it did not create unless told to adopt', async () => {
+    const { deploy, run } = await world({ published: true });
     await deploy.publish('foreign', blueprint('foreign'), 1);
     const first = await run(variant('foreign'));
     expect(getCondition(first.byName('foreign').status?.conditions, 'Stalled')?.reason).toBe('DownstreamNotOwned');
@@ -141,32 +151,34 @@ describe('PackageVariant reconcile (local mode, real git)', () => {
 });
 
 describe('beyond Porch (local mode, real git)', () => {
-  let dir: string;
-  let cache: string;
-  let blueprints: TestRepo;
-  let plain: TestRepo;
-  let sites: TestRepo;
-
-  beforeAll(async () => {
-    dir = tempDir('pv-beyond-');
-    cache = join(dir, 'cache');
-    blueprints = await TestRepo.create(dir, 'blueprints');
-    plain = await TestRepo.create(dir, 'plain');
-    sites = await TestRepo.create(dir, 'sites');
+  /** blueprints (nginx v1 published), plain (a repository without revisions) and sites (deployment). */
+  async function beyond() {
+    const dir = tempDir('pv-beyond-');
+    dirs.push(dir);
+    const cache = join(dir, 'cache');
+    const blueprints = await TestRepo.create(dir, 'blueprints');
+    const plain = await TestRepo.create(dir, 'plain');
+    const sites = await TestRepo.create(dir, 'sites');
     await blueprints.publish('nginx', blueprint('nginx'), 1);
-  });
-  afterAll(() => removeDir(dir));
-
-  const pass = async (variants: PackageVariant[], cacheDir = cache) => {
-    const objects = [
-      repository('blueprints', blueprints.url),
-      repository('plain', plain.url),
-      repository('sites', sites.url, true),
-      ...variants,
-    ];
-    const result = await reconcileLocally(objects, { cacheDir });
-    return { ...result, byName: (name: string) => result.variants.find((v) => v.metadata?.name === name)! };
-  };
+    const pass = async (variants: PackageVariant[], cacheDir = cache) => {
+      const objects = [
+        repository('blueprints', blueprints.url),
+        repository('plain', plain.url),
+        repository('sites', sites.url, true),
+        ...variants,
+      ];
+      const result = await reconcileLocally(objects, { cacheDir });
+      return { ...result, byName: (name: string) => result.variants.find((v) => v.metadata?.name === name)! };
+    };
+    /** Commits package `web` on plain's main (no tag: not a published revision). */
+    const commitWeb = async (files = blueprint('web'), message = 'web') => {
+      await plain.work.git('pull', '-q', 'origin', 'main');
+      plain.work.writePackage('web', files);
+      await plain.work.commitAll(message);
+      await plain.work.git('push', '-q', 'origin', 'main');
+    };
+    return { dir, blueprints, plain, sites, pass, commitWeb };
+  }
   const site = (name: string, extra: Partial<NonNullable<PackageVariant['spec']>> = {}) =>
     packageVariant(name, {
       upstream: { repo: 'blueprints', package: 'nginx' },
@@ -175,6 +187,7 @@ describe('beyond Porch (local mode, real git)', () => {
     });
 
   it('recomputes a pending draft in place when the upstream moves again, instead of blocking', async () => {
+    const { blueprints, sites, pass } = await beyond();
     await pass([site('pending')]);
     const first = await sites.refs('refs/heads/drafts/pending');
     expect(first).toEqual(['refs/heads/drafts/pending/packagevariant-1']);
@@ -190,6 +203,7 @@ describe('beyond Porch (local mode, real git)', () => {
   });
 
   it('never makes two drafts for one change when two controllers race', async () => {
+    const { dir, sites, pass } = await beyond();
     const racers = await Promise.all([
       pass([site('raced')], join(dir, 'cache-a')),
       pass([site('raced')], join(dir, 'cache-b')),
@@ -204,6 +218,7 @@ describe('beyond Porch (local mode, real git)', () => {
   });
 
   it('reports merge conflicts in status, in an event and in the draft commit message', async () => {
+    const { dir, blueprints, sites, pass } = await beyond();
     await pass([site('conflicted')]);
     const store = sites.store(join(dir, 'approver'));
     await store.refresh();
@@ -246,10 +261,8 @@ describe('beyond Porch (local mode, real git)', () => {
   });
 
   it('follows a branch of an unregistered git upstream (spec.upstream.git) and ignores commits that do not touch the package', async () => {
-    await plain.work.git('pull', '-q', 'origin', 'main');
-    plain.work.writePackage('web', blueprint('web'));
-    await plain.work.commitAll('web');
-    await plain.work.git('push', '-q', 'origin', 'main');
+    const { plain, sites, pass, commitWeb } = await beyond();
+    await commitWeb();
     const variant = packageVariant('from-git', {
       upstream: { git: { repo: plain.url, ref: 'main', directory: 'web' } },
       downstream: { repo: 'sites', package: 'from-git' },
@@ -267,14 +280,14 @@ describe('beyond Porch (local mode, real git)', () => {
     expect(unrelated.pushes).toBe(0);
     expect(await sites.message('drafts/from-git/packagevariant-1')).toBe(draftHead);
 
-    plain.work.writePackage('web', blueprint('web', { image: 'web:2' }));
-    await plain.work.commitAll('web v2');
-    await plain.work.git('push', '-q', 'origin', 'main');
+    await commitWeb(blueprint('web', { image: 'web:2' }), 'web v2');
     await pass([variant]);
     expect(await sites.show('drafts/from-git/packagevariant-1', 'from-git/deployment.yaml')).toContain('image: web:2');
   });
 
   it('follows the branch of a registered repository that has no published revisions', async () => {
+    const { sites, pass, commitWeb } = await beyond();
+    await commitWeb();
     const { byName } = await pass([
       packageVariant('branchy', {
         upstream: { repo: 'plain', package: 'web' },
