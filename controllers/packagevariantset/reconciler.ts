@@ -22,7 +22,7 @@ import { keyString, parseKey, type GroupVersionKind, type ObjectStore } from '..
 import { TemplateError, TemplateEvaluator } from './cel.ts';
 import { variantIdentity, variantName } from './naming.ts';
 import { renderVariantSpec, stageLabels, upstreamMap } from './render.ts';
-import type { RolloutPlan, VariantState } from './rollout.ts';
+import { variantState, type RolloutPlan, type VariantState } from './rollout.ts';
 import { planSetChanges, type DesiredVariant } from './plan.ts';
 import { nextSetStatus, setStatusChanged, type SetOutcome } from './status.ts';
 import { selectedKinds, TargetListError, unrollTargets, type TargetContext } from './targets.ts';
@@ -91,7 +91,7 @@ export class PackageVariantSetReconciler {
       if (invalid.length) throw new TerminalError('ValidationError', describeFieldErrors(invalid));
       const desired = await this.desired(pvs);
       if (pvs.spec?.suspend) {
-        await this.writeStatus(pvs, suspendedOutcome(planSetChanges(pvs, desired.variants, existing)));
+        await this.writeStatus(pvs, suspendedOutcome(planSetChanges(pvs, desired.variants, existing), existing));
         return;
       }
       const result = await this.apply(pvs, desired.variants, existing);
@@ -268,7 +268,7 @@ export class PackageVariantSetReconciler {
 }
 
 /** What the set would change among its variants, were it not suspended (`argocd appset generate` style). */
-function suspendedOutcome(changes: ReturnType<typeof planSetChanges>): SetOutcome {
+function suspendedOutcome(changes: ReturnType<typeof planSetChanges>, existing: PackageVariant[]): SetOutcome {
   const updates = changes.variants.filter((c) => c.write === 'update').length;
   const creates = changes.variants.filter((c) => c.write === 'create').length;
   const pending = [
@@ -282,7 +282,8 @@ function suspendedOutcome(changes: ReturnType<typeof planSetChanges>): SetOutcom
     message:
       'suspended (spec.suspend): no PackageVariant is created, updated or deleted, and its variants write nothing to git' +
       (pending.length ? `; pending: ${pending.join(', ')}` : ''),
-    summary: summarize(changes.states),
+    // The variants there are (not those it would create).
+    summary: summarize(existing.filter((pv) => !pv.metadata?.deletionTimestamp).map(variantState)),
   };
 }
 
