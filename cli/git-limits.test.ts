@@ -8,8 +8,8 @@ afterEach(() => {
 });
 
 describe('--max-push-refs', () => {
-  it('is a flag of pvctl run and pvctl reconcile', () => {
-    const program = buildProgram();
+  it('is a flag of pvctl run and pvctl reconcile', async () => {
+    const program = await buildProgram([], true);
     for (const name of ['run', 'reconcile']) {
       const command = program.commands.find((c) => c.name() === name)!;
       expect(command.options.map((o) => o.long)).toContain('--max-push-refs');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../api/v1alpha1/index.ts';
 import { apiErrorCode, makeClients, type KubeConfigSource } from '../lib/kube/client.ts';
-import { UsageError } from './output.ts';
+import { UnavailableError } from './exit-codes.ts';
 
 export const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -24,7 +24,7 @@ export function kubeConfigSourceFrom(
   if (env.KUBECONFIG || env.KUBERNETES_SERVICE_HOST || existsSync(join(home, '.kube', 'config'))) {
     return { kind: 'default' };
   }
-  throw new UsageError(
+  throw new UnavailableError(
     'no cluster to connect to: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run in a cluster',
   );
 }
@@ -43,7 +43,7 @@ function reason(error: unknown): string {
   return message;
 }
 
-/** Lists at most one PackageVariant where the controller will watch; throws a UsageError on failure. */
+/** Lists at most one PackageVariant where the controller will watch; throws an UnavailableError on failure. */
 export async function checkConnection(
   kubeConfig: KubeConfig,
   namespace?: string,
@@ -62,7 +62,7 @@ export async function checkConnection(
   try {
     await Promise.race([call, timeout]);
   } catch (error) {
-    throw new UsageError(`cannot use the Kubernetes API server at ${server}: ${reason(error)}`);
+    throw new UnavailableError(`cannot use the Kubernetes API server at ${server}: ${reason(error)}`);
   } finally {
     clearTimeout(timer);
   }

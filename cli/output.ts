@@ -4,10 +4,8 @@ import type { KubeObject } from '../api/v1alpha1/index.ts';
 
 export type OutputFormat = 'table' | 'yaml' | 'json';
 
-/** A mistake in how a command was called; printed without a stack trace. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UnavailableError, UsageError } from './exit-codes.ts';
+import { UsageError } from './exit-codes.ts';
 
 export function parseOutputFormat(value: string | undefined): OutputFormat {
   const format = value ?? 'table';
