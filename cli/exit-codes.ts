@@ -19,6 +19,11 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** The input files or the state found do not allow it (bad manifests, nothing by that name); exit 1. */
+export class InputError extends Error {
+  override name = 'InputError';
+}
+
 /** The cluster cannot be used: no kubeconfig, unreachable, refused; exit 69. */
 export class UnavailableError extends Error {
   override name = 'UnavailableError';

@@ -24,6 +24,7 @@ import {
 import { PackageDirError, writePackageDir, type PackageFiles, type PackageModes } from '../../lib/kpt/package.ts';
 import { describeSource, loadManifests } from '../../lib/kube/manifest-reader.ts';
 import { parseOutputFormat, serialize, table, UsageError, type OutputFormat } from '../output.ts';
+import { InputError } from '../exit-codes.ts';
 
 type Output = OutputFormat;
 
@@ -50,12 +51,12 @@ export function repositoryFromOptions(
   if (options.filename?.length && options.repo) throw new UsageError('use either -f or --repo, not both');
   if (options.filename?.length) {
     const { objects, errors } = loadManifests(options.filename);
-    if (errors.length) throw new UsageError(errors.map((e) => `${describeSource(e)}: ${e.message}`).join('\n'));
+    if (errors.length) throw new InputError(errors.map((e) => `${describeSource(e)}: ${e.message}`).join('\n'));
     const repos = objects
       .map((o) => o.object as KubeObject & { spec?: { git?: GitRepository } })
       .filter((o) => o.kind === 'Repository' && (!options.name || o.metadata?.name === options.name));
     if (repos.length !== 1) {
-      throw new UsageError(
+      throw new InputError(
         repos.length === 0
           ? `no Repository${options.name ? ` named ${options.name}` : ''} in ${options.filename.join(', ')}`
           : `several Repositories in ${options.filename.join(', ')}; choose one with --name`,
@@ -63,8 +64,8 @@ export function repositoryFromOptions(
     }
     const repo = repos[0]!;
     const problems = validateManifest(repo);
-    if (problems.length) throw new UsageError(`Repository ${repo.metadata?.name}: ${describeFieldErrors(problems)}`);
-    if (!repo.spec?.git) throw new UsageError(`Repository ${repo.metadata?.name}: spec.git is required`);
+    if (problems.length) throw new InputError(`Repository ${repo.metadata?.name}: ${describeFieldErrors(problems)}`);
+    if (!repo.spec?.git) throw new InputError(`Repository ${repo.metadata?.name}: spec.git is required`);
     const git = { ...repo.spec.git };
     if (options.branch) git.branch = options.branch;
     if (options.directory !== undefined) git.directory = options.directory;
@@ -75,12 +76,12 @@ export function repositoryFromOptions(
           .find((o) => o.kind === 'Secret' && o.metadata?.name === secretName) ?? secretFromEnv(env))
       : secretFromEnv(env);
     if (secretName && !secret) {
-      throw new UsageError(
+      throw new InputError(
         `Repository ${repo.metadata?.name}: Secret ${secretName} not found in the given files (or set PVCTL_GIT_USERNAME/PVCTL_GIT_PASSWORD)`,
       );
     }
     const secretProblems = secret && 'kind' in secret ? validateManifest(secret) : [];
-    if (secretProblems.length) throw new UsageError(`Secret ${secretName}: ${describeFieldErrors(secretProblems)}`);
+    if (secretProblems.length) throw new InputError(`Secret ${secretName}: ${describeFieldErrors(secretProblems)}`);
     return checked(repo.metadata?.name ?? 'repository', git, secret);
   }
   if (!options.repo) throw new UsageError('a repository is required: -f repository.yaml or --repo URL');
@@ -182,7 +183,7 @@ function checkPackageName(packageName: string): void {
 async function findByPorchName(store: GitStore, repoName: string, name: string): Promise<PackageRevision> {
   const match = (await store.listRevisions({})).find((r) => revisionName(repoName, r) === name);
   if (match) return match;
-  throw new UsageError(
+  throw new InputError(
     `no package or package revision named ${name} in ${store.url} ` +
       `(revision names here are ${repoName}.<package with dots>.<workspace>; ` +
       'give the Repository with -f, or its name with --name)',
@@ -205,12 +206,12 @@ async function findRevision(
     revisions.find((r) => r.revision === 0 && r.workspace === selector) ||
     revisions.find((r) => r.revision > 0 && r.workspace === selector) ||
     revisions.find((r) => r.revision === -1 && r.workspace === selector);
-  if (!match) throw new UsageError(`no revision ${selector} of package ${packageName} in ${store.url}`);
+  if (!match) throw new InputError(`no revision ${selector} of package ${packageName} in ${store.url}`);
   return match;
 }
 
 function writeFiles(dir: string, files: PackageFiles, modes: PackageModes): void {
-  if (existsSync(dir) && readdirSync(dir).length > 0) throw new UsageError(`${dir} exists and is not empty`);
+  if (existsSync(dir) && readdirSync(dir).length > 0) throw new InputError(`${dir} exists and is not empty`);
   try {
     writePackageDir(dir, files, modes);
   } catch (e) {
@@ -364,7 +365,7 @@ export function registerRpkg(program: Command, io: RpkgIo = { out: (l) => consol
   });
   const requireLifecycle = (r: PackageRevision, allowed: string[], what: string) => {
     if (!allowed.includes(r.lifecycle) || r.revision === -1) {
-      throw new UsageError(
+      throw new InputError(
         `cannot ${what} ${r.packageName} ${r.workspace}: it is ${r.lifecycle}${r.revision === -1 ? ' (branch)' : ''}`,
       );
     }
