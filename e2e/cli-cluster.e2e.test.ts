@@ -3,11 +3,12 @@
 // resume of a PackageVariant and of a PackageVariantSet, with real git behind.
 import { describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import type { PackageVariant } from '../api/v1alpha1/index.ts';
 import { blueprint } from '../controllers/testing/fixtures.ts';
-import { eventually } from './helpers.ts';
+import { adminClients, eventually } from './helpers.ts';
 import { condition } from './packagevariant-env.ts';
 import { setCondition, useSetEnv } from './packagevariantset-env.ts';
 
@@ -282,6 +283,134 @@ describe('pvctl cluster commands (cluster, real git)', () => {
       expect(await repos.east!.show('drafts/web/packagevariant-1', 'web/deployment.yaml')).toContain(
         'image: nginx:1.27',
       );
+
+      // A request for the set and, with --with-variants, each of its variants: all handled.
+      const all = await pvctl(['request-reconcile', 'pvset', 'fleet', '--with-variants'], { namespace: ns });
+      expect(all.stderr).toBe('');
+      expect(all.code).toBe(0);
+      const lines = all.stdout.trimEnd().split('\n');
+      expect(lines.filter((l) => / reconcile requested at /.test(l))).toHaveLength(4);
+      expect(lines.filter((l) => /: Ready=True /.test(l))).toHaveLength(4);
+      for (const pv of (await env.variants()).values()) {
+        expect(pv.status?.lastHandledReconcileAt).toBe(/requested at (\S+)/.exec(all.stdout)![1]);
+      }
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'flags: --context and its namespace, -l, several NAMEs as a List, --no-wait, events -A and -o json, describe of a namespace',
+    async () => {
+      const ns = env.namespace();
+      await env.createRepository('blueprints', 'https://git.example/blueprints.git');
+      await env.createRepository('deploy', 'https://git.example/deploy.git', true);
+      const spec = (name: string) => ({
+        upstream: { repo: 'blueprints', package: 'nginx' },
+        downstream: { repo: 'deploy', package: name },
+      });
+      await env.createVariant('a', spec('a'));
+      await env.createVariant('b', spec('b'));
+      await env.patchVariant('b', { metadata: { labels: { tier: 'gold' } } });
+
+      // A kubeconfig whose second context points at the same server with this namespace.
+      const kubeconfig = parse(readFileSync(process.env.TESTENV_KUBECONFIG!, 'utf8'));
+      const current = kubeconfig.contexts.find((c: { name: string }) => c.name === kubeconfig['current-context']);
+      kubeconfig.contexts.push({ name: 'team', context: { ...current.context, namespace: ns } });
+      const file = join(env.root(), 'kubeconfig.yaml');
+      writeFileSync(file, stringify(kubeconfig));
+      const viaContext = await pvctl(['get', 'pvar', '-o', 'name', '--kubeconfig', file, '--context', 'team'], {
+        kubeconfig: false,
+      });
+      expect(viaContext).toMatchObject({
+        code: 0,
+        stdout: 'packagevariant.packagevariant.dev/a\npackagevariant.packagevariant.dev/b\n',
+      });
+      // The current context has no namespace: default, where there is nothing.
+      expect((await pvctl(['get', 'pvar', '--kubeconfig', file], { kubeconfig: false })).stderr).toBe(
+        'No resources found in default namespace.\n',
+      );
+
+      expect((await pvctl(['get', 'pvar', '-l', 'tier=gold', '-o', 'name'], { namespace: ns })).stdout).toBe(
+        'packagevariant.packagevariant.dev/b\n',
+      );
+      expect((await pvctl(['get', 'pvar', '-l', 'tier!=gold', '-o', 'name'], { namespace: ns })).stdout).toBe(
+        'packagevariant.packagevariant.dev/a\n',
+      );
+      const two = parse((await pvctl(['get', 'pvar', 'b', 'a', '-o', 'yaml'], { namespace: ns })).stdout);
+      expect(two.kind).toBe('List');
+      expect(two.items.map((pv: PackageVariant) => pv.metadata?.name)).toEqual(['b', 'a']);
+
+      // No controller runs in this test: --no-wait returns at once; the annotation is there.
+      const noWait = await pvctl(['request-reconcile', 'pvar', 'a', '--no-wait'], { namespace: ns });
+      expect(noWait.code).toBe(0);
+      const at = /requested at (\S+)$/m.exec(noWait.stdout)![1];
+      expect((await env.getVariant('a'))!.metadata?.annotations).toEqual({
+        'packagevariant.dev/reconcile-requested-at': at,
+      });
+      const waited = await pvctl(['request-reconcile', 'pvar', 'a', '--timeout', '1s'], { namespace: ns });
+      expect(waited.code).toBe(1);
+      expect(waited.stderr).toBe(
+        `PackageVariant ${ns}/a: the request was not handled in 1s: is the controller (pvctl run) running and watching namespace ${ns}?\n`,
+      );
+      expect(await pvctl(['resume', 'pvar', 'a'], { namespace: ns })).toMatchObject({
+        code: 0,
+        stdout: `PackageVariant ${ns}/a resumed\n`,
+      });
+
+      // Events: written as the controller writes them (core/v1), read back by pvctl.
+      const { core } = adminClients();
+      for (const [name, reason, type] of [
+        ['a', 'DraftCreated', 'Normal'],
+        ['b', 'MergeConflicts', 'Warning'],
+      ] as const) {
+        const uid = (await env.getVariant(name))!.metadata!.uid!;
+        await core.createNamespacedEvent({
+          namespace: ns,
+          body: {
+            metadata: { name: `${name}.e2e`, namespace: ns },
+            involvedObject: {
+              apiVersion: 'packagevariant.dev/v1alpha1',
+              kind: 'PackageVariant',
+              name,
+              namespace: ns,
+              uid,
+            },
+            reason,
+            type,
+            message: `${reason} of ${name}`,
+            count: 2,
+            firstTimestamp: new Date(Date.now() - 60_000),
+            lastTimestamp: new Date(),
+            source: { component: 'packagevariant-controller' },
+          },
+        });
+      }
+      const json = JSON.parse((await pvctl(['events', '-o', 'json'], { namespace: ns })).stdout);
+      expect(json.kind).toBe('List');
+      expect(json.items.map((e: { reason: string }) => e.reason).sort()).toEqual(['DraftCreated', 'MergeConflicts']);
+      const allNs = cells((await pvctl(['events', '-A', '--types', 'Warning'])).stdout);
+      expect(allNs[0]).toEqual(['NAMESPACE', 'LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE']);
+      expect(allNs.filter((r) => r[0] === ns)).toEqual([
+        [
+          ns,
+          expect.stringMatching(/^\d+s \(x2\)$/),
+          'Warning',
+          'MergeConflicts',
+          'packagevariant/b',
+          'MergeConflicts of b',
+        ],
+      ]);
+      const ofA = cells((await pvctl(['events', 'pvar', 'a'], { namespace: ns })).stdout);
+      expect(ofA.slice(1).map((r) => r[2])).toEqual(['DraftCreated']);
+      expect((await pvctl(['events', 'pvar'], { namespace: ns })).code).toBe(64);
+
+      const described = await pvctl(['describe', 'pvar'], { namespace: ns });
+      expect(described.code).toBe(0);
+      expect(described.stdout.match(/^Name: +\S+$/gm)).toEqual(['Name:                 a', 'Name:                 b']);
+      expect(described.stdout).toMatch(
+        /\n {2}Warning +MergeConflicts +\S+ \(x2\) +packagevariant-controller +MergeConflicts of b/,
+      );
+      expect((await pvctl(['describe', 'pvrepo', 'deploy'], { namespace: ns })).code).toBe(64);
     },
     TIMEOUT_MS,
   );
