@@ -21,6 +21,7 @@ import {
   type PackageRevision,
   type SecretLike,
 } from '../../lib/git/index.ts';
+import { branchRef } from '../../lib/git/refs.ts';
 import { PackageDirError, writePackageDir, type PackageFiles, type PackageModes } from '../../lib/kpt/package.ts';
 import { describeSource, loadManifests } from '../../lib/kube/manifest-reader.ts';
 import { parseOutputFormat, serialize, table, UsageError, type OutputFormat } from '../output.ts';
@@ -342,6 +343,36 @@ export function registerRpkg(program: Command, io: RpkgIo = { out: (l) => consol
       });
     }),
   );
+
+  repoOptions(
+    rpkg
+      .command('diff <package> [revision] [base]')
+      .description(
+        'a unified diff of a package revision against BASE (another revision of the package; default: ' +
+          'the package on the deployment branch), like `git diff BASE REVISION -- PACKAGE`',
+      ),
+  )
+    .option('--name-only', 'only the paths that differ')
+    .action(
+      (
+        packageName: string,
+        selector: string | undefined,
+        baseSelector: string | undefined,
+        options: RepoOptions & { nameOnly?: boolean },
+      ) =>
+        run(() =>
+          withStore(options, io, async (store, name) => {
+            const revision = await findRevision(store, packageName, selector, name);
+            const base =
+              baseSelector !== undefined
+                ? (await findRevision(store, revision.packageName, baseSelector, name)).commit
+                : (await store.refs()).get(branchRef(store.branch));
+            const diff = await store.diffPackage(revision.packageName, base, revision.commit);
+            const text = options.nameOnly ? diff.files.join('\n') : diff.patch.replace(/\n$/, '');
+            if (text) io.out(text);
+          }),
+        ),
+    );
 
   const lifecycle = (command: string, description: string, add: (batch: GitBatch, revision: PackageRevision) => void) =>
     repoOptions(
