@@ -1,6 +1,11 @@
 // Watches as data: which informer events enqueue which keys, and the usage index behind them.
 import { describe, expect, it } from '@jest/globals';
-import type { KubeObject, PackageVariant, Repository } from '../api/v1alpha1/index.ts';
+import {
+  RECONCILE_REQUEST_ANNOTATION,
+  type KubeObject,
+  type PackageVariant,
+  type Repository,
+} from '../api/v1alpha1/index.ts';
 import type { InformerEvent } from '../lib/kube/informer.ts';
 import { registerWatches, specAndMetadata, UsageIndex, type WatchedInformer } from './watches.ts';
 
@@ -54,6 +59,24 @@ describe('registerWatches', () => {
     informer.emit('update', pv('a', {}, { generation: 2, annotations: { hold: 'x' } }));
     informer.emit('delete', pv('a', {}, { generation: 2, annotations: { hold: 'x' } }));
     expect(queued).toEqual(['a', 'a', 'a', 'a']);
+  });
+
+  it('lets a reconcile request through (a new reconcile-requested-at value), not the status that records it', () => {
+    const informer = new FakeInformer();
+    const queued: string[] = [];
+    registerWatches(
+      [{ name: 'variants', informer, fingerprint: specAndMetadata, keys: (o) => [o.metadata!.name!] }],
+      (k) => queued.push(k),
+    );
+    const requested = (at: string, status = {}) => ({
+      ...pv('a', {}, { generation: 1, annotations: { [RECONCILE_REQUEST_ANNOTATION]: at } }),
+      status,
+    });
+    informer.emit('add', pv('a', {}, { generation: 1 }));
+    informer.emit('update', requested('2026-12-01T10:00:00Z'));
+    informer.emit('update', requested('2026-12-01T10:00:00Z', { lastHandledReconcileAt: '2026-12-01T10:00:00Z' }));
+    informer.emit('update', requested('2026-12-01T10:05:00Z', { lastHandledReconcileAt: '2026-12-01T10:00:00Z' }));
+    expect(queued).toEqual(['a', 'a', 'a']);
   });
 });
 
