@@ -12,6 +12,7 @@ import {
 } from '../../api/v1alpha1/index.ts';
 import { describeSource, loadManifests } from '../../lib/kube/manifest-reader.ts';
 import { reconcileLocally, type DraftPreview } from '../../controllers/local.ts';
+import { createProgress, type Progress } from '../progress.ts';
 import { getCondition } from '../../lib/kube/conditions.ts';
 import { sweepStaleKeyDirs } from '../../lib/git/credentials.ts';
 import { describeObject, parseOutputFormat, serialize, table, UsageError } from '../output.ts';
@@ -128,6 +129,7 @@ export async function runReconcile(
   options: ReconcileOptions & RenderFlagOptions,
   out: (line: string) => void,
   err: (line: string) => void,
+  progress?: Progress,
 ): Promise<number> {
   const diff = options.output === 'diff';
   if (diff && !options.dryRun) throw new UsageError('-o diff shows what a push would change: it needs --dry-run');
@@ -154,8 +156,10 @@ export async function runReconcile(
       render: renderOptionsFrom(options),
       describe: (i) => describeSource(objects[i]!),
       ...(options.dryRun ? { dryRun: true } : {}),
+      ...(progress ? { onProgress: (done: number, total: number) => progress.update(done, total) } : {}),
     },
   );
+  progress?.finish();
   const previews = options.dryRun ? result.previews : undefined;
   for (const { index, object, errors: problems } of result.rejected) {
     for (const problem of problems) {
@@ -222,10 +226,12 @@ export function registerReconcile(program: Command): void {
       // exit hooks); pushes are atomic, so cutting one off leaves nothing half-written.
       process.once('SIGTERM', () => process.exit(143));
       process.once('SIGINT', () => process.exit(130));
+      const structured = options.output === 'yaml' || options.output === 'json';
       process.exitCode = await runReconcile(
         options,
         (l) => console.log(l),
         (l) => console.error(l),
+        createProgress(process.stderr, 'reconciled', { quiet: structured }),
       );
     });
 }
