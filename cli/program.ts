@@ -123,11 +123,12 @@ export async function buildProgram(args: readonly string[] = process.argv.slice(
   return program;
 }
 
-/** What a commander error exits with: 0 for help and --version, 64 for a wrong command line. */
+/**
+ * What a commander error exits with: 0 for --help and --version, 64 for a wrong command line
+ * (also a missing command: `pvctl` or `pvctl rpkg` alone print the help and exit 64).
+ */
 export function commanderExit(e: CommanderError): number {
-  if (e.exitCode === 0) return 0;
-  if (e.code === 'commander.help' || e.code === 'commander.helpDisplayed') return e.exitCode;
-  return USAGE_EXIT;
+  return e.exitCode === 0 ? 0 : USAGE_EXIT;
 }
 
 /** Errors of the program itself, not of its input: a bug, with its own exit code (EX_SOFTWARE). */

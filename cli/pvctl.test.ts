@@ -76,6 +76,8 @@ describe('pvctl errors', () => {
     expect(commanderExit(new CommanderError(1, 'commander.unknownCommand', ''))).toBe(64);
     expect(commanderExit(new CommanderError(1, 'commander.unknownOption', ''))).toBe(64);
     expect(commanderExit(new CommanderError(1, 'commander.missingArgument', ''))).toBe(64);
+    // `pvctl` alone: the help, as a wrong command line.
+    expect(commanderExit(new CommanderError(1, 'commander.help', ''))).toBe(64);
   });
 });
 
@@ -121,6 +123,8 @@ describe('pvctl loads only the command it runs', () => {
     expect(unknown.code).toBe(64);
     expect(unknown.stderr).toMatch(/^error: unknown command 'bogus'/);
     expect(pvctl(['get']).code).toBe(64);
+    expect(pvctl([]).code).toBe(64);
+    expect(pvctl(['rpkg']).code).toBe(64);
     expect(pvctl(['get', 'pods']).stderr).toBe('pvctl: unknown resource type "pods"; use pvar, pvset, pvrepo\n');
     expect(pvctl(['get', 'pvar', '-n', 'a', '-A']).code).toBe(64);
     const noCluster = pvctl(['get', 'pvar']);
