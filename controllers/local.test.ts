@@ -1,6 +1,6 @@
 // Local mode admits objects as the API server would: a refused object (and what depends on it)
 // stalls with its problems, the rest of the fleet is reconciled. Real git repositories on disk.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { formatFieldError, type KubeObject, type PackageVariant } from '../api/v1alpha1/index.ts';
 import { removeDir, tempDir } from '../lib/git/testing/repos.ts';
@@ -8,16 +8,9 @@ import { getCondition } from '../lib/kube/conditions.ts';
 import { reconcileLocally } from './local.ts';
 import { blueprint, packageVariant, repository, TestRepo } from './testing/fixtures.ts';
 
-let root: string;
-let upstream: TestRepo;
-let deploy: TestRepo;
-beforeAll(async () => {
-  root = tempDir('pv-local-');
-  upstream = await TestRepo.create(root, 'blueprints');
-  deploy = await TestRepo.create(root, 'deploy');
-  await upstream.publish('nginx', blueprint('nginx'), 1);
-});
-afterAll(() => removeDir(root));
+// Each test builds its own repositories (no test depends on another having run).
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
 
 const variant = (name: string, spec: Partial<NonNullable<PackageVariant['spec']>> = {}) =>
   packageVariant(name, {
@@ -26,19 +19,30 @@ const variant = (name: string, spec: Partial<NonNullable<PackageVariant['spec']>
     ...spec,
   });
 
-async function run(objects: unknown[]) {
-  const result = await reconcileLocally(
-    [repository('blueprints', upstream.url), repository('deploy', deploy.url, true), ...objects],
-    { cacheDir: join(root, 'cache'), describe: (i) => `#${i}` },
-  );
-  const condition = (name: string, type = 'Ready') =>
-    getCondition(result.variants.find((v) => v.metadata?.name === name)?.status?.conditions, type);
-  const refused = result.rejected.map((r) => `#${r.index}: ${r.errors.map(formatFieldError).join('; ')}`);
-  return { ...result, condition, refused };
+/** A blueprints repository with nginx v1 published and an empty deployment repository. */
+async function world() {
+  const root = tempDir('pv-local-');
+  dirs.push(root);
+  const upstream = await TestRepo.create(root, 'blueprints');
+  const deploy = await TestRepo.create(root, 'deploy');
+  await upstream.publish('nginx', blueprint('nginx'), 1);
+  const cacheDir = join(root, 'cache');
+  const run = async (objects: unknown[]) => {
+    const result = await reconcileLocally(
+      [repository('blueprints', upstream.url), repository('deploy', deploy.url, true), ...objects],
+      { cacheDir, describe: (i) => `#${i}` },
+    );
+    const condition = (name: string, type = 'Ready') =>
+      getCondition(result.variants.find((v) => v.metadata?.name === name)?.status?.conditions, type);
+    const refused = result.rejected.map((r) => `#${r.index}: ${r.errors.map(formatFieldError).join('; ')}`);
+    return { ...result, condition, refused };
+  };
+  return { cacheDir, deploy, run };
 }
 
 describe('local mode admission', () => {
   it('stalls a variant the API server would refuse, pushes nothing for it, and reconciles the others', async () => {
+    const { deploy, run } = await world();
     const bad = variant('bad', { upstream: { repo: 'blueprints', package: 'nginx', revision: 'v1' as never } });
     const { condition, refused } = await run([42, bad, variant('good')]);
     expect(refused).toEqual([
@@ -55,6 +59,7 @@ describe('local mode admission', () => {
   });
 
   it('stalls the dependents of a refused Repository or Secret with its problems; the others proceed', async () => {
+    const { deploy, run } = await world();
     const broken: KubeObject = {
       ...repository('broken', deploy.url, true),
       spec: { git: { repo: deploy.url, branch: 7 } },
@@ -86,6 +91,7 @@ describe('local mode admission', () => {
   });
 
   it('refuses both objects of a duplicate name instead of keeping the last', async () => {
+    const { deploy, run } = await world();
     const { condition, refused, variants } = await run([
       variant('twin'),
       variant('twin', { downstream: { repo: 'deploy', package: 'other' } }),
@@ -100,6 +106,7 @@ describe('local mode admission', () => {
   });
 
   it('stalls a refused PackageVariantSet without stopping the variants', async () => {
+    const { run } = await world();
     const set = {
       apiVersion: 'packagevariant.dev/v1alpha1',
       kind: 'PackageVariantSet',
@@ -116,8 +123,9 @@ describe('local mode admission', () => {
   });
 
   it('admits what it wrote: a pass over its own output refuses nothing', async () => {
+    const { cacheDir, run } = await world();
     const first = await run([variant('again')]);
-    const second = await reconcileLocally(first.store.all(), { cacheDir: join(root, 'cache') });
+    const second = await reconcileLocally(first.store.all(), { cacheDir });
     expect(second.rejected).toEqual([]);
     expect(
       getCondition(second.variants.find((v) => v.metadata?.name === 'again')?.status?.conditions, 'Ready'),
