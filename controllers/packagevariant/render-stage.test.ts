@@ -1,6 +1,6 @@
 // The render stage in the reconcile (local mode, real git): the Kptfile pipeline runs on every draft
 // write, its results land in status, and a failed render pushes nothing unless the package asks.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { PackageVariant } from '../../api/v1alpha1/index.ts';
@@ -9,30 +9,30 @@ import { getCondition } from '../../lib/kube/conditions.ts';
 import { reconcileLocally } from '../local.ts';
 import { blueprint, packageVariant, repository, TestRepo } from '../testing/fixtures.ts';
 
-let root: string;
-let upstream: TestRepo;
-let deploy: TestRepo;
-let rendered: PackageVariant['status'];
+// Each test builds its own repositories and performs the passes it builds on (no test depends on
+// another having run).
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
 
-beforeAll(async () => {
-  root = tempDir('pv-render-');
-  upstream = await TestRepo.create(root, 'blueprints');
-  deploy = await TestRepo.create(root, 'deploy');
+/** Blueprints with nginx v1 and `tool` v1 (whose own Kptfile declares a function that may not run here). */
+async function world() {
+  const root = tempDir('pv-render-');
+  dirs.push(root);
+  const upstream = await TestRepo.create(root, 'blueprints');
+  const deploy = await TestRepo.create(root, 'deploy');
   await upstream.publish('nginx', blueprint('nginx'), 1);
-  // A blueprint whose own Kptfile declares a function that may not run here.
   const exec = blueprint('tool');
   exec.set(
     'Kptfile',
     Buffer.concat([exec.get('Kptfile')!, Buffer.from('pipeline:\n  mutators:\n    - exec: /usr/bin/some-tool\n')]),
   );
   await upstream.publish('tool', exec, 1);
-});
-afterAll(() => removeDir(root));
-
-async function run(...variants: PackageVariant[]) {
-  const objects = [repository('blueprints', upstream.url), repository('deploy', deploy.url, true), ...variants];
-  const result = await reconcileLocally(objects, { cacheDir: join(root, 'cache') });
-  return { ...result, byName: (name: string) => result.variants.find((v) => v.metadata?.name === name)! };
+  const run = async (...variants: PackageVariant[]) => {
+    const objects = [repository('blueprints', upstream.url), repository('deploy', deploy.url, true), ...variants];
+    const result = await reconcileLocally(objects, { cacheDir: join(root, 'cache') });
+    return { ...result, byName: (name: string) => result.variants.find((v) => v.metadata?.name === name)! };
+  };
+  return { deploy, run };
 }
 
 const setNamespace = (name: string, namespace: string) =>
@@ -44,12 +44,12 @@ const setNamespace = (name: string, namespace: string) =>
 
 describe('render stage (local mode, real git)', () => {
   it('runs a pipeline function the variant adds: the pushed draft is the rendered package', async () => {
+    const { deploy, run } = await world();
     const { byName, pushes } = await run(setNamespace('east', 'east-ns'));
     const target = byName('east').status?.downstreamTargets?.[0];
     expect(target).toMatchObject({ lifecycle: 'Draft', renderStatus: { result: { exitCode: 0 } } });
     expect((target?.renderStatus as { result: { items: unknown[] } }).result.items).toHaveLength(1);
     expect(pushes).toBe(1);
-    rendered = byName('east').status;
     const deployment = parse(await deploy.show('drafts/east/packagevariant-1', 'east/deployment.yaml'));
     expect(deployment.metadata.namespace).toBe('east-ns');
     expect(parse(await deploy.show('drafts/east/packagevariant-1', 'east/service.yaml')).metadata.namespace).toBe(
@@ -58,7 +58,11 @@ describe('render stage (local mode, real git)', () => {
   });
 
   it('a second pass with nothing changed renders nothing and writes nothing; the render status stays', async () => {
+    const { run } = await world();
+    const first = await run(setNamespace('east', 'east-ns'));
+    expect(first.pushes).toBe(1);
     // The status the controller wrote after the render (local mode keeps none between passes).
+    const rendered = first.byName('east').status;
     const again = await run({ ...setNamespace('east', 'east-ns'), status: rendered! });
     expect(again.pushes).toBe(0);
     expect(again.byName('east').status?.downstreamTargets?.[0]?.renderStatus).toMatchObject({
@@ -67,13 +71,17 @@ describe('render stage (local mode, real git)', () => {
   });
 
   it('a changed function config renders again and updates the draft in place', async () => {
+    const { deploy, run } = await world();
+    await run(setNamespace('east', 'east-ns'));
     const { byName } = await run(setNamespace('east', 'prod'));
+    expect(await deploy.refs('refs/heads/drafts')).toEqual(['refs/heads/drafts/east/packagevariant-1']);
     expect(byName('east').status?.downstreamTargets?.[0]?.name).toBe('deploy.east.packagevariant-1');
     const deployment = parse(await deploy.show('drafts/east/packagevariant-1', 'east/deployment.yaml'));
     expect(deployment.metadata.namespace).toBe('prod');
   });
 
   it('a function that may not run fails the render: nothing is pushed, status and an event say why', async () => {
+    const { deploy, run } = await world();
     const { byName, pushes, store } = await run(
       packageVariant('blocked', {
         upstream: { repo: 'blueprints', package: 'tool' },
@@ -91,6 +99,7 @@ describe('render stage (local mode, real git)', () => {
   });
 
   it(`with porch.kpt.dev/push-on-render-failure: "true" the unrendered draft is pushed, with the error in status`, async () => {
+    const { deploy, run } = await world();
     const pv = packageVariant('pushed', {
       upstream: { repo: 'blueprints', package: 'tool' },
       downstream: { repo: 'deploy', package: 'pushed' },
