@@ -24,12 +24,15 @@ import { PackageVariantSetReconciler } from './packagevariantset/reconciler.ts';
 import { nextSetStatus } from './packagevariantset/status.ts';
 import { setUpstreamFinder } from './set-upstream.ts';
 import { keyOf, keyString, parseKey } from './store.ts';
+import { lineageOf, repositoryUrls } from './lineage.ts';
 import { branchRef } from '../lib/git/refs.ts';
 import type { RenderOptions } from '../lib/fn/render.ts';
 import type { ConflictPolicy } from '../lib/merge/index.ts';
 
 /** Rollout waves one local run may go through (each: the sets, then the variants they released). */
 const MAX_ROLLOUT_ROUNDS = 100;
+/** Levels of derivation (blueprint → regional → site …) one local run carries a published change down. */
+const MAX_LEVELS = 16;
 
 export interface LocalRunOptions {
   cacheDir?: string;
@@ -166,6 +169,30 @@ export async function reconcileLocally(input: unknown[], options: LocalRunOption
     );
     await pushes.drain();
   };
+  // A variant whose downstream was published in this pass (publishPolicy: Automatic) changed the
+  // upstream of the variants below it: they are reconciled again, level after level.
+  const publishedCommits = () =>
+    new Map(
+      store
+        .all()
+        .filter((o) => o.kind === PACKAGE_VARIANT_KIND)
+        .map((o) => [
+          keyString(keyOf(o)),
+          (o as PackageVariant).status?.downstreamTargets?.find((t) => t.lifecycle === 'Published')?.commit,
+        ]),
+    );
+  const reconcileThroughLevels = async (keys: string[]) => {
+    let next = keys;
+    for (let level = 0; next.length && level < MAX_LEVELS; level++) {
+      const before = publishedCommits();
+      await reconcileVariants(next);
+      const variants = store.all().filter((o) => o.kind === PACKAGE_VARIANT_KIND) as PackageVariant[];
+      const published = [...publishedCommits()].filter(([key, commit]) => commit && commit !== before.get(key));
+      const edges = lineageOf(variants, repositoryUrls(store.all()));
+      const changed = new Set(published.map(([key]) => edges.find((e) => e.variant === key)?.downstream));
+      next = [...new Set(edges.filter((e) => changed.has(e.upstream)).map((e) => e.variant))];
+    }
+  };
   // Which variants may move now (not held by a set's rollout), and which are being deleted.
   const gates = () =>
     new Map(
@@ -181,13 +208,13 @@ export async function reconcileLocally(input: unknown[], options: LocalRunOption
     // Sets first, so that their variants exist; then every variant; then, while a set's rollout
     // releases more variants (a wave was published) or deletes some, the variants that changed.
     await reconcileSets();
-    await reconcileVariants(keysOf(PACKAGE_VARIANT_KIND));
+    await reconcileThroughLevels(keysOf(PACKAGE_VARIANT_KIND));
     for (let round = 0; setKeys.length && round < MAX_ROLLOUT_ROUNDS; round++) {
       const before = gates();
       await reconcileSets();
       const changed = [...gates()].filter(([key, gate]) => before.get(key) !== gate).map(([key]) => key);
       if (!changed.length) break;
-      await reconcileVariants(changed);
+      await reconcileThroughLevels(changed);
     }
   } catch (error) {
     stores.close();
