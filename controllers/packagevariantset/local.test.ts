@@ -1,6 +1,6 @@
 // A PackageVariantSet in local mode against real git repositories: the set expands into variants,
 // the variants make drafts, the rollout holds and releases waves, Automatic publishes.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import {
@@ -15,25 +15,25 @@ import { getCondition } from '../../lib/kube/conditions.ts';
 import { reconcileLocally } from '../local.ts';
 import { blueprint, packageVariant, repository, TestRepo } from '../testing/fixtures.ts';
 
-let root: string;
-let upstream: TestRepo;
-const sites: Record<string, TestRepo> = {};
+// Each test builds its own repositories (no test depends on another having run).
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
 
-beforeAll(async () => {
-  root = tempDir('pvset-local-');
-  upstream = await TestRepo.create(root, 'blueprints');
+/** A blueprints repository with nginx v1 published, and an empty deployment repository per site. */
+async function world(...siteNames: string[]) {
+  const root = tempDir('pvset-local-');
+  dirs.push(root);
+  const upstream = await TestRepo.create(root, 'blueprints');
   await upstream.publish('nginx', blueprint('nginx'), 1);
-  for (const name of ['edge-1', 'edge-2', 'edge-3', 'core-1', 'canary-1', 'prod-1', 'prod-2', 'prod-3']) {
-    sites[name] = await TestRepo.create(root, name);
-  }
-});
-afterAll(() => removeDir(root));
-
-const labelled = (name: string, labels: Record<string, string>): KubeObject => {
-  const repo = repository(name, sites[name]!.url, true);
-  repo.metadata!.labels = labels;
-  return repo;
-};
+  const sites: Record<string, TestRepo> = {};
+  for (const name of siteNames) sites[name] = await TestRepo.create(root, name);
+  const labelled = (name: string, labels: Record<string, string>): KubeObject => {
+    const repo = repository(name, sites[name]!.url, true);
+    repo.metadata!.labels = labels;
+    return repo;
+  };
+  return { root, upstream, sites, labelled };
+}
 
 const set = (name: string, spec: Partial<PackageVariantSetSpec>): PackageVariantSet => ({
   apiVersion: API_VERSION,
@@ -44,6 +44,7 @@ const set = (name: string, spec: Partial<PackageVariantSetSpec>): PackageVariant
 
 describe('PackageVariantSet in local mode (real git)', () => {
   it('a set over 3 repositories selected by label yields 3 variants and 3 drafts', async () => {
+    const { root, upstream, sites, labelled } = await world('edge-1', 'edge-2', 'edge-3', 'core-1');
     const result = await reconcileLocally(
       [
         repository('blueprints', upstream.url),
@@ -95,23 +96,29 @@ describe('PackageVariantSet in local mode (real git)', () => {
     });
   });
 
-  const fleet = (rollout: PackageVariantSetSpec['rollout']) => [
-    repository('blueprints', upstream.url),
-    labelled('canary-1', { tier: 'canary' }),
-    labelled('prod-1', { tier: 'prod' }),
-    labelled('prod-2', { tier: 'prod' }),
-    labelled('prod-3', { tier: 'prod' }),
-    set('web', {
-      targets: [{ repositorySelector: { matchExpressions: [{ key: 'tier', operator: 'Exists' }] } }],
-      rollout,
-    }),
-  ];
+  /** A canary site and three prod sites; `fleet(rollout)` is the objects of a set over them. */
+  async function rolloutWorld() {
+    const w = await world('canary-1', 'prod-1', 'prod-2', 'prod-3');
+    const fleet = (rollout: PackageVariantSetSpec['rollout']) => [
+      repository('blueprints', w.upstream.url),
+      w.labelled('canary-1', { tier: 'canary' }),
+      w.labelled('prod-1', { tier: 'prod' }),
+      w.labelled('prod-2', { tier: 'prod' }),
+      w.labelled('prod-3', { tier: 'prod' }),
+      set('web', {
+        targets: [{ repositorySelector: { matchExpressions: [{ key: 'tier', operator: 'Exists' }] } }],
+        rollout,
+      }),
+    ];
+    return { ...w, fleet };
+  }
   const stages = [
     { name: 'canary', selector: { matchLabels: { tier: 'canary' } } },
     { name: 'prod', selector: { matchLabels: { tier: 'prod' } } },
   ];
 
   it('Manual rollout: only the first wave gets a draft; the rest is held and says why', async () => {
+    const { root, sites, fleet } = await rolloutWorld();
     const result = await reconcileLocally(fleet({ stages, maxConcurrent: 1 }), { cacheDir: join(root, 'cache-2') });
     expect(await sites['canary-1']!.refs('refs/heads/drafts')).toHaveLength(1);
     for (const prod of ['prod-1', 'prod-2', 'prod-3']) expect(await sites[prod]!.refs('refs/heads/drafts')).toEqual([]);
@@ -126,6 +133,7 @@ describe('PackageVariantSet in local mode (real git)', () => {
   });
 
   it('Automatic rollout: waves publish one after another until the fleet is up to date', async () => {
+    const { root, sites, fleet } = await rolloutWorld();
     const result = await reconcileLocally(fleet({ stages, maxConcurrent: 2, publishPolicy: 'Automatic' }), {
       cacheDir: join(root, 'cache-3'),
     });
@@ -151,6 +159,12 @@ describe('PackageVariantSet in local mode (real git)', () => {
   });
 
   it('a new upstream revision: the canary gets the upgrade draft, prod reports its upgrade as held', async () => {
+    const { root, upstream, sites, fleet } = await rolloutWorld();
+    // First the whole fleet runs v1: an Automatic rollout publishes it everywhere.
+    const rolledOut = await reconcileLocally(fleet({ stages, maxConcurrent: 2, publishPolicy: 'Automatic' }), {
+      cacheDir: join(root, 'cache-3'),
+    });
+    expect(rolledOut.sets[0]!.status?.variants).toMatchObject({ total: 4, upToDate: 4 });
     const v2 = await upstream.publish('nginx', blueprint('nginx', { image: 'nginx:1.27' }), 2);
     const result = await reconcileLocally(fleet({ stages, maxConcurrent: 1 }), { cacheDir: join(root, 'cache-3') });
     expect(result.errors).toEqual(new Map());
@@ -176,12 +190,16 @@ describe('PackageVariantSet in local mode (real git)', () => {
 });
 
 describe('PackageVariantSet whose upstream does not exist (real git)', () => {
-  const fleet = (upstreamSpec: PackageVariantSetSpec['upstream']) => [
-    repository('blueprints', upstream.url),
-    labelled('edge-1', { fleet: 'edge' }),
-    labelled('edge-2', { fleet: 'edge' }),
-    set('ghost', { upstream: upstreamSpec, targets: [{ repositorySelector: { matchLabels: { fleet: 'edge' } } }] }),
-  ];
+  async function ghostWorld() {
+    const w = await world('edge-1', 'edge-2');
+    const fleet = (upstreamSpec: PackageVariantSetSpec['upstream']) => [
+      repository('blueprints', w.upstream.url),
+      w.labelled('edge-1', { fleet: 'edge' }),
+      w.labelled('edge-2', { fleet: 'edge' }),
+      set('ghost', { upstream: upstreamSpec, targets: [{ repositorySelector: { matchLabels: { fleet: 'edge' } } }] }),
+    ];
+    return { ...w, fleet };
+  }
 
   it.each([
     [
@@ -200,6 +218,7 @@ describe('PackageVariantSet whose upstream does not exist (real git)', () => {
       "could not find upstream package revision 'nginx/nowhere' in repo 'blueprints': no revision with workspace nowhere",
     ],
   ])('%s: the set is Stalled with UpstreamNotFound and renders no variant', async (_, spec, message) => {
+    const { root, sites, fleet } = await ghostWorld();
     const before = await Promise.all(['edge-1', 'edge-2'].map((site) => sites[site]!.refs()));
     const result = await reconcileLocally(fleet(spec), { cacheDir: join(root, 'cache-ghost') });
     const [pvs] = result.sets;
@@ -213,6 +232,7 @@ describe('PackageVariantSet whose upstream does not exist (real git)', () => {
   });
 
   it('the same set with an upstream that exists is Ready and renders its variants', async () => {
+    const { root, fleet } = await ghostWorld();
     const result = await reconcileLocally(fleet({ repo: 'blueprints', package: 'nginx', revision: 1 }), {
       cacheDir: join(root, 'cache-ghost'),
     });
@@ -223,6 +243,7 @@ describe('PackageVariantSet whose upstream does not exist (real git)', () => {
 
 describe('PackageVariant publishPolicy Automatic (real git)', () => {
   it('publishes a clean draft, and leaves one whose readiness gates are not True', async () => {
+    const { root, upstream } = await world();
     const gated = blueprint('gated');
     const kptfile = gated.get('Kptfile')!.toString() + 'info:\n  readinessGates:\n    - conditionType: tested\n';
     gated.set('Kptfile', Buffer.from(kptfile.replace('info:\n  description: gated blueprint\n', '')));
