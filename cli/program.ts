@@ -52,6 +52,12 @@ export const COMMANDS: readonly LazyCommand[] = [
     load: async () => (await import('./commands/run.ts')).registerRun,
   },
   {
+    name: 'tree',
+    description:
+      'upstream → downstream chains across levels (blueprint → regional → site), from manifests (-f) or the cluster; --dependents PACKAGE lists what a change of PACKAGE reaches',
+    load: async () => (await import('./commands/tree.ts')).registerTree,
+  },
+  {
     name: 'get',
     description: 'list PackageVariants, PackageVariantSets or Repositories in the cluster (like kubectl get)',
     load: async () => (await import('./commands/cluster.ts')).registerGet,

@@ -112,6 +112,24 @@ function refusal({ object, errors }: Rejection): (RefusedObject & { object: Kube
   return { kind: o.kind, namespace, name: meta.name, message: describeFieldErrors(errors), object: o };
 }
 
+/**
+ * The variants the input declares: its PackageVariants and those its PackageVariantSets generate
+ * (their targets rendered; no git is read, so a set's upstream revision is not checked).
+ */
+export async function expandSetsLocally(
+  input: unknown[],
+  describe?: (index: number) => string,
+): Promise<{ variants: PackageVariant[]; store: LocalObjectStore; rejected: Rejection[] }> {
+  const { admitted, rejected } = admit(input, describe);
+  const store = new LocalObjectStore(
+    admitted,
+    rejected.map(refusal).filter((r) => r !== undefined),
+  );
+  const sets = new PackageVariantSetReconciler({ objects: store });
+  for (const o of store.all()) if (o.kind === PACKAGE_VARIANT_SET_KIND) await sets.reconcile(keyString(keyOf(o)));
+  return { variants: store.all().filter((o) => o.kind === PACKAGE_VARIANT_KIND) as PackageVariant[], store, rejected };
+}
+
 export async function reconcileLocally(input: unknown[], options: LocalRunOptions = {}): Promise<LocalRunResult> {
   const { admitted, rejected } = admit(input, options.describe);
   const refused = rejected.map(refusal).filter((r) => r !== undefined);
