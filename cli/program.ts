@@ -58,6 +58,18 @@ export const COMMANDS: readonly LazyCommand[] = [
     load: async () => (await import('./commands/tree.ts')).registerTree,
   },
   {
+    name: 'history',
+    description:
+      'the revisions of a downstream package: the upstream revision each came from, who published it, its variant',
+    load: async () => (await import('./commands/history.ts')).registerHistory,
+  },
+  {
+    name: 'carried',
+    description:
+      "a downstream package's own customizations against the upstream revision it is based on (fields, or --diff); with several packages or --all, those they carry alike",
+    load: async () => (await import('./commands/history.ts')).registerCarried,
+  },
+  {
     name: 'get',
     description: 'list PackageVariants, PackageVariantSets or Repositories in the cluster (like kubectl get)',
     load: async () => (await import('./commands/cluster.ts')).registerGet,

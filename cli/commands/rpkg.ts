@@ -29,7 +29,7 @@ import { InputError } from '../exit-codes.ts';
 
 type Output = OutputFormat;
 
-interface RepoOptions {
+export interface RepoOptions {
   filename?: string[];
   repo?: string;
   branch?: string;
@@ -192,7 +192,7 @@ async function findByPorchName(store: GitStore, repoName: string, name: string):
 }
 
 /** The revision a user means by `<package> <workspace | v<N> | branch>`, or by its Porch name alone. */
-async function findRevision(
+export async function findRevision(
   store: GitStore,
   packageName: string,
   selector: string | undefined,
@@ -245,7 +245,7 @@ function printResults(io: RpkgIo, results: BatchResult[], format: Output): boole
   return results.every((r) => r.status !== 'rejected' && r.status !== 'not-found');
 }
 
-async function withStore<T>(
+export async function withStore<T>(
   options: RepoOptions,
   io: RpkgIo,
   fn: (store: GitStore, name: string) => Promise<T>,
@@ -265,7 +265,7 @@ async function withStore<T>(
   }
 }
 
-function repoOptions(command: Command): Command {
+export function repoOptions(command: Command): Command {
   return command
     .option('-f, --filename <path...>', 'Repository manifest (and its Secret) to work on')
     .option('--name <name>', 'the Repository to use when the files hold several')
