@@ -182,10 +182,13 @@ export async function runReconcile(
     if (result.sets.length) {
       out('');
       for (const line of table(setRows(result.sets)).split('\n')) out(line);
-      const changes = setChanges(
-        objects.map((o) => o.object as KubeObject),
-        result.variants,
-      );
+      // a preview says what the sets would do; a real pass has done it (the table above)
+      const changes = previews
+        ? setChanges(
+            objects.map((o) => o.object as KubeObject),
+            result.variants,
+          )
+        : [];
       if (changes.length) {
         out('');
         for (const line of table(changes).split('\n')) out(line);
