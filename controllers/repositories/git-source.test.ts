@@ -1,6 +1,6 @@
 // The watcher's git source on real bare repositories: fetches only when refs moved, resolves each
 // track like the reconciler, and the downstream digest moves when a revision's lifecycle does.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { GitStore } from '../../lib/git/store.ts';
 import { removeDir, tempDir } from '../../lib/git/testing/repos.ts';
@@ -11,35 +11,35 @@ import { UpstreamIndex, type UpstreamWatch } from './index.ts';
 import { normalizeRepoUrl } from './repo-url.ts';
 import { UpstreamWatcher } from './watcher.ts';
 
-let root: string;
-let repo: TestRepo;
-let store: GitStore;
-let source: GitSource;
+// Each test builds its own repository (no test depends on another having run).
+const cleanups: (() => void)[] = [];
+afterAll(() => cleanups.forEach((cleanup) => cleanup()));
 
-beforeAll(async () => {
-  root = tempDir('pv-git-source-');
-  repo = await TestRepo.create(root, 'blueprints');
-  store = new GitStore({ url: repo.url, cacheDir: join(root, 'cache') });
-  source = new GitSource(async () => store);
-});
-afterAll(() => {
-  store.close();
-  removeDir(root);
-});
-
-const watch = (track: string, pkg = 'nginx'): UpstreamWatch => ({
-  repo: normalizeRepoUrl(repo.url),
-  package: pkg,
-  track,
-});
-
-async function resolveAll(...watches: UpstreamWatch[]) {
-  const resolved = await resolveWatches(source, watches, await source.heads());
-  return watches.map((w) => resolved.get(w));
+/** A blueprints repository (nothing published) and a GitSource on it. */
+async function world() {
+  const root = tempDir('pv-git-source-');
+  const repo = await TestRepo.create(root, 'blueprints');
+  const store = new GitStore({ url: repo.url, cacheDir: join(root, 'cache') });
+  cleanups.push(() => {
+    store.close();
+    removeDir(root);
+  });
+  const source = new GitSource(async () => store);
+  const watch = (track: string, pkg = 'nginx'): UpstreamWatch => ({
+    repo: normalizeRepoUrl(repo.url),
+    package: pkg,
+    track,
+  });
+  const resolveAll = async (...watches: UpstreamWatch[]) => {
+    const resolved = await resolveWatches(source, watches, await source.heads());
+    return watches.map((w) => resolved.get(w));
+  };
+  return { root, repo, source, watch, resolveAll };
 }
 
 describe('GitSource', () => {
   it('resolves latest, revision, ref and missing packages, fetching when the remote moved', async () => {
+    const { repo, watch, resolveAll } = await world();
     const v1 = await repo.publish('nginx', blueprint('nginx'), 1);
     const [latest, pinned, branch, missing] = await resolveAll(
       watch('latest'),
@@ -62,6 +62,10 @@ describe('GitSource', () => {
   });
 
   it('gives the downstream track a digest that moves with the package revisions', async () => {
+    const { root, repo, watch, resolveAll } = await world();
+    // Published revisions 1 and 2 before the draft (the draft is approved as revision 3).
+    await repo.publish('nginx', blueprint('nginx'), 1);
+    await repo.publish('nginx', blueprint('nginx', { image: 'nginx:1.27' }), 2);
     const [before] = await resolveAll(watch(DOWNSTREAM_TRACK));
     const person = repo.store(join(root, 'person'));
     await person.refresh();
@@ -81,6 +85,11 @@ describe('GitSource', () => {
   });
 
   it('drives the watcher: a publish enqueues the variants following latest, not those pinned', async () => {
+    const { repo, source, watch } = await world();
+    // Revision 1 (the pinned one) and later revisions exist before the watcher first looks.
+    await repo.publish('nginx', blueprint('nginx'), 1);
+    await repo.publish('nginx', blueprint('nginx', { image: 'nginx:1.27' }), 2);
+    await repo.publish('nginx', blueprint('nginx'), 3);
     const index = new UpstreamIndex();
     index.set('ns/follower', watch('latest'));
     index.set('ns/pinned', watch('revision:1'));
