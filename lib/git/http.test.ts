@@ -44,6 +44,7 @@ function allText(dir: string): string {
 
 describe('GitStore over smart HTTP with basic auth', () => {
   it('lists, reads, creates and approves drafts with the right password', async () => {
+    const seen = server.requests.length; // the requests of this test only (the server is shared)
     const store = new GitStore({
       url,
       cacheDir: join(root, 'cache-ok'),
@@ -68,10 +69,11 @@ describe('GitStore over smart HTTP with basic auth', () => {
     } finally {
       store.close();
     }
-    expect(server.requests.some((r) => r.authorized && r.path.includes('git-receive-pack'))).toBe(true);
+    expect(server.requests.slice(seen).some((r) => r.authorized && r.path.includes('git-receive-pack'))).toBe(true);
   });
 
   it('fails cleanly (no prompt, no secret in the message) with a wrong password', async () => {
+    const seen = server.requests.length; // the requests of this test only (the server is shared)
     const store = new GitStore({
       url,
       cacheDir: join(root, 'cache-bad'),
@@ -87,7 +89,7 @@ describe('GitStore over smart HTTP with basic auth', () => {
     } finally {
       store.close();
     }
-    expect(server.requests.some((r) => !r.authorized)).toBe(true);
+    expect(server.requests.slice(seen).some((r) => !r.authorized)).toBe(true);
   });
 
   it('fails cleanly without credentials', async () => {
