@@ -189,16 +189,16 @@ export async function reconcileLocally(input: unknown[], options: LocalRunOption
   };
   // A variant whose downstream was published in this pass (publishPolicy: Automatic) changed the
   // upstream of the variants below it: they are reconciled again, level after level.
-  const publishedCommits = () =>
+  /** A value of every variant in the store, by key. */
+  const perVariant = <T>(of: (pv: PackageVariant) => T) =>
     new Map(
-      store
-        .all()
-        .filter((o) => o.kind === PACKAGE_VARIANT_KIND)
-        .map((o) => [
-          keyString(keyOf(o)),
-          (o as PackageVariant).status?.downstreamTargets?.find((t) => t.lifecycle === 'Published')?.commit,
-        ]),
+      (store.all().filter((o) => o.kind === PACKAGE_VARIANT_KIND) as PackageVariant[]).map((pv) => [
+        keyString(keyOf(pv)),
+        of(pv),
+      ]),
     );
+  const publishedCommits = () =>
+    perVariant((pv) => pv.status?.downstreamTargets?.find((t) => t.lifecycle === 'Published')?.commit);
   const reconcileThroughLevels = async (keys: string[]) => {
     let next = keys;
     for (let level = 0; next.length && level < MAX_LEVELS; level++) {
@@ -213,14 +213,9 @@ export async function reconcileLocally(input: unknown[], options: LocalRunOption
   };
   // Which variants may move now (not held by a set's rollout), and which are being deleted.
   const gates = () =>
-    new Map(
-      store
-        .all()
-        .filter((o) => o.kind === PACKAGE_VARIANT_KIND)
-        .map((o) => [
-          keyString(keyOf(o)),
-          `${o.metadata?.annotations?.[ROLLOUT_HOLD_ANNOTATION] === undefined}/${!!o.metadata?.deletionTimestamp}`,
-        ]),
+    perVariant(
+      (pv) =>
+        `${pv.metadata?.annotations?.[ROLLOUT_HOLD_ANNOTATION] === undefined}/${!!pv.metadata?.deletionTimestamp}`,
     );
   try {
     // Sets first, so that their variants exist; then every variant; then, while a set's rollout
