@@ -1,6 +1,6 @@
 // spec.suspend and reconcile requests, for a PackageVariant and for the variants of a suspended
 // PackageVariantSet: against real git repositories on disk, through the local adapter.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import {
   API_VERSION,
@@ -18,19 +18,9 @@ import { GitStores } from './git-stores.ts';
 import { PushCoalescer } from './push-coalescer.ts';
 import { PackageVariantReconciler } from './reconciler.ts';
 
-let root: string;
-let cacheDir: string;
-let upstream: TestRepo;
-let deploy: TestRepo;
-
-beforeAll(async () => {
-  root = tempDir('pv-suspend-');
-  cacheDir = join(root, 'cache');
-  upstream = await TestRepo.create(root, 'blueprints');
-  deploy = await TestRepo.create(root, 'deploy');
-  await upstream.publish('nginx', blueprint('nginx'), 1);
-});
-afterAll(() => removeDir(root));
+// Each test builds its repositories (no test depends on another having run).
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
 
 const variant = (name: string, extra: Partial<NonNullable<PackageVariant['spec']>> = {}) =>
   packageVariant(name, {
@@ -39,17 +29,27 @@ const variant = (name: string, extra: Partial<NonNullable<PackageVariant['spec']
     ...extra,
   });
 
-const repositories = () => [repository('blueprints', upstream.url), repository('deploy', deploy.url, true)];
-
-async function run(...objects: KubeObject[]) {
-  const result = await reconcileLocally([...repositories(), ...objects], { cacheDir });
-  return { ...result, byName: (name: string) => result.variants.find((v) => v.metadata?.name === name)! };
+/** blueprints (nginx v1 published) and a deployment repository. */
+async function world() {
+  const root = tempDir('pv-suspend-');
+  dirs.push(root);
+  const cacheDir = join(root, 'cache');
+  const upstream = await TestRepo.create(root, 'blueprints');
+  const deploy = await TestRepo.create(root, 'deploy');
+  await upstream.publish('nginx', blueprint('nginx'), 1);
+  const repositories = () => [repository('blueprints', upstream.url), repository('deploy', deploy.url, true)];
+  const run = async (...objects: KubeObject[]) => {
+    const result = await reconcileLocally([...repositories(), ...objects], { cacheDir });
+    return { ...result, byName: (name: string) => result.variants.find((v) => v.metadata?.name === name)! };
+  };
+  return { cacheDir, upstream, deploy, repositories, run };
 }
 
 const condition = (pv: PackageVariant, type: string) => getCondition(pv.status?.conditions, type);
 
 describe('spec.suspend of a PackageVariant', () => {
   it('observes but writes nothing to git, and says so in status', async () => {
+    const { deploy, run } = await world();
     const { byName, pushes } = await run(variant('east', { suspend: true }));
     const pv = byName('east');
     expect(condition(pv, 'Ready')).toMatchObject({ status: 'False', reason: 'Suspended' });
@@ -63,6 +63,8 @@ describe('spec.suspend of a PackageVariant', () => {
   });
 
   it('resumed, makes its draft; suspended again, leaves an upstream change out of git', async () => {
+    const { upstream, deploy, run } = await world();
+    await run(variant('east', { suspend: true }));
     const resumed = await run(variant('east', { suspend: false }));
     expect(condition(resumed.byName('east'), 'Ready')).toMatchObject({ status: 'True', reason: 'NoErrors' });
     const draft = 'refs/heads/drafts/east/packagevariant-1';
@@ -84,6 +86,7 @@ describe('spec.suspend of a PackageVariant', () => {
   });
 
   it('is suspended by its PackageVariantSet: a generated variant reads the set it belongs to', async () => {
+    const { deploy, run } = await world();
     const set: KubeObject = {
       apiVersion: API_VERSION,
       kind: 'PackageVariantSet',
@@ -120,6 +123,8 @@ describe('spec.suspend of a PackageVariant', () => {
   });
 
   it('deleted while suspended, leaves git alone (orphaned) and says so in an event', async () => {
+    const { cacheDir, deploy, repositories, run } = await world();
+    await run(variant('east')); // its draft, which the deletion must leave
     const pv = variant('east', { suspend: true, deletionPolicy: 'delete' });
     pv.metadata = {
       ...pv.metadata,
@@ -151,6 +156,7 @@ describe('spec.suspend of a PackageVariant', () => {
 
 describe('a reconcile request (the reconcile-requested-at annotation)', () => {
   it('is recorded in status.lastHandledReconcileAt, and the next request replaces it', async () => {
+    const { run } = await world();
     const requested = (value: string) => {
       const pv = variant('east');
       pv.metadata!.annotations = { [RECONCILE_REQUEST_ANNOTATION]: value };
