@@ -1,5 +1,5 @@
 // The PackageVariant reconciler against real git repositories on disk, through the local adapter.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { PackageVariant } from '../../api/v1alpha1/index.ts';
