@@ -44,6 +44,7 @@ export const CRD_SOURCES: CrdSource[] = [
       { name: 'Downstream', type: 'string', jsonPath: '.spec.downstream.package' },
       { name: 'Upstream-Repo', type: 'string', jsonPath: '.spec.upstream.repo', priority: 1 },
       { name: 'Downstream-Repo', type: 'string', jsonPath: '.spec.downstream.repo', priority: 1 },
+      { name: 'Behind', type: 'integer', jsonPath: '.status.upstream.behind' },
       suspended,
       age,
     ],

@@ -113,10 +113,48 @@ export const DownstreamTargetSchema = Type.Object({
 });
 export type DownstreamTarget = Static<typeof DownstreamTargetSchema>;
 
+export const UpstreamRevisionRefSchema = Type.Object({
+  ref: Optional(
+    Type.String({
+      description: "Where the revision is: a published revision's tag (e.g. nginx/v2), a branch, or a commit.",
+    }),
+  ),
+  revision: Optional(Type.Integer({ description: 'Published revision number, when it is a published revision.' })),
+  commit: Type.String({ description: 'The upstream commit.' }),
+});
+export type UpstreamRevisionRef = Static<typeof UpstreamRevisionRefSchema>;
+
+export const UpstreamStatusSchema = Type.Object(
+  {
+    latest: UpstreamRevisionRefSchema,
+    locked: Optional(UpstreamRevisionRefSchema),
+    behind: Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          'How many upstream revisions the published downstream does not have: the published revisions after `locked` up to `latest` (1 when either is not a published revision and the package changed). 0: up to date. Absent while nothing is published.',
+      }),
+    ),
+    behindSince: Optional(
+      Type.String({
+        format: 'date-time',
+        description:
+          'When the first of those upstream revisions was published (its commit time). Only when behind > 0.',
+      }),
+    ),
+  },
+  {
+    description:
+      'Beyond Porch: whether the published downstream is behind its upstream. `latest` is the upstream revision the variant follows now (the newest published revision, or the pinned revision, workspace or git ref); `locked` the one the latest published downstream revision is locked to (its Kptfile upstreamLock). Absent until the upstream was resolved.',
+  },
+);
+export type UpstreamStatus = Static<typeof UpstreamStatusSchema>;
+
 export const PackageVariantStatusSchema = Type.Object({
   observedGeneration: Optional(Type.Integer({ format: 'int64' })),
   conditions: Optional(ConditionsSchema),
   downstreamTargets: Optional(Type.Array(DownstreamTargetSchema)),
+  upstream: Optional(UpstreamStatusSchema),
   lastHandledReconcileAt: Optional(LastHandledReconcileAtSchema),
 });
 export type PackageVariantStatus = Static<typeof PackageVariantStatusSchema>;

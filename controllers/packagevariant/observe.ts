@@ -20,8 +20,9 @@ import { keyString } from '../store.ts';
 import { classifyDownstream, ownerOf, type DownstreamState } from './downstream.ts';
 import { locationOf, type GitStores } from './git-stores.ts';
 import { readPackageContent } from '../repositories/git-source.ts';
-import type { PackageContent } from '../repositories/source.ts';
+import type { PackageContent, TrackedRevision } from '../repositories/source.ts';
 import { findInjectionPoints } from './injection.ts';
+import { behindOf } from './status.ts';
 import { resolveUpstream, upstreamLocation, UpstreamNotFoundError, type ResolvedUpstream } from './upstream.ts';
 
 export type { PackageContent };
@@ -45,7 +46,7 @@ export interface Observed {
   /** What the next draft builds on: the variant's draft, else the latest published revision. */
   base?: { revision: PackageRevision; content: PackageContent };
   /** The upstream commit the base's Kptfile is locked to, and whether its package tree is the upstream's now. */
-  lock?: { commit: string; current: boolean };
+  lock?: { commit: string; current: boolean; ref?: string };
   /** The upstream package now (read when a clone or an upgrade is due). */
   updated?: PackageContent;
   /** The upstream package at the base's lock (read for an upgrade; empty when the lock is unknown). */
@@ -58,17 +59,27 @@ export interface Observed {
   branchMoved: boolean;
   /** The latest published revision carries the current upstream package tree (for metrics). */
   publishedCurrent?: boolean;
+  /** What `status.upstream` is made of (see upstreamStatus in status.ts). */
+  upstreamHistory?: UpstreamHistory;
   /** Without a downstream yet: a file on the deployment branch where the package would go. */
   fileInTheWay?: string;
   /** Older variants that name the same downstream package (the oldest keeps it). */
   rivals: string[];
 }
 
+/** The upstream revisions the published downstream may be behind, as far as status.upstream needs them. */
+export interface UpstreamHistory {
+  /** The upstream package's published revisions, oldest first (none for an upstream without any). */
+  revisions: TrackedRevision[];
+  /** The upstream lock of the latest published downstream revision; `current`: its package tree is the upstream's now. */
+  published?: { commit: string; current: boolean; ref?: string };
+  /** Commit times (RFC 3339) of the upstream revisions `behindSince` may name (only those behind a lock). */
+  times: Map<string, string>;
+}
+
 export interface ObserveDeps {
   objects: ObjectStore;
   stores: GitStores;
-  /** Also find out whether the published revision is current (only the metrics need it). */
-  forMetrics?: boolean;
   /** Fetch the downstream and upstream repositories again, even when they were fetched before. */
   refetch?: boolean;
   /** Told what the variant uses as soon as it is known, even when a later read fails. */
@@ -118,11 +129,12 @@ export async function observeVariant(
     : undefined;
 
   const readUpstream = (commit: string) => upstream.source.read(upstream.packageName, commit);
-  const lockCommit = base ? lockOf(base.content.files) : undefined;
+  const baseLock = base ? upstreamLockOf(base.content.files) : undefined;
+  const lockCommit = baseLock?.commit;
   const lockTree = lockCommit
     ? await upstream.source.packageTree(upstream.packageName, lockCommit).catch(() => undefined)
     : undefined;
-  const lock = lockCommit ? { commit: lockCommit, current: lockTree === upstream.tree } : undefined;
+  const lock = baseLock ? { ...baseLock, current: lockTree === upstream.tree } : undefined;
   const upgradeDue = !base || !lock?.current;
   const updated = upgradeDue ? await readUpstream(upstream.commit) : undefined;
   const original =
@@ -150,9 +162,13 @@ export async function observeVariant(
   const tip = base ? undefined : (await downStore.refs()).get(`refs/heads/${downStore.branch}`);
   const fileInTheWay = tip ? await downStore.fileInTheWay(tip, packageName) : undefined;
   const rivals = ownsPackage ? [] : await rivalVariants(deps.objects, pv, spec);
-  const publishedCurrent = deps.forMetrics
-    ? await publishedIsCurrent(downStore, packageName, downstream.published, upstream)
-    : undefined;
+  const publishedLock =
+    downstream.published && downstream.published === baseRevision
+      ? lock
+      : await publishedLockOf(downStore, packageName, downstream.published, upstream);
+  const upstreamHistory = await observeUpstreamHistory(upstream, publishedLock, lock);
+  if (publishedLock) upstreamHistory.published = publishedLock;
+  const publishedCurrent = publishedLock?.current ?? false;
   return {
     pv,
     key,
@@ -172,7 +188,8 @@ export async function observeVariant(
     injection,
     elsewhere,
     branchMoved,
-    ...(publishedCurrent !== undefined ? { publishedCurrent } : {}),
+    publishedCurrent,
+    upstreamHistory,
     ...(fileInTheWay ? { fileInTheWay } : {}),
     rivals,
   };
@@ -209,10 +226,17 @@ async function repository(objects: ObjectStore, namespace: string, name: string,
 
 /** The upstream commit a downstream package's Kptfile is locked to. */
 export function lockOf(files: PackageFiles): string | undefined {
+  return upstreamLockOf(files)?.commit;
+}
+
+/** The upstream commit (and ref) a downstream package's Kptfile is locked to. */
+export function upstreamLockOf(files: PackageFiles): { commit: string; ref?: string } | undefined {
   const kptfile = files.get(KPTFILE);
   if (!kptfile) return undefined;
   try {
-    return Kptfile.parse(kptfile).upstreamLock?.git.commit;
+    const git = Kptfile.parse(kptfile).upstreamLock?.git;
+    if (!git?.commit) return undefined;
+    return { commit: git.commit, ...(git.ref ? { ref: git.ref } : {}) };
   } catch {
     return undefined;
   }
@@ -255,16 +279,37 @@ async function branchMovedPackage(store: GitStore, packageName: string, base: st
   return now !== then;
 }
 
-/** Whether the latest published downstream revision carries the upstream package tree of `upstream`. */
-async function publishedIsCurrent(
+/** The upstream lock of the latest published downstream revision, and whether it carries the upstream package tree of `upstream`. */
+async function publishedLockOf(
   store: GitStore,
   packageName: string,
   published: PackageRevision | undefined,
   upstream: ResolvedUpstream,
-): Promise<boolean> {
-  if (!published) return false;
-  const lock = lockOf(await store.readPackage({ packageName, commit: published.commit }));
-  if (!lock) return false;
-  const tree = await upstream.source.packageTree(upstream.packageName, lock).catch(() => undefined);
-  return tree === upstream.tree;
+): Promise<UpstreamHistory['published']> {
+  if (!published) return undefined;
+  const lock = upstreamLockOf(await store.readPackage({ packageName, commit: published.commit }));
+  if (!lock) return undefined;
+  const tree = await upstream.source.packageTree(upstream.packageName, lock.commit).catch(() => undefined);
+  return { ...lock, current: tree === upstream.tree };
+}
+
+/**
+ * The upstream's published revisions (from refs) and the commit times `behindSince` needs: of the
+ * first revision after each lock that is not current (none on an up-to-date pass).
+ */
+async function observeUpstreamHistory(
+  upstream: ResolvedUpstream,
+  ...locks: Array<{ commit: string; current: boolean } | undefined>
+): Promise<UpstreamHistory> {
+  const { source } = upstream;
+  const revisions = (await source.publishedRevisions?.(upstream.packageName)) ?? [];
+  const times = new Map<string, string>();
+  for (const lock of locks) {
+    if (!lock || lock.current) continue;
+    const first = behindOf(upstream, revisions, lock).first;
+    if (times.has(first)) continue;
+    const time = await source.commitTime?.(first).catch(() => undefined);
+    if (time) times.set(first, time);
+  }
+  return { revisions, times };
 }

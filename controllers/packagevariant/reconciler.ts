@@ -35,7 +35,7 @@ import { MutationError } from './mutations.ts';
 import { observeVariant, type Observed } from './observe.ts';
 import { UPGRADE_HELD_REASON } from './publish.ts';
 import type { PushCoalescer } from './push-coalescer.ts';
-import { newRequest, nextStatus, statusChanged, type Outcome } from './status.ts';
+import { newRequest, nextStatus, statusChanged, upstreamStatus, type Outcome } from './status.ts';
 
 /** What the controller learns about a variant that the watches need. */
 export interface Observation {
@@ -155,7 +155,6 @@ export class PackageVariantReconciler {
       {
         objects: this.options.objects,
         stores: this.options.stores,
-        forMetrics: Boolean(this.options.metrics),
         // A request (`pvctl request-reconcile`) not handled yet: git is fetched now, not at the next poll.
         refetch: newRequest(pv),
         onRepositories: (names) => {
@@ -203,6 +202,8 @@ export class PackageVariantReconciler {
     signal.throwIfAborted();
     const targets = await act(this.options, observed, decision);
     log.debug({ durationMs: lap(), targets: targets.map((t) => `${t.name} ${t.lifecycle}`) }, 'acted');
+    // A revision published just now is the latest published one: its upstream lock is the draft's.
+    const justPublished = decision.publish && targets[0]?.lifecycle === 'Published' ? targets[0] : undefined;
     return {
       kind: 'ready',
       reason: decision.held ? UPGRADE_HELD_REASON : 'NoErrors',
@@ -212,6 +213,10 @@ export class PackageVariantReconciler {
         decision.withheld ??
         'successfully ensured downstream package variant',
       targets,
+      upstream: upstreamStatus(
+        observed,
+        justPublished ? (justPublished.upstreamCommit ?? observed.upstream.commit) : undefined,
+      ),
     };
   }
 
@@ -285,5 +290,6 @@ function suspendedOutcome(observed: Observed, suspendedBy: string): Outcome {
     kind: 'suspended',
     reason: SUSPENDED_REASON,
     message: `suspended (${suspendedBy}): nothing is written to git${pending}`,
+    upstream: upstreamStatus(observed),
   };
 }

@@ -4,6 +4,7 @@
 // the manager's watch on a variant's downstream package, a digest of the package's revisions, so
 // that a person approving, proposing or deleting a revision is noticed.
 import { createHash } from 'node:crypto';
+import { parseRef } from '../../lib/git/refs.ts';
 import type { GitStore } from '../../lib/git/store.ts';
 import type { UpstreamRevision as LockRevision } from '../../lib/merge/upgrade.ts';
 import {
@@ -80,6 +81,24 @@ export class GitSource implements UpstreamSource {
     const store = this.current!;
     const ref = revision.ref.replace(/^refs\/(heads|tags)\//, '');
     return { repo: store.url, directory: store.packagePath(packageName), ref, commit: revision.commit };
+  }
+
+  async publishedRevisions(packageName: string): Promise<TrackedRevision[]> {
+    const store = await this.store();
+    const pkgPath = store.packagePath(packageName);
+    const found: TrackedRevision[] = [];
+    for (const [ref, commit] of await store.refs()) {
+      const parsed = parseRef(ref);
+      if (parsed.kind === 'published' && parsed.pkgPath === pkgPath && parsed.revision > 0) {
+        found.push({ ref, commit, revision: parsed.revision });
+      }
+    }
+    return found.sort((a, b) => a.revision! - b.revision!);
+  }
+
+  async commitTime(commit: string): Promise<string | undefined> {
+    const { time } = await (await this.store()).commit(commit);
+    return time > 0 ? new Date(time * 1000).toISOString().replace(/\.000Z$/, 'Z') : undefined;
   }
 
   resolveSpecial(packageName: string, track: string): Promise<UpstreamRevision> | undefined {

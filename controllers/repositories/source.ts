@@ -48,6 +48,10 @@ export interface UpstreamSource {
   read(packageName: string, commit: string): Promise<PackageContent>;
   /** What a downstream Kptfile's `upstream`/`upstreamLock` record for a revision. */
   lock(packageName: string, revision: TrackedRevision): LockRevision;
+  /** The package's published revisions, oldest first, from the refs the last sync saw (no reads); undefined: none kept. */
+  publishedRevisions?(packageName: string): Promise<TrackedRevision[]>;
+  /** When a commit was made (RFC 3339, committer time), undefined when unknown. */
+  commitTime?(commit: string): Promise<string | undefined>;
   /** A watch with its own meaning for this source (git: `downstream`, a digest of the revisions), if any. */
   resolveSpecial?(packageName: string, track: string): Promise<UpstreamRevision | undefined> | undefined;
 }
