@@ -6,6 +6,7 @@ import {
   describeSet,
   describeVariant,
   humanDuration,
+  isOutdated,
   KINDS,
   parseGetFormat,
   printEvents,
@@ -124,10 +125,10 @@ describe('pvctl get', () => {
   const kind = resolveKind('pvar');
   it('prints a table: NAME first, AGE after the default columns', () => {
     expect(cells(printTable(kind, [east, west, stalled], { wide: false, allNamespaces: false, now: NOW }))).toEqual([
-      ['NAME', 'READY', 'STATUS', 'UPSTREAM', 'DOWNSTREAM', 'LIFECYCLE', 'CONFLICTS', 'SUSPENDED', 'AGE'],
-      ['east', 'True', 'NoErrors', 'blueprints/nginx', 'deploy/east', 'Draft', '1', 'false', '60m'],
-      ['west', 'False', 'Suspended', 'blueprints/nginx', 'deploy/west', '-', '0', 'true', '60m'],
-      ['north', 'False', 'UpstreamNotFound', 'blueprints/nginx', 'deploy/north', '-', '0', 'false', '60m'],
+      ['NAME', 'READY', 'STATUS', 'UPSTREAM', 'DOWNSTREAM', 'LIFECYCLE', 'CONFLICTS', 'SUSPENDED', 'UPDATES', 'AGE'],
+      ['east', 'True', 'NoErrors', 'blueprints/nginx', 'deploy/east', 'Draft', '1', 'false', '-', '60m'],
+      ['west', 'False', 'Suspended', 'blueprints/nginx', 'deploy/west', '-', '0', 'true', '-', '60m'],
+      ['north', 'False', 'UpstreamNotFound', 'blueprints/nginx', 'deploy/north', '-', '0', 'false', '-', '60m'],
     ]);
   });
 
@@ -143,9 +144,12 @@ describe('pvctl get', () => {
       'LIFECYCLE',
       'CONFLICTS',
       'SUSPENDED',
+      'UPDATES',
       'AGE',
       'REVISION',
       'UPSTREAM-COMMIT',
+      'LATEST',
+      'LOCKED',
       'MESSAGE',
     ]);
     expect(rows[1]).toEqual([
@@ -158,9 +162,12 @@ describe('pvctl get', () => {
       'Draft',
       '1',
       'false',
+      '-',
       '60m',
       'deploy.east.packagevariant-2',
       'abcdef012345',
+      '-',
+      '-',
     ]);
     expect(rows[2]!.slice(-3)).toEqual(['-', '-', 'no nginx']);
   });
@@ -219,6 +226,39 @@ describe('pvctl get', () => {
       ['NAME', 'READY', 'TYPE', 'DEPLOYMENT', 'ADDRESS', 'AGE', 'BRANCH', 'DIRECTORY', 'SECRET'],
       ['deploy', '-', 'git', 'true', 'https://git.example/deploy.git', '30s', 'live', 'sites', '-'],
     ]);
+  });
+
+  it('UPDATES: up to date, behind N (since when), not published, or - before the upstream was resolved; -o wide the revisions', () => {
+    const V1 = '1'.repeat(40);
+    const V3 = '3'.repeat(40);
+    const withUpstream = (name: string, upstream: NonNullable<PackageVariant['status']>['upstream']) =>
+      pvar(name, { status: { ...east.status, upstream } });
+    const latest = { ref: 'nginx/v3', revision: 3, commit: V3 };
+    const variants = [
+      withUpstream('current', { latest, locked: latest, behind: 0 }),
+      withUpstream('behind', {
+        latest,
+        locked: { ref: 'nginx/v1', revision: 1, commit: V1 },
+        behind: 2,
+        behindSince: '2026-11-28T10:00:00Z',
+      }),
+      withUpstream('branch', { latest: { ref: 'main', commit: V3 }, locked: { commit: V1 }, behind: 1 }),
+      withUpstream('fresh', { latest }),
+      west,
+    ];
+    const rows = cells(printTable(kind, variants, { wide: true, allNamespaces: false, now: NOW }));
+    const column = (header: string) => rows.map((r) => r[rows[0]!.indexOf(header)]);
+    expect(column('UPDATES')).toEqual([
+      'UPDATES',
+      'up to date',
+      'behind 2 (since 3d2h)',
+      'behind 1',
+      'not published',
+      '-',
+    ]);
+    expect(column('LATEST')).toEqual(['LATEST', 'nginx/v3', 'nginx/v3', 'main', 'nginx/v3', '-']);
+    expect(column('LOCKED')).toEqual(['LOCKED', 'nginx/v3', 'nginx/v1', '111111111111', '-', '-']);
+    expect(variants.filter(isOutdated).map((pv) => pv.metadata?.name)).toEqual(['behind', 'branch']);
   });
 
   it('-o yaml|json of many objects is a kind: List, of one NAME the object; no managedFields; -o name', () => {
@@ -284,6 +324,28 @@ describe('pvctl describe', () => {
       /\nEvents:\n {2}TYPE +REASON +AGE +FROM +MESSAGE\n {2}Normal +DraftCreated +10m +packagevariant-controller +created draft\n/,
     );
     expect(describeVariant(west, [], NOW)).toMatch(/\nSuspended: +true\n[^]*\nEvents: +<none>$/);
+    expect(describeVariant(west, [], NOW)).toMatch(/\n {2}Upstream Revisions: +<unknown>\n {2}Downstream Targets/);
+  });
+
+  it('shows how far the published downstream is behind its upstream (status.upstream)', () => {
+    const behind = pvar('east', {
+      status: {
+        ...east.status,
+        upstream: {
+          latest: { ref: 'nginx/v3', revision: 3, commit: '3'.repeat(40) },
+          locked: { ref: 'nginx/v1', revision: 1, commit: '1'.repeat(40) },
+          behind: 2,
+          behindSince: '2026-11-28T10:00:00Z',
+        },
+      },
+    });
+    expect(describeVariant(behind, [], NOW)).toMatch(
+      /\n {2}Upstream Revisions: +behind 2 \(since 2026-11-28T10:00:00Z, 3d2h ago\)\n {4}Latest: +nginx\/v3 \(333333333333\): the upstream the variant follows\n {4}Locked: +nginx\/v1 \(111111111111\): in the latest published revision\n {2}Downstream Targets:\n/,
+    );
+    const fresh = pvar('east', { status: { upstream: { latest: { ref: 'main', commit: 'a'.repeat(40) } } } });
+    expect(describeVariant(fresh, [], NOW)).toMatch(
+      /\n {2}Upstream Revisions: +not published\n {4}Latest: +main \(aaaaaaaaaaaa\): the upstream the variant follows\n {4}Locked: +<none>\n/,
+    );
   });
 
   it('shows a set: targets, rollout, counts and its generated variants', () => {

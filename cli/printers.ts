@@ -8,6 +8,7 @@ import {
   type PackageVariant,
   type PackageVariantSet,
   type Repository,
+  type UpstreamRevisionRef,
 } from '../api/v1alpha1/index.ts';
 import { getCondition } from '../lib/kube/conditions.ts';
 import { UsageError } from './exit-codes.ts';
@@ -99,6 +100,24 @@ function upstreamOf(spec: PackageVariant['spec']): string {
 const downstreamOf = (spec: PackageVariant['spec']) =>
   spec?.downstream?.repo ? `${spec.downstream.repo}/${spec.downstream.package ?? ''}` : '-';
 const short = (commit: string | undefined) => (commit ? commit.slice(0, 12) : '-');
+/**
+ * Whether the published downstream is behind its upstream (status.upstream): `up to date`,
+ * `behind 2 (since 3d)`, `not published`, or `-` before the controller resolved the upstream.
+ */
+export function updatesOf(pv: PackageVariant, now: number): string {
+  const up = pv.status?.upstream;
+  if (!up) return '-';
+  if (up.behind === undefined) return 'not published';
+  if (up.behind === 0) return 'up to date';
+  return `behind ${up.behind}${up.behindSince ? ` (since ${age(up.behindSince, now)})` : ''}`;
+}
+
+/** A variant whose published downstream lacks upstream revisions (`pvctl get pvar --outdated`). */
+export function isOutdated(pv: PackageVariant): boolean {
+  return (pv.status?.upstream?.behind ?? 0) > 0;
+}
+
+const revisionText = (r: UpstreamRevisionRef | undefined) => (r ? (r.ref ?? short(r.commit)) : '-');
 const conflictsOf = (pv: PackageVariant) =>
   (pv.status?.downstreamTargets ?? []).reduce((n, t) => n + (t.conflicts?.length ?? 0), 0);
 
@@ -135,6 +154,7 @@ const COLUMNS: { [K in ResourceKind['kind']]: Column<never>[] } = {
     },
     { header: 'CONFLICTS', value: (pv: PackageVariant) => String(conflictsOf(pv)) },
     suspendedColumn,
+    { header: 'UPDATES', value: (pv: PackageVariant, now) => updatesOf(pv, now) },
     ageColumn,
     { header: 'REVISION', value: (pv: PackageVariant) => pv.status?.downstreamTargets?.[0]?.name ?? '-', wide: true },
     {
@@ -142,6 +162,8 @@ const COLUMNS: { [K in ResourceKind['kind']]: Column<never>[] } = {
       value: (pv: PackageVariant) => short(pv.status?.downstreamTargets?.[0]?.upstreamCommit),
       wide: true,
     },
+    { header: 'LATEST', value: (pv: PackageVariant) => revisionText(pv.status?.upstream?.latest), wide: true },
+    { header: 'LOCKED', value: (pv: PackageVariant) => revisionText(pv.status?.upstream?.locked), wide: true },
     messageColumn,
   ],
   PackageVariantSet: [
@@ -351,6 +373,7 @@ export function describeVariant(pv: PackageVariant, events: EventLike[], now: nu
   );
   if (status.lastHandledReconcileAt) out.field('Last Handled Reconcile', status.lastHandledReconcileAt, 2);
   conditionLines(out, status.conditions, now);
+  upstreamLines(out, pv, now);
   const targets = status.downstreamTargets ?? [];
   if (!targets.length) out.field('Downstream Targets', '<none>', 2);
   else {
@@ -392,6 +415,17 @@ export function describeVariant(pv: PackageVariant, events: EventLike[], now: nu
   }
   eventLines(out, events, now);
   return out.toString();
+}
+
+/** status.upstream: up to date or behind (since when), the revision followed and the one published. */
+function upstreamLines(out: Lines, pv: PackageVariant, now: number): void {
+  const up = pv.status?.upstream;
+  if (!up) return out.field('Upstream Revisions', '<unknown>', 2);
+  const since = up.behindSince ? ` (since ${up.behindSince}, ${age(up.behindSince, now)} ago)` : '';
+  out.field('Upstream Revisions', `${updatesOf(pv, now).replace(/ \(since .*\)$/, '')}${since}`, 2);
+  const revision = (r: UpstreamRevisionRef) => `${r.ref ?? '-'} (${short(r.commit)})`;
+  out.field('Latest', `${revision(up.latest)}: the upstream the variant follows`, 4);
+  out.field('Locked', up.locked ? `${revision(up.locked)}: in the latest published revision` : '<none>', 4);
 }
 
 function renderState(renderStatus: unknown): string {

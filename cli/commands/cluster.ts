@@ -16,6 +16,7 @@ import { serialize } from '../output.ts';
 import {
   describeSet,
   describeVariant,
+  isOutdated,
   parseGetFormat,
   printEvents,
   printObjects,
@@ -94,6 +95,8 @@ export async function listEvents(
 interface GetOptions extends KubeFlagOptions {
   output?: string;
   selector?: string;
+  /** Only variants whose published downstream is behind their upstream (status.upstream.behind > 0). */
+  outdated?: boolean;
 }
 
 export async function runGet(
@@ -106,18 +109,21 @@ export async function runGet(
   const format = parseGetFormat(options.output);
   if (names.length && options.allNamespaces) throw new UsageError('a NAME cannot be used with -A/--all-namespaces');
   if (names.length && options.selector) throw new UsageError('a NAME cannot be used with -l/--selector');
+  if (options.outdated && kind.kind !== 'PackageVariant') throw new UsageError('--outdated is for pvar only');
   const cluster = connect(options);
-  const objects = names.length
+  const found = names.length
     ? await Promise.all(names.map((name) => getObject(cluster, kind, name)))
     : await listObjects(cluster, kind, options.selector);
+  const objects = options.outdated ? found.filter((o) => isOutdated(o as PackageVariant)) : found;
   if (format === 'yaml' || format === 'json' || format === 'name') {
-    if (objects.length || format !== 'name') io.out(printObjects(kind, objects, format, names.length === 1));
+    if (objects.length || format !== 'name') {
+      io.out(printObjects(kind, objects, format, names.length === 1 && objects.length === 1));
+    }
     return 0;
   }
   if (!objects.length) {
-    io.err(
-      cluster.namespace === undefined ? 'No resources found' : `No resources found in ${cluster.namespace} namespace.`,
-    );
+    const what = options.outdated ? 'No outdated resources found' : 'No resources found';
+    io.err(cluster.namespace === undefined ? what : `${what} in ${cluster.namespace} namespace.`);
     return 0;
   }
   io.out(
@@ -222,7 +228,8 @@ export function registerGet(program: Command): void {
       .argument('<type>', 'pvar, pvset or pvrepo (or packagevariant, packagevariantset, repository)')
       .argument('[name...]', 'only these objects')
       .option('-o, --output <format>', 'wide, yaml, json or name (default: a table)')
-      .option('-l, --selector <selector>', 'label selector, e.g. team=edge,tier!=gold'),
+      .option('-l, --selector <selector>', 'label selector, e.g. team=edge,tier!=gold')
+      .option('--outdated', 'pvar only: just the variants whose published downstream is behind their upstream'),
     { allNamespaces: true },
   ).action(async (type: string, names: string[], options: GetOptions) => {
     process.exitCode = await runGet(type, names, options);
