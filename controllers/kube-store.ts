@@ -77,12 +77,21 @@ function apiPath(apiVersion: string): string {
   return apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
 }
 
-/** A merge patch that sets `next` and removes the top-level fields of `previous` that `next` lacks. */
+/** A merge patch that sets `next` and removes the fields of `previous` that `next` lacks (in nested objects too). */
 function replacing(previous: object | undefined, next: object): Record<string, unknown> {
   const patch: Record<string, unknown> = { ...next };
-  for (const field of Object.keys(previous ?? {})) if (!(field in next)) patch[field] = null;
+  const before = (previous ?? {}) as Record<string, unknown>;
+  for (const field of Object.keys(before)) {
+    const value = (next as Record<string, unknown>)[field];
+    if (!(field in next)) patch[field] = null;
+    // A merge patch merges objects: a field gone from a nested object (status.upstream.behindSince) is nulled too.
+    else if (isPlainObject(before[field]) && isPlainObject(value)) patch[field] = replacing(before[field], value);
+  }
   return patch;
 }
+
+const isPlainObject = (value: unknown): value is object =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The custom resources' plurals, by kind. */
 const PLURALS: Record<OwnedKind, string> = {

@@ -84,9 +84,10 @@ describe('pvctl cluster commands (cluster, real git)', () => {
         'LIFECYCLE',
         'CONFLICTS',
         'SUSPENDED',
+        'UPDATES',
         'AGE',
       ]);
-      expect(row!.slice(0, 8)).toEqual([
+      expect(row!.slice(0, 9)).toEqual([
         'east',
         'True',
         'NoErrors',
@@ -95,14 +96,21 @@ describe('pvctl cluster commands (cluster, real git)', () => {
         'Published',
         '0',
         'false',
+        'up to date',
       ]);
-      expect(row![8]).toMatch(/^\d+s$/);
+      expect(row![9]).toMatch(/^\d+s$/);
+      expect(await pvctl(['get', 'pvar', '--outdated'], { namespace: ns })).toMatchObject({
+        code: 0,
+        stdout: '',
+        stderr: `No outdated resources found in ${ns} namespace.\n`,
+      });
 
       const all = await pvctl(['get', 'pvar', '-A', '-o', 'wide']);
       const mine = cells(all.stdout).find((r) => r[0] === ns);
       expect(cells(all.stdout)[0]!.slice(0, 2)).toEqual(['NAMESPACE', 'NAME']);
       expect(mine?.slice(0, 2)).toEqual([ns, 'east']);
-      expect(mine?.[10]).toMatch(/^deploy\.east\.packagevariant-\d+$/);
+      expect(mine?.[11]).toMatch(/^deploy\.east\.packagevariant-\d+$/);
+      expect(mine?.slice(13, 15)).toEqual(['nginx/v1', 'nginx/v1']); // LATEST, LOCKED
 
       const list = parse((await pvctl(['get', 'pvrepo', '-o', 'yaml'], { namespace: ns })).stdout);
       expect(list).toMatchObject({ apiVersion: 'v1', kind: 'List' });
@@ -164,6 +172,24 @@ describe('pvctl cluster commands (cluster, real git)', () => {
       expect(await deploy.refs('refs/heads/drafts')).toEqual([]);
       const suspendedRow = cells((await pvctl(['get', 'pvar'], { namespace: ns })).stdout)[1]!;
       expect([suspendedRow[1], suspendedRow[2], suspendedRow[7]]).toEqual(['False', 'Suspended', 'true']);
+      // Observed while suspended: the published downstream (upstream v2) is one upstream revision behind.
+      expect((await env.getVariant('east'))!.status?.upstream).toMatchObject({
+        latest: { ref: 'nginx/v3', revision: 3, commit: v3 },
+        locked: { ref: 'nginx/v2', revision: 2, commit: v2 },
+        behind: 1,
+        behindSince: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+      });
+      const outdated = await pvctl(['get', 'pvar', '--outdated'], { namespace: ns });
+      expect(outdated).toMatchObject({ code: 0, stderr: '' });
+      const outdatedRows = cells(outdated.stdout);
+      expect(outdatedRows.map((r) => r[0])).toEqual(['NAME', 'east']);
+      expect(outdatedRows[1]![8]).toMatch(/^behind 1 \(since \d+s\)$/);
+      expect((await pvctl(['get', 'pvar', '--outdated', '-o', 'name'], { namespace: ns })).stdout).toBe(
+        'packagevariant.packagevariant.dev/east\n',
+      );
+      expect((await pvctl(['describe', 'pvar', 'east'], { namespace: ns })).stdout).toMatch(
+        /\n {2}Upstream Revisions: +behind 1 \(since \S+, \d+s ago\)\n {4}Latest: +nginx\/v3 \([0-9a-f]{12}\)[^\n]*\n {4}Locked: +nginx\/v2 /,
+      );
 
       const resumed = await pvctl(['resume', 'pvar', 'east', '--wait'], { namespace: ns });
       expect(resumed.stdout).toMatch(
@@ -172,6 +198,10 @@ describe('pvctl cluster commands (cluster, real git)', () => {
       expect(resumed.code).toBe(0);
       expect((await env.getVariant('east'))!.spec).not.toHaveProperty('suspend');
       expect(await deploy.show('east/v3', 'east/deployment.yaml')).toContain('image: nginx:1.28');
+      expect((await env.getVariant('east'))!.status?.upstream).toMatchObject({ locked: { revision: 3 }, behind: 0 });
+      expect((await pvctl(['get', 'pvar', '--outdated'], { namespace: ns })).stderr).toBe(
+        `No outdated resources found in ${ns} namespace.\n`,
+      );
 
       // describe and events: the publishes the controller recorded.
       const events = await eventually(async () => {
@@ -202,6 +232,7 @@ describe('pvctl cluster commands (cluster, real git)', () => {
         /\n {2}Normal +DraftPublished +\S+ +packagevariant-controller +published east v3/,
       );
       expect(described.stdout).toMatch(/\n {2}Last Handled Reconcile: +\S+\n/);
+      expect(described.stdout).toMatch(/\n {2}Upstream Revisions: +up to date\n/);
     },
     TIMEOUT_MS,
   );
