@@ -11,6 +11,7 @@ command -v ssh-keygen >/dev/null || missing+=(openssh-client)
 command -v ssh >/dev/null || missing+=(openssh-client)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v tmux >/dev/null || missing+=(tmux)
+[ -x /usr/bin/docker-registry ] && command -v htpasswd >/dev/null || missing+=(docker-registry apache2-utils) # OCI tests: registry, bcrypt htpasswd
 [ ${#missing[@]} -eq 0 ] && exit 0
 packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

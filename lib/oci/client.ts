@@ -64,6 +64,8 @@ export interface OciClientOptions {
   maxManifestBytes?: number;
   maxBlobBytes?: number;
   timeoutMs?: number;
+  /** Tags asked per page (`n`); the registry may give fewer, and links the next page. */
+  tagPageSize?: number;
 }
 
 /** A registry error: names the registry, the repository and what was asked; never a credential. */
@@ -359,7 +361,7 @@ export class OciClient {
   async listTags(ref: Pick<ImageReference, 'registry' | 'repository'>): Promise<string[]> {
     const what = `listing the tags of ${ref.registry}/${ref.repository}`;
     const tags: string[] = [];
-    let url: URL | undefined = this.repoUrl(ref, 'tags/list?n=1000');
+    let url: URL | undefined = this.repoUrl(ref, `tags/list?n=${this.options.tagPageSize ?? 1000}`);
     for (let page = 0; url; page++) {
       if (page >= MAX_TAG_PAGES) throw new OciLimitError(`${what}: more than ${MAX_TAG_PAGES} pages`);
       const response = await this.send(ref.registry, ref.repository, 'pull', {
