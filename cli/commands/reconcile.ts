@@ -14,6 +14,7 @@ import { describeSource, loadManifests } from '../../lib/kube/manifest-reader.ts
 import { reconcileLocally, type DraftPreview } from '../../controllers/local.ts';
 import { createProgress, type Progress } from '../progress.ts';
 import { getCondition } from '../../lib/kube/conditions.ts';
+import { updatesOf } from '../printers.ts';
 import { sweepStaleKeyDirs } from '../../lib/git/credentials.ts';
 import { describeObject, parseOutputFormat, serialize, table, UsageError } from '../output.ts';
 import { addReadLimitOptions, readLimitsFrom, type ReadLimitOptions } from '../read-limits.ts';
@@ -40,8 +41,9 @@ const conflictsOf = (pv: PackageVariant) =>
 
 /** `previews` (a dry run): a FILES column, the package files each variant's push would change. */
 function statusRows(variants: PackageVariant[], previews?: DraftPreview[]): string[][] {
-  const header = ['NAMESPACE', 'NAME', 'READY', 'REASON', 'DOWNSTREAM', 'LIFECYCLE', 'CONFLICTS', 'MESSAGE'];
-  const rows = [previews ? [...header.slice(0, 7), 'FILES', 'MESSAGE'] : header];
+  const header = ['NAMESPACE', 'NAME', 'READY', 'REASON', 'DOWNSTREAM', 'LIFECYCLE', 'CONFLICTS', 'UPDATES', 'MESSAGE'];
+  const rows = [previews ? [...header.slice(0, 7), 'FILES', ...header.slice(7)] : header];
+  const now = Date.now();
   const files = new Map<string, number>();
   for (const p of previews ?? []) if (p.variant) files.set(p.variant, (files.get(p.variant) ?? 0) + p.files.length);
   for (const pv of variants) {
@@ -58,6 +60,7 @@ function statusRows(variants: PackageVariant[], previews?: DraftPreview[]): stri
       targets.map((t) => t.lifecycle ?? '').join(',') || '-',
       String(conflictsOf(pv)),
       ...(previews ? [String(files.get(`${pv.metadata?.namespace ?? 'default'}/${pv.metadata?.name}`) ?? 0)] : []),
+      updatesOf(pv, now),
       ready?.status === 'True' ? '' : (cause?.message ?? ''),
     ]);
   }
