@@ -102,6 +102,11 @@ export const COMMANDS: readonly LazyCommand[] = [
     load: async () => (await import('./commands/control.ts')).registerResume,
   },
   {
+    name: 'oci',
+    description: 'push and pull kpt packages as OCI artifacts (credentials: PVCTL_OCI_USERNAME, PVCTL_OCI_PASSWORD)',
+    load: async () => (await import('./commands/oci.ts')).registerOci,
+  },
+  {
     name: 'completion',
     description: 'print a shell completion script: bash, zsh or fish',
     load: async () => (await import('./commands/completion.ts')).registerCompletion,
