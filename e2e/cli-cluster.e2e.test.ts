@@ -259,6 +259,20 @@ describe('pvctl cluster commands (cluster, real git)', () => {
       ];
       expect(await drafts()).toHaveLength(2);
 
+      // the lineage, read from the cluster: the set's variants as edges from the blueprint
+      const tree = await pvctl(['tree'], { namespace: ns });
+      expect(tree).toMatchObject({ code: 0, stderr: '' });
+      expect(tree.stdout.trimEnd().split('\n')).toEqual([
+        'blueprints:nginx',
+        expect.stringMatching(new RegExp(`^├── east:web  \\(${ns}/\\S+\\)$`)),
+        expect.stringMatching(new RegExp(`^└── west:web  \\(${ns}/\\S+\\)$`)),
+      ]);
+      const dependents = await pvctl(['tree', '--dependents', 'blueprints/nginx', '-o', 'json'], { namespace: ns });
+      expect(JSON.parse(dependents.stdout).dependents.map((d: { downstream: string }) => d.downstream)).toEqual([
+        'east:web',
+        'west:web',
+      ]);
+
       const suspended = await pvctl(['suspend', 'pvset', 'fleet'], { namespace: ns });
       expect(suspended).toMatchObject({ code: 0, stdout: `PackageVariantSet ${ns}/fleet suspended\n` });
       await env.waitForSet('fleet', (s) => setCondition(s, 'Ready')?.reason === 'Suspended');
