@@ -187,8 +187,6 @@ export async function reconcileLocally(input: unknown[], options: LocalRunOption
     );
     await pushes.drain();
   };
-  // A variant whose downstream was published in this pass (publishPolicy: Automatic) changed the
-  // upstream of the variants below it: they are reconciled again, level after level.
   /** A value of every variant in the store, by key. */
   const perVariant = <T>(of: (pv: PackageVariant) => T) =>
     new Map(
@@ -199,6 +197,8 @@ export async function reconcileLocally(input: unknown[], options: LocalRunOption
     );
   const publishedCommits = () =>
     perVariant((pv) => pv.status?.downstreamTargets?.find((t) => t.lifecycle === 'Published')?.commit);
+  // A variant whose downstream was published in this pass (publishPolicy: Automatic) changed the
+  // upstream of the variants below it: they are reconciled again, level after level.
   const reconcileThroughLevels = async (keys: string[]) => {
     let next = keys;
     for (let level = 0; next.length && level < MAX_LEVELS; level++) {
