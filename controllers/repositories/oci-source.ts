@@ -1,0 +1,170 @@
+// The upstream source on one OCI repository (registry + repository path), holding kpt packages in
+// the format of lib/oci/package.ts. Not wired into the reconciler, the API or the watcher yet.
+//
+// * The package is the whole image: its package name is '' (as a git package at the repository's
+//   root). `watchPackage('')` is the repository path, and back; any other name is not found here.
+// * Revisions are tags; a revision's identity (`commit`, and its `tree`) is the manifest digest.
+// * `heads()` is one tag list (all its pages) plus a HEAD per tag for its digest: tag → digest.
+//   `sync` records them; tracks resolve against the recorded heads.
+// * Tracks: `latest` (the default, `defaultRef`): the highest semver-like tag (`vN`, `vX.Y.Z`),
+//   else the tag `latest`; `@sha256:…` pins a digest (checked with one HEAD); `revision:<n>` is the
+//   tag `v<n>`; `tag:<t>` or a plain `<t>` is that tag (`tag:latest` is the tag, not the default).
+// * `lock`: LockRevision only fits git, so `repo` is the image name (`registry/repository`),
+//   `directory` is '', `ref` the tag (or the digest when pinned) and `commit` the manifest digest.
+import type { UpstreamRevision as LockRevision } from '../../lib/merge/upgrade.ts';
+import { OciClient, OciNotFoundError, type Credentials } from '../../lib/oci/client.ts';
+import { pullPackage, type PackageLimits } from '../../lib/oci/package.ts';
+import { isDigest, isTag, type ImageReference } from '../../lib/oci/reference.ts';
+import { UpstreamNotFoundError, type PackageContent, type TrackedRevision, type UpstreamSource } from './source.ts';
+
+export const DEFAULT_OCI_TRACK = 'latest';
+/** How many tag HEADs `heads()` has in flight at once. */
+const HEAD_CONCURRENCY = 8;
+
+export interface OciSourceOptions {
+  /** `host[:port]`, as in an image reference. */
+  registry: string;
+  /** The repository path, e.g. `blueprints/app`. */
+  repository: string;
+  credentials?: Credentials;
+  /** Extra trusted CA certificates (PEM). */
+  ca?: string | Buffer;
+  plainHttp?: boolean;
+  limits?: PackageLimits;
+}
+
+/** `vN` or `vX.Y.Z` as numbers (`vN` is N.0.0), undefined for other tags. */
+function versionOf(tag: string): [number, number, number] | undefined {
+  const m = /^v(\d+)(?:\.(\d+)\.(\d+))?$/.exec(tag);
+  if (!m) return undefined;
+  return [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0)];
+}
+
+function compareVersions(a: [number, number, number], b: [number, number, number]): number {
+  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+}
+
+export class OciSource implements UpstreamSource {
+  readonly defaultRef = DEFAULT_OCI_TRACK;
+  private readonly image: Pick<ImageReference, 'registry' | 'repository'>;
+  private readonly client: OciClient;
+  private readonly limits: PackageLimits;
+  /** tag → manifest digest, as the last sync saw them; undefined before the first. */
+  private tags?: Map<string, string>;
+
+  constructor(options: OciSourceOptions) {
+    this.image = { registry: options.registry, repository: options.repository };
+    this.client = new OciClient({
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+      ...(options.ca !== undefined ? { ca: options.ca } : {}),
+      ...(options.plainHttp ? { plainHttp: true } : {}),
+    });
+    this.limits = options.limits ?? {};
+  }
+
+  /** The image name, `registry/repository` (no tag). */
+  get url(): string {
+    return `${this.image.registry}/${this.image.repository}`;
+  }
+
+  watchPackage(packageName: string): string {
+    return packageName === '' ? this.image.repository : packageName;
+  }
+
+  packageNameOf(watchPackage: string): string | undefined {
+    return watchPackage === this.image.repository || watchPackage === '' ? '' : undefined;
+  }
+
+  async heads(): Promise<Map<string, string>> {
+    let tags: string[];
+    try {
+      tags = await this.client.listTags(this.image);
+    } catch (error) {
+      // A repository nothing was pushed to yet: no tags (resolving then finds nothing).
+      if (error instanceof OciNotFoundError) return new Map();
+      throw error;
+    }
+    const digests = new Map<string, string>();
+    const queue = [...new Set(tags)].sort();
+    const worker = async () => {
+      for (let tag = queue.shift(); tag !== undefined; tag = queue.shift()) {
+        const found = await this.client.headManifest({ ...this.image, tag });
+        if (found) digests.set(tag, found.digest); // a tag deleted since the list: left out
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(HEAD_CONCURRENCY, queue.length) }, worker));
+    return new Map([...digests].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+
+  async sync(heads?: Map<string, string>): Promise<void> {
+    this.tags = new Map(heads ?? (await this.heads()));
+  }
+
+  private async recorded(): Promise<Map<string, string>> {
+    if (!this.tags) await this.sync();
+    return this.tags!;
+  }
+
+  private notFound(what: string): UpstreamNotFoundError {
+    return new UpstreamNotFoundError(`${what} not found in ${this.url}`);
+  }
+
+  async resolve(packageName: string, track: string): Promise<TrackedRevision> {
+    if (packageName !== '') throw this.notFound(`package ${packageName} (an OCI image holds one package, '')`);
+    const tags = await this.recorded();
+    if (track.startsWith('@')) {
+      const digest = track.slice(1);
+      if (!isDigest(digest)) throw this.notFound(`digest ${digest} (not sha256: and 64 hex digits)`);
+      const found = await this.client.headManifest({ ...this.image, digest });
+      if (!found) throw this.notFound(`digest ${digest}`);
+      return { ref: digest, commit: digest };
+    }
+    if (track === DEFAULT_OCI_TRACK || track === '') {
+      let best: { tag: string; version: [number, number, number] } | undefined;
+      for (const tag of tags.keys()) {
+        const version = versionOf(tag);
+        if (version && (!best || compareVersions(version, best.version) > 0)) best = { tag, version };
+      }
+      const tag = best?.tag ?? 'latest';
+      if (!tags.has(tag)) throw this.notFound('no version tag (vN, vX.Y.Z) and no tag latest');
+      return this.tagged(tag, tags.get(tag)!);
+    }
+    let tag = track;
+    if (track.startsWith('revision:')) tag = `v${track.slice('revision:'.length)}`;
+    else if (track.startsWith('tag:')) tag = track.slice('tag:'.length);
+    if (!isTag(tag)) throw this.notFound(`tag ${JSON.stringify(tag)} (not a valid tag)`);
+    const digest = tags.get(tag);
+    if (!digest) throw this.notFound(`tag ${tag}`);
+    return this.tagged(tag, digest);
+  }
+
+  private tagged(tag: string, digest: string): TrackedRevision {
+    const version = /^v(\d+)$/.exec(tag);
+    return { ref: tag, commit: digest, ...(version && Number(version[1]) > 0 ? { revision: Number(version[1]) } : {}) };
+  }
+
+  /** The manifest digest itself (an image's identity is its content), when the image exists. */
+  async packageTree(packageName: string, commit: string): Promise<string | undefined> {
+    if (packageName !== '' || !isDigest(commit)) return undefined;
+    if ([...(this.tags?.values() ?? [])].includes(commit)) return commit;
+    const found = await this.client.headManifest({ ...this.image, digest: commit });
+    return found ? commit : undefined;
+  }
+
+  async read(packageName: string, commit: string): Promise<PackageContent> {
+    if (packageName !== '') throw this.notFound(`package ${packageName}`);
+    if (!isDigest(commit)) throw this.notFound(`digest ${commit} (not sha256: and 64 hex digits)`);
+    try {
+      const { files, modes } = await pullPackage(this.client, { ...this.image, digest: commit }, this.limits);
+      return { files, modes };
+    } catch (error) {
+      if (error instanceof OciNotFoundError) throw this.notFound(`digest ${commit}`);
+      throw error;
+    }
+  }
+
+  /** LockRevision is git's shape: the image name in `repo`, the tag (or digest) in `ref`, the digest in `commit`. */
+  lock(_packageName: string, revision: TrackedRevision): LockRevision {
+    return { repo: this.url, directory: '', ref: revision.ref, commit: revision.commit };
+  }
+}
