@@ -54,6 +54,26 @@ describe('CatFileBatch', () => {
     }
   });
 
+  it('answers a read right after close() from a new process; the old one ending fails nothing', async () => {
+    const reader = new CatFileBatch(bare);
+    try {
+      await reader.read('main:app/Kptfile');
+      for (let i = 0; i < 5; i++) {
+        reader.close();
+        expect((await reader.read('main:app/Kptfile'))?.type).toBe('blob');
+      }
+    } finally {
+      reader.close();
+    }
+  });
+
+  it('fails the reads in flight when closed', async () => {
+    const reader = new CatFileBatch(bare);
+    const inFlight = reader.read('main:big.bin');
+    reader.close();
+    await expect(inFlight).rejects.toThrow('git cat-file --batch in');
+  });
+
   it('is shared by the stores of one process that use the same cache and URL', async () => {
     const cacheDir = join(root, 'cache');
     const a = new GitStore({ url: bare, cacheDir });

@@ -71,6 +71,12 @@ export class CatFileBatch {
       child.stdin.end();
       killGroup(child);
     }
+    this.rejectPending('closed');
+  }
+
+  private rejectPending(message: string): void {
+    const error = new GitError(`git cat-file --batch in ${this.gitDir}: ${message}`, null, message);
+    for (const p of this.pending.splice(0)) p.reject(error);
   }
 
   private start(): ChildProcessWithoutNullStreams {
@@ -87,9 +93,11 @@ export class CatFileBatch {
       /* reported through 'close' */
     });
     const fail = (message: string) => {
-      if (this.child === child) this.child = undefined;
-      const error = new GitError(`git cat-file --batch in ${this.gitDir}: ${message}`, null, message);
-      for (const p of this.pending.splice(0)) p.reject(error);
+      // A process close() ended has no requests left (close() answered them); the pending ones,
+      // if any, are a newer process's.
+      if (this.child !== child) return;
+      this.child = undefined;
+      this.rejectPending(message);
     };
     child.on('error', (e) => fail(e.message));
     child.on('close', (code) => fail(`exited (${code}) ${Buffer.concat(stderr).toString('utf8').trim()}`));
