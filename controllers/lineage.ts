@@ -2,6 +2,7 @@
 // its downstream package. Pure functions over objects; `pvctl tree` prints them, and a local pass
 // uses `dependentsOf` to carry a published change down every level in one run.
 import type { KubeObject, PackageVariant, Repository } from '../api/v1alpha1/index.ts';
+import { keyOf, keyString } from './store.ts';
 
 /** A package, named by where it lives: `<repository URL>//<package path>`. */
 export type PackageId = string;
@@ -20,7 +21,7 @@ export function repositoryUrls(objects: readonly KubeObject[]): Map<string, stri
   const urls = new Map<string, string>();
   for (const o of objects) {
     const url = o.kind === 'Repository' ? (o as Repository).spec?.git?.repo : undefined;
-    if (url) urls.set(`${o.metadata?.namespace ?? 'default'}/${o.metadata?.name}`, url);
+    if (url) urls.set(keyString(keyOf(o)), url);
   }
   return urls;
 }
@@ -35,7 +36,7 @@ export function edgeOf(pv: PackageVariant, urls: ReadonlyMap<string, string>): L
   const downstreamUrl = down?.repo ? urls.get(`${namespace}/${down.repo}`) : undefined;
   if (upstreamUrl === undefined || upstreamPath === undefined || !downstreamUrl || !down?.package) return undefined;
   return {
-    variant: `${namespace}/${pv.metadata?.name}`,
+    variant: keyString(keyOf(pv)),
     upstream: id(upstreamUrl, upstreamPath),
     downstream: id(downstreamUrl, down.package),
   };

@@ -12,6 +12,7 @@ import {
 } from '../../api/v1alpha1/index.ts';
 import { describeSource, loadManifests } from '../../lib/kube/manifest-reader.ts';
 import { reconcileLocally, type DraftPreview } from '../../controllers/local.ts';
+import { keyOf, keyString } from '../../controllers/store.ts';
 import { createProgress, type Progress } from '../progress.ts';
 import { getCondition } from '../../lib/kube/conditions.ts';
 import { updatesOf } from '../printers.ts';
@@ -59,7 +60,7 @@ function statusRows(variants: PackageVariant[], previews?: DraftPreview[]): stri
       targets.map((t) => t.name).join(',') || '-',
       targets.map((t) => t.lifecycle ?? '').join(',') || '-',
       String(conflictsOf(pv)),
-      ...(previews ? [String(files.get(`${pv.metadata?.namespace ?? 'default'}/${pv.metadata?.name}`) ?? 0)] : []),
+      ...(previews ? [String(files.get(keyString(keyOf(pv))) ?? 0)] : []),
       updatesOf(pv, now),
       ready?.status === 'True' ? '' : (cause?.message ?? ''),
     ]);
@@ -80,15 +81,21 @@ function diffLines(previews: DraftPreview[]): string[] {
 
 /** The variants a set would create, change or delete: the input's variants against the pass's. */
 function setChanges(input: KubeObject[], variants: PackageVariant[]): string[][] {
-  const key = (o: KubeObject) => `${o.metadata?.namespace ?? 'default'}/${o.metadata?.name}`;
-  const owner = (o: KubeObject) => o.metadata?.ownerReferences?.find((r) => r.kind === PACKAGE_VARIANT_SET_KIND)?.name;
+  const key = (o: KubeObject) => keyString(keyOf(o));
+  const setOf = (o: KubeObject) => o.metadata?.ownerReferences?.find((r) => r.kind === PACKAGE_VARIANT_SET_KIND)?.name;
+  const row = (change: string, pv: PackageVariant, set: string) => [
+    change,
+    key(pv),
+    keyString({ namespace: keyOf(pv).namespace, name: set }),
+    pv.spec?.downstream?.package ?? '',
+  ];
   const before = new Map(
     input.filter((o) => o.kind === PACKAGE_VARIANT_KIND).map((o) => [key(o), o as PackageVariant]),
   );
+  const after = new Set(variants.map(key));
   const rows: string[][] = [];
   for (const pv of variants) {
-    const set = owner(pv);
-    if (!set) continue;
+    const set = setOf(pv);
     const old = before.get(key(pv));
     const change = pv.metadata?.deletionTimestamp
       ? 'delete'
@@ -97,13 +104,11 @@ function setChanges(input: KubeObject[], variants: PackageVariant[]): string[][]
         : JSON.stringify(old.spec) !== JSON.stringify(pv.spec)
           ? 'update'
           : undefined;
-    if (change)
-      rows.push([change, key(pv), `${pv.metadata?.namespace ?? 'default'}/${set}`, pv.spec?.downstream?.package ?? '']);
+    if (set && change) rows.push(row(change, pv, set));
   }
   for (const [k, old] of before) {
-    const set = owner(old);
-    if (set && !variants.some((pv) => key(pv) === k))
-      rows.push(['delete', k, `${old.metadata?.namespace ?? 'default'}/${set}`, old.spec?.downstream?.package ?? '']);
+    const set = setOf(old);
+    if (set && !after.has(k)) rows.push(row('delete', old, set));
   }
   return rows.length ? [['CHANGE', 'PACKAGEVARIANT', 'PACKAGEVARIANTSET', 'DOWNSTREAM'], ...rows] : [];
 }
