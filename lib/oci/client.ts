@@ -8,6 +8,8 @@
 import { createHash } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { credentialSecrets } from '../git/credentials.ts';
+import { redact } from '../git/exec.ts';
 import { apiHost, type ImageReference } from './reference.ts';
 
 export const MEDIA_TYPES = {
@@ -153,18 +155,11 @@ export class OciClient {
     return new URL(`${this.options.plainHttp ? 'http' : 'https'}://${apiHost(registry)}/v2/`);
   }
 
-  /** Removes the password (and its base64 forms) from a text that came from outside. */
+  /** Removes the password (and its base64 and URL-encoded forms) from a text that came from outside. */
   private redact(text: string): string {
     const creds = this.options.credentials;
-    if (!creds || !creds.password) return text;
-    const secrets = [
-      creds.password,
-      Buffer.from(`${creds.username}:${creds.password}`).toString('base64'),
-      encodeURIComponent(creds.password),
-    ];
-    let out = text;
-    for (const s of secrets) out = out.split(s).join('***');
-    return out;
+    if (!creds) return text;
+    return redact(text, [...credentialSecrets({ kind: 'basic', ...creds }), encodeURIComponent(creds.password)]);
   }
 
   private basicHeader(): string | undefined {
