@@ -14,7 +14,14 @@ export interface LineageEdge {
   downstream: PackageId;
 }
 
-const id = (url: string, path: string): PackageId => `${url.replace(/\/+$/, '')}//${path.replace(/^\/+|\/+$/g, '')}`;
+export const packageIdOf = (url: string, path: string): PackageId =>
+  `${url.replace(/\/+$/, '')}//${path.replace(/^\/+|\/+$/g, '')}`;
+
+/** The repository URL and the package path of a PackageId (the first `//` after the URL's scheme). */
+export function splitPackageId(id: PackageId): { url: string; path: string } {
+  const at = id.indexOf('//', id.indexOf('://') + 3);
+  return { url: id.slice(0, at), path: id.slice(at + 2) };
+}
 
 /** Repository URLs by `namespace/name`. */
 export function repositoryUrls(objects: readonly KubeObject[]): Map<string, string> {
@@ -37,8 +44,8 @@ export function edgeOf(pv: PackageVariant, urls: ReadonlyMap<string, string>): L
   if (upstreamUrl === undefined || upstreamPath === undefined || !downstreamUrl || !down?.package) return undefined;
   return {
     variant: keyString(keyOf(pv)),
-    upstream: id(upstreamUrl, upstreamPath),
-    downstream: id(downstreamUrl, down.package),
+    upstream: packageIdOf(upstreamUrl, upstreamPath),
+    downstream: packageIdOf(downstreamUrl, down.package),
   };
 }
 

@@ -3,7 +3,15 @@
 // PACKAGE` lists everything that would receive a change of PACKAGE, at any depth.
 import type { Command } from 'commander';
 import { formatFieldError, type KubeObject, type PackageVariant } from '../../api/v1alpha1/index.ts';
-import { dependentsOf, lineageOf, repositoryUrls, treeLines, type PackageId } from '../../controllers/lineage.ts';
+import {
+  dependentsOf,
+  lineageOf,
+  packageIdOf,
+  repositoryUrls,
+  splitPackageId,
+  treeLines,
+  type PackageId,
+} from '../../controllers/lineage.ts';
 import { expandSetsLocally } from '../../controllers/local.ts';
 import { DEFAULT_READ_LIMITS, describeSource, loadManifests } from '../../lib/kube/manifest-reader.ts';
 import { UsageError } from '../exit-codes.ts';
@@ -54,11 +62,14 @@ async function objectsFrom(options: TreeOptions, err: (line: string) => void): P
 /** `repo:package` for a package in a known Repository, else the URL form. */
 function labeller(urls: Map<string, string>): (p: PackageId) => string {
   const names = new Map<string, string>();
-  for (const [key, url] of urls) if (!names.has(url)) names.set(url.replace(/\/+$/, ''), key.split('/')[1]!);
+  for (const [key, url] of urls) {
+    const { url: normalized } = splitPackageId(packageIdOf(url, ''));
+    if (!names.has(normalized)) names.set(normalized, key.split('/')[1]!);
+  }
   return (p) => {
-    const at = p.indexOf('//', p.indexOf('://') + 3);
-    const name = names.get(p.slice(0, at));
-    return name ? `${name}:${p.slice(at + 2)}` : p;
+    const { url, path } = splitPackageId(p);
+    const name = names.get(url);
+    return name ? `${name}:${path}` : p;
   };
 }
 
@@ -71,7 +82,7 @@ function packageId(text: string, urls: Map<string, string>, namespace: string): 
     throw new UsageError(
       `--dependents ${text}: give REPOSITORY/PACKAGE (a Repository in ${namespace}) or URL//PACKAGE`,
     );
-  return `${url.replace(/\/+$/, '')}//${text.slice(slash + 1)}`;
+  return packageIdOf(url, text.slice(slash + 1));
 }
 
 export async function runTree(
