@@ -314,6 +314,23 @@ function metadataLines(out: Lines, obj: KubeObject, now: number): void {
   if (obj.metadata?.deletionTimestamp) out.field('Deleting since', obj.metadata.deletionTimestamp);
 }
 
+/** The head of the Status section both kinds share: generations, the last request handled, conditions. */
+function statusLines(
+  out: Lines,
+  obj: KubeObject,
+  status: { observedGeneration?: number; lastHandledReconcileAt?: string; conditions?: Condition[] },
+  now: number,
+): void {
+  out.field('Status', '');
+  out.field(
+    'Observed Generation',
+    `${status.observedGeneration ?? '-'} (generation ${obj.metadata?.generation ?? '-'})`,
+    2,
+  );
+  if (status.lastHandledReconcileAt) out.field('Last Handled Reconcile', status.lastHandledReconcileAt, 2);
+  conditionLines(out, status.conditions, now);
+}
+
 function conditionLines(out: Lines, conditions: Condition[] | undefined, now: number): void {
   if (!conditions?.length) return out.field('Conditions', '<none>', 2);
   out.field('Conditions', '', 2);
@@ -365,14 +382,7 @@ export function describeVariant(pv: PackageVariant, events: EventLike[], now: nu
     `adoption ${spec.adoptionPolicy ?? 'adoptNone'}, deletion ${spec.deletionPolicy ?? 'delete'}, publish ${spec.publishPolicy ?? 'Manual'}`,
   );
   const status = pv.status ?? {};
-  out.field('Status', '');
-  out.field(
-    'Observed Generation',
-    `${status.observedGeneration ?? '-'} (generation ${pv.metadata?.generation ?? '-'})`,
-    2,
-  );
-  if (status.lastHandledReconcileAt) out.field('Last Handled Reconcile', status.lastHandledReconcileAt, 2);
-  conditionLines(out, status.conditions, now);
+  statusLines(out, pv, status, now);
   upstreamLines(out, pv, now);
   const targets = status.downstreamTargets ?? [];
   if (!targets.length) out.field('Downstream Targets', '<none>', 2);
@@ -491,14 +501,7 @@ export function describeSet(
     );
   }
   const status = pvs.status ?? {};
-  out.field('Status', '');
-  out.field(
-    'Observed Generation',
-    `${status.observedGeneration ?? '-'} (generation ${pvs.metadata?.generation ?? '-'})`,
-    2,
-  );
-  if (status.lastHandledReconcileAt) out.field('Last Handled Reconcile', status.lastHandledReconcileAt, 2);
-  conditionLines(out, status.conditions, now);
+  statusLines(out, pvs, status, now);
   const v = status.variants;
   if (v) {
     out.field(
