@@ -205,13 +205,18 @@ export function printTable(
   options: { wide: boolean; allNamespaces: boolean; now: number },
 ): string {
   const columns = (COLUMNS[kind.kind] as Column<KubeObject>[]).filter((c) => options.wide || !c.wide);
-  const header = [...(options.allNamespaces ? ['NAMESPACE'] : []), ...columns.map((c) => c.header)];
-  const rows = objects.map((o) => [
-    ...(options.allNamespaces ? [o.metadata?.namespace ?? ''] : []),
-    ...columns.map((c) => c.value(o, options.now)),
-  ]);
-  return table([header, ...rows]);
+  const namespaceColumn: Column<KubeObject> = { header: 'NAMESPACE', value: (o) => o.metadata?.namespace ?? '' };
+  return columnsTable(options.allNamespaces ? [namespaceColumn, ...columns] : columns, objects, options.now);
 }
+
+function columnsTable<T>(columns: Column<T>[], objects: T[], now: number): string {
+  return table([columns.map((c) => c.header), ...objects.map((o) => columns.map((c) => c.value(o, now)))]);
+}
+
+/** The variants table in a set's description: the columns of `get pvar` that tell how each one is doing. */
+const SET_VARIANT_COLUMNS = (COLUMNS.PackageVariant as Column<PackageVariant>[]).filter((c) =>
+  ['NAME', 'READY', 'STATUS', 'DOWNSTREAM', 'LIFECYCLE', 'CONFLICTS', 'SUSPENDED'].includes(c.header),
+);
 
 /** An object as `kubectl get -o yaml` shows it: without managedFields. */
 export function forOutput<T extends KubeObject>(obj: T): T {
@@ -519,21 +524,7 @@ export function describeSet(
   if (!variants.length) out.field('Generated Variants', '<none>');
   else {
     out.field('Generated Variants', '');
-    out.block(
-      table([
-        ['NAME', 'READY', 'STATUS', 'DOWNSTREAM', 'LIFECYCLE', 'CONFLICTS', 'SUSPENDED'],
-        ...variants.map((pv) => [
-          pv.metadata?.name ?? '',
-          ready(pv)?.status ?? 'Unknown',
-          statusReason(pv)?.reason ?? '-',
-          downstreamOf(pv.spec),
-          pv.status?.downstreamTargets?.[0]?.lifecycle ?? '-',
-          String(conflictsOf(pv)),
-          String(pv.spec?.suspend === true),
-        ]),
-      ]),
-      2,
-    );
+    out.block(columnsTable(SET_VARIANT_COLUMNS, variants, now), 2);
   }
   eventLines(out, events, now);
   return out.toString();
