@@ -10,7 +10,7 @@ import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage 
 import { request as httpsRequest } from 'node:https';
 import { credentialSecrets } from '../git/credentials.ts';
 import { redact } from '../git/exec.ts';
-import { apiHost, type ImageReference } from './reference.ts';
+import { apiHost, isDigest, manifestReference, type ImageReference } from './reference.ts';
 
 export const MEDIA_TYPES = {
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -130,6 +130,18 @@ function nextLink(header: string | undefined, base: URL): URL | undefined {
     if (m) return new URL(m[1]!, base);
   }
   return undefined;
+}
+
+/** `registry/repository@digest`, else `registry/repository:tag`: the manifest a request names. */
+function manifestLabel(ref: ImageReference): string {
+  return `${ref.registry}/${ref.repository}${ref.digest ? '@' : ':'}${manifestReference(ref)}`;
+}
+
+/** The media type of a response's Content-Type (without parameters). */
+function contentType(response: Response): string {
+  return String(response.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim();
 }
 
 export function sha256(data: Buffer): string {
@@ -388,8 +400,8 @@ export class OciClient {
 
   /** The digest, media type and size of a manifest (HEAD); undefined when there is none. */
   async headManifest(ref: ImageReference): Promise<Descriptor | undefined> {
-    const name = ref.digest ?? ref.tag ?? 'latest';
-    const what = `looking up ${ref.registry}/${ref.repository}${ref.digest ? '@' : ':'}${name}`;
+    const name = manifestReference(ref);
+    const what = `looking up ${manifestLabel(ref)}`;
     const response = await this.send(ref.registry, ref.repository, 'pull', {
       method: 'HEAD',
       url: this.repoUrl(ref, `manifests/${name}`),
@@ -400,16 +412,14 @@ export class OciClient {
     if (response.status === 404) return undefined;
     if (response.status !== 200) throw this.failure(response, what);
     const digest = String(response.headers['docker-content-digest'] ?? '');
-    if (!/^sha256:[a-f0-9]{64}$/.test(digest)) {
+    if (!isDigest(digest)) {
       // A registry that gives no digest on HEAD: the manifest itself tells.
       const manifest = await this.getManifest(ref);
       return { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.raw.length };
     }
     if (ref.digest && digest !== ref.digest) throw new OciError(`${what}: the registry answered digest ${digest}`);
     return {
-      mediaType: String(response.headers['content-type'] ?? '')
-        .split(';')[0]!
-        .trim(),
+      mediaType: contentType(response),
       digest,
       size: Number(response.headers['content-length'] ?? 0),
     };
@@ -420,9 +430,8 @@ export class OciClient {
    * has one manifest, or exactly one for linux; otherwise refused.
    */
   async getManifest(ref: ImageReference, followIndex = true): Promise<Manifest> {
-    const name = ref.digest ?? ref.tag ?? 'latest';
-    const label = `${ref.registry}/${ref.repository}${ref.digest ? '@' : ':'}${name}`;
-    const what = `reading the manifest of ${label}`;
+    const name = manifestReference(ref);
+    const what = `reading the manifest of ${manifestLabel(ref)}`;
     const response = await this.send(ref.registry, ref.repository, 'pull', {
       method: 'GET',
       url: this.repoUrl(ref, `manifests/${name}`),
@@ -440,10 +449,7 @@ export class OciClient {
     } catch {
       throw new OciError(`${what}: the manifest is not JSON`);
     }
-    const header = String(response.headers['content-type'] ?? '')
-      .split(';')[0]!
-      .trim();
-    const mediaType = typeof parsed.mediaType === 'string' ? parsed.mediaType : header;
+    const mediaType = typeof parsed.mediaType === 'string' ? parsed.mediaType : contentType(response);
     if (mediaType === MEDIA_TYPES.ociIndex || mediaType === MEDIA_TYPES.dockerManifestList) {
       if (!followIndex) throw new OciError(`${what}: an index inside an index is not followed`);
       const chosen = chooseFromIndex(parsed.manifests, what);
@@ -460,7 +466,7 @@ export class OciClient {
   /** A blob, verified against its digest (and its size, when given); at most `maxBlobBytes`. */
   async getBlob(ref: Pick<ImageReference, 'registry' | 'repository'>, digest: string, size?: number): Promise<Buffer> {
     const what = `reading blob ${digest} of ${ref.registry}/${ref.repository}`;
-    if (!/^sha256:[a-f0-9]{64}$/.test(digest)) throw new OciError(`${what}: only sha256 digests are supported`);
+    if (!isDigest(digest)) throw new OciError(`${what}: only sha256 digests are supported`);
     if (size !== undefined && size > this.maxBlob) {
       throw new OciLimitError(`${what}: ${size} bytes, more than the limit of ${this.maxBlob}`);
     }
@@ -560,7 +566,7 @@ function checkDescriptor(value: unknown, what: string): Descriptor {
     typeof d !== 'object' ||
     typeof d.mediaType !== 'string' ||
     typeof d.digest !== 'string' ||
-    !/^sha256:[a-f0-9]{64}$/.test(d.digest) ||
+    !isDigest(d.digest) ||
     typeof d.size !== 'number' ||
     !Number.isSafeInteger(d.size) ||
     d.size < 0
