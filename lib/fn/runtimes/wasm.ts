@@ -37,9 +37,11 @@ export function wasmDir(): string {
 export class WasmMissingError extends Error {}
 
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { readFileSync } = require('node:fs');
-const vm = require('node:vm');
+// getBuiltinModule, not require: the source runs as CommonJS or as a module (a host started with
+// --input-type=module passes that to its workers)
+const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
+const { readFileSync } = process.getBuiltinModule('node:fs');
+const vm = process.getBuiltinModule('node:vm');
 let stderr = '';
 const enosys = () => { const e = new Error('not implemented'); e.code = 'ENOSYS'; return e; };
 const decoder = new TextDecoder();
@@ -84,8 +86,6 @@ interface Reply {
   stderr: string;
 }
 
-const isInputType = (arg: string) => arg.startsWith('--input-type');
-
 /** One worker holding the instantiated module; calls are run one at a time. */
 class WasmHost {
   private worker: Worker | undefined;
@@ -102,15 +102,9 @@ class WasmHost {
         `the built-in functions' WebAssembly module is missing (${wasm}); build it with scripts/build-fn-wasm.sh (make install does)`,
       );
     }
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { wasm, wasmExec },
-      // the worker's source is CommonJS whatever the host process was started with (a Worker given
-      // execArgv refuses flags such as --expose-gc, so they are passed only when one must go)
-      execArgv: process.execArgv.some(isInputType) ? process.execArgv.filter((a) => !isInputType(a)) : undefined,
-    });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { wasm, wasmExec } });
     this.worker = worker;
-    const started = new Promise<void>((resolve, reject) => {
+    return new Promise<void>((resolve, reject) => {
       worker.on('message', (m: { ready?: boolean; fatal?: string; id?: number } & Reply) => {
         if (m.ready) resolve();
         else if (m.fatal) reject(new Error(`the WebAssembly module cannot be started: ${m.fatal}`));
@@ -127,7 +121,6 @@ class WasmHost {
         if (this.worker === worker) this.stop();
       });
     });
-    return started;
   }
 
   shutdown(): void {
