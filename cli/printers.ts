@@ -107,10 +107,12 @@ const short = (commit: string | undefined) => (commit ? commit.slice(0, 12) : '-
 export function updatesOf(pv: PackageVariant, now: number): string {
   const up = pv.status?.upstream;
   if (!up) return '-';
-  if (up.behind === undefined) return 'not published';
-  if (up.behind === 0) return 'up to date';
-  return `behind ${up.behind}${up.behindSince ? ` (since ${age(up.behindSince, now)})` : ''}`;
+  return `${behindText(up)}${up.behind && up.behindSince ? ` (since ${age(up.behindSince, now)})` : ''}`;
 }
+
+type UpstreamStatus = NonNullable<NonNullable<PackageVariant['status']>['upstream']>;
+const behindText = (up: UpstreamStatus) =>
+  up.behind === undefined ? 'not published' : up.behind === 0 ? 'up to date' : `behind ${up.behind}`;
 
 /** A variant whose published downstream lacks upstream revisions (`pvctl get pvar --outdated`). */
 export function isOutdated(pv: PackageVariant): boolean {
@@ -437,7 +439,7 @@ function upstreamLines(out: Lines, pv: PackageVariant, now: number): void {
   const up = pv.status?.upstream;
   if (!up) return out.field('Upstream Revisions', '<unknown>', 2);
   const since = up.behindSince ? ` (since ${up.behindSince}, ${age(up.behindSince, now)} ago)` : '';
-  out.field('Upstream Revisions', `${updatesOf(pv, now).replace(/ \(since .*\)$/, '')}${since}`, 2);
+  out.field('Upstream Revisions', `${behindText(up)}${since}`, 2);
   const revision = (r: UpstreamRevisionRef) => `${r.ref ?? '-'} (${short(r.commit)})`;
   out.field('Latest', `${revision(up.latest)}: the upstream the variant follows`, 4);
   out.field('Locked', up.locked ? `${revision(up.locked)}: in the latest published revision` : '<none>', 4);
