@@ -1,19 +1,9 @@
 // `pvctl oci push` and `pull` against the real registry (TLS with a test CA, basic auth).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  chmodSync,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { removeDir, tempDir } from '../../lib/git/testing/repos.ts';
 import { startRegistry, type TestRegistry } from '../../lib/oci/testing/registry.ts';
 import { registerOci } from './oci.ts';
 
@@ -34,7 +24,7 @@ const creds = () => ({ PVCTL_OCI_USERNAME: 'author', PVCTL_OCI_PASSWORD: PASSWOR
 
 beforeAll(async () => {
   registry = await startRegistry({ tls: true, username: 'author', password: PASSWORD });
-  root = mkdtempSync(join(tmpdir(), 'pvctl-oci-'));
+  root = tempDir('pvctl-oci-');
   const pkg = join(root, 'pkg');
   mkdirSync(join(pkg, 'deploy'), { recursive: true });
   writeFileSync(join(pkg, 'Kptfile'), 'apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: app\n');
@@ -46,7 +36,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await registry?.stop();
-  rmSync(root, { recursive: true, force: true });
+  removeDir(root);
 });
 
 describe('pvctl oci', () => {

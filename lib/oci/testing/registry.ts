@@ -4,12 +4,12 @@
 // auth (bcrypt, made with `htpasswd -B` from apache2-utils; optional). Both are installed by
 // scripts/system-deps.sh.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { removeDir, tempDir } from '../../git/testing/repos.ts';
 
 export const DOCKER_REGISTRY = process.env.DOCKER_REGISTRY ?? '/usr/bin/docker-registry';
 const OPENSSL = process.env.OPENSSL ?? 'openssl';
@@ -88,7 +88,7 @@ async function waitReady(url: string, ca: string | undefined, child: ChildProces
 }
 
 export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
-  const dir = mkdtempSync(join(tmpdir(), 'oci-registry-'));
+  const dir = tempDir('oci-registry-');
   try {
     const lines = ['version: 0.1', 'log:', '  level: warn', '  accesslog:', '    disabled: true'];
     lines.push(
@@ -140,12 +140,12 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
         stop: async () => {
           if (child.exitCode === null) child.kill('SIGTERM');
           await exited;
-          rmSync(dir, { recursive: true, force: true });
+          removeDir(dir);
         },
       };
     }
   } catch (error) {
-    rmSync(dir, { recursive: true, force: true });
+    removeDir(dir);
     throw error;
   }
 }
