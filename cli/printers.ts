@@ -239,7 +239,12 @@ export function printObjects(
     return objects.map((o) => `${kind.kind.toLowerCase()}.${GROUP}/${o.metadata?.name}`).join('\n');
   const items = objects.map(forOutput);
   if (single && items.length === 1) return serialize(items[0], format);
-  return serialize({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items }, format);
+  return serialize(listOf(items), format);
+}
+
+/** Objects as kubectl prints several: a `kind: List`. */
+export function listOf(items: unknown[]) {
+  return { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items };
 }
 
 /** A core/v1 Event as far as pvctl reads it. */

@@ -12,11 +12,12 @@ import {
 } from '../../api/v1alpha1/index.ts';
 import { UsageError } from '../exit-codes.ts';
 import { addKubeOptions, call, connect, type Cluster, type KubeFlagOptions } from '../kube-options.ts';
-import { serialize } from '../output.ts';
+import { parseOutputFormat, serialize } from '../output.ts';
 import {
   describeSet,
   describeVariant,
   isOutdated,
+  listOf,
   parseGetFormat,
   printEvents,
   printObjects,
@@ -186,10 +187,7 @@ export async function runEvents(
 ): Promise<number> {
   if (type && !name) throw new UsageError(`a name is required after ${type}: pvctl events ${type} NAME`);
   const kind = type ? resolveKind(type, ['PackageVariant', 'PackageVariantSet']) : undefined;
-  const format = options.output ?? 'table';
-  if (!['table', 'yaml', 'json'].includes(format)) {
-    throw new UsageError(`unknown output format ${JSON.stringify(format)}; use yaml or json`);
-  }
+  const format = parseOutputFormat(options.output);
   const types = (options.types ?? []).flatMap((t) => t.split(',')).filter(Boolean);
   for (const t of types) {
     if (t !== 'Normal' && t !== 'Warning')
@@ -202,12 +200,7 @@ export async function runEvents(
     await listEvents(cluster, kind && name ? { kind: kind.kind, name, ...(uid ? { uid } : {}) } : undefined)
   ).filter((e) => !types.length || types.includes(e.type ?? ''));
   if (format !== 'table') {
-    io.out(
-      serialize(
-        { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: events },
-        format as 'yaml' | 'json',
-      ),
-    );
+    io.out(serialize(listOf(events), format));
     return 0;
   }
   if (!events.length) {
