@@ -272,26 +272,28 @@ async function previewsOf(stores: GitStores, variants: PackageVariant[]): Promis
   const byCommit = new Map<string, PackageVariant>();
   for (const pv of variants)
     for (const t of pv.status?.downstreamTargets ?? []) if (t.commit) byCommit.set(t.commit, pv);
-  const previews: DraftPreview[] = [];
+  // a few diffs at a time: each is two short git processes
+  const diffs = new PQueue({ concurrency: 4 });
+  const previews: Array<Promise<DraftPreview>> = [];
   for (const git of stores.all()) {
     if (!git.previewed.length) continue;
     const tip = (await git.refs()).get(branchRef(git.branch));
     for (const update of git.previewed) {
       const pv = update.newOid ? byCommit.get(update.newOid) : undefined;
       const packageName = pv?.spec?.downstream?.package;
-      const diff =
-        update.newOid && packageName
-          ? await git.diffPackage(packageName, tip, update.newOid)
-          : { files: [], patch: '' };
-      previews.push({
-        ...(pv ? { variant: keyString(keyOf(pv)) } : {}),
-        repository: git.url,
-        ref: update.ref,
-        ...(update.newOid ? { commit: update.newOid } : {}),
-        ...(packageName ? { packageName } : {}),
-        ...diff,
-      });
+      previews.push(
+        (async () => ({
+          ...(pv ? { variant: keyString(keyOf(pv)) } : {}),
+          repository: git.url,
+          ref: update.ref,
+          ...(update.newOid ? { commit: update.newOid } : {}),
+          ...(packageName ? { packageName } : {}),
+          ...(update.newOid && packageName
+            ? await diffs.add(() => git.diffPackage(packageName, tip, update.newOid!))
+            : { files: [], patch: '' }),
+        }))(),
+      );
     }
   }
-  return previews;
+  return Promise.all(previews);
 }
