@@ -7,7 +7,7 @@
 // * `heads()` is one tag list (all its pages) plus a HEAD per tag for its digest: tag → digest.
 //   `sync` records them; tracks resolve against the recorded heads.
 // * Tracks: `latest` (the default, `defaultRef`): the highest semver-like tag (`vN`, `vX.Y.Z`),
-//   else the tag `latest`; `@sha256:…` pins a digest (checked with one HEAD); `revision:<n>` is the
+//   else the tag `latest`; `@sha256:…` pins a digest (known when a recorded tag names it, else checked with one HEAD); `revision:<n>` is the
 //   tag `v<n>`; `tag:<t>` or a plain `<t>` is that tag (`tag:latest` is the tag, not the default).
 // * `lock`: LockRevision only fits git, so `repo` is the image name (`registry/repository`),
 //   `directory` is '', `ref` the tag (or the digest when pinned) and `commit` the manifest digest.
@@ -115,8 +115,7 @@ export class OciSource implements UpstreamSource {
     if (track.startsWith('@')) {
       const digest = track.slice(1);
       if (!isDigest(digest)) throw this.notFound(`digest ${digest} (not sha256: and 64 hex digits)`);
-      const found = await this.client.headManifest({ ...this.image, digest });
-      if (!found) throw this.notFound(`digest ${digest}`);
+      if (!(await this.exists(digest))) throw this.notFound(`digest ${digest}`);
       return { ref: digest, commit: digest };
     }
     if (track === DEFAULT_OCI_TRACK || track === '') {
@@ -146,9 +145,13 @@ export class OciSource implements UpstreamSource {
   /** The manifest digest itself (an image's identity is its content), when the image exists. */
   async packageTree(packageName: string, commit: string): Promise<string | undefined> {
     if (packageName !== '' || !isDigest(commit)) return undefined;
-    if ([...(this.tags?.values() ?? [])].includes(commit)) return commit;
-    const found = await this.client.headManifest({ ...this.image, digest: commit });
-    return found ? commit : undefined;
+    return (await this.exists(commit)) ? commit : undefined;
+  }
+
+  /** Whether the manifest `digest` exists: a recorded tag names it, else one HEAD asks. */
+  private async exists(digest: string): Promise<boolean> {
+    if ([...(this.tags?.values() ?? [])].includes(digest)) return true;
+    return (await this.client.headManifest({ ...this.image, digest })) !== undefined;
   }
 
   async read(packageName: string, commit: string): Promise<PackageContent> {
