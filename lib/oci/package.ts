@@ -49,10 +49,6 @@ export class PackageFormatError extends Error {
   override name = 'PackageFormatError';
 }
 
-function compareBytes(a: Buffer, b: Buffer): number {
-  return Buffer.compare(a, b);
-}
-
 /** Whether a symlink at `path` with `target` stays inside the package. */
 export function linkStaysInside(path: string, target: string): boolean {
   if (target === '' || target.startsWith('/')) return false;
@@ -77,7 +73,7 @@ export function packageTar(content: PackageContent): Buffer {
     entries.push({ name: encodeName(path), type: 'symlink', mode: 0o777, linkname: entry.target });
   }
   for (const e of entries) checkPath(decodeName(e.name));
-  entries.sort((a, b) => compareBytes(a.name, b.name));
+  entries.sort((a, b) => Buffer.compare(a.name, b.name));
   return writeTar(entries, 0);
 }
 
@@ -216,7 +212,7 @@ export function unpackLayers(layers: readonly Buffer[], limits: PackageLimits = 
   if (total > maxBytes) throw new PackageFormatError(`the package is larger than the limit of ${maxBytes} bytes`);
   checkTree(files, modes);
   const sorted = <T>(m: Map<string, T>) =>
-    new Map([...m].sort(([a], [b]) => compareBytes(encodeName(a), encodeName(b))));
+    new Map([...m].sort(([a], [b]) => Buffer.compare(encodeName(a), encodeName(b))));
   return { files: sorted(files), modes: sorted(modes) };
 }
 
