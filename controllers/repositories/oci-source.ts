@@ -7,8 +7,9 @@
 // * `heads()` is one tag list (all its pages) plus a HEAD per tag for its digest: tag → digest.
 //   `sync` records them; tracks resolve against the recorded heads.
 // * Tracks: `latest` (the default, `defaultRef`): the highest semver-like tag (`vN`, `vX.Y.Z`),
-//   else the tag `latest`; `@sha256:…` pins a digest (known when a recorded tag names it, else checked with one HEAD); `revision:<n>` is the
-//   tag `v<n>`; `tag:<t>` or a plain `<t>` is that tag (`tag:latest` is the tag, not the default).
+//   else the tag `latest`; `@sha256:…` pins a digest (known when a recorded tag names it, else
+//   checked with one HEAD); `revision:<n>` is the tag `v<n>`; `tag:<t>` or a plain `<t>` is that
+//   tag (`tag:latest` is the tag, not the default).
 // * `lock`: LockRevision only fits git, so `repo` is the image name (`registry/repository`),
 //   `directory` is '', `ref` the tag (or the digest when pinned) and `commit` the manifest digest.
 import type { UpstreamRevision as LockRevision } from '../../lib/merge/upgrade.ts';
