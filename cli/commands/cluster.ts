@@ -150,16 +150,16 @@ export async function runDescribe(
     : await listObjects(cluster, kind);
   const texts: string[] = [];
   for (const obj of objects) {
-    const about = {
+    const inItsNamespace = { ...cluster, namespace: obj.metadata?.namespace ?? cluster.namespace };
+    const events = await listEvents(inItsNamespace, {
       kind: kind.kind,
       name: obj.metadata!.name!,
-      ...(obj.metadata?.uid ? { uid: obj.metadata.uid } : {}),
-    };
-    const events = await listEvents({ ...cluster, namespace: obj.metadata?.namespace ?? cluster.namespace }, about);
+      uid: obj.metadata?.uid,
+    });
     if (kind.kind === 'PackageVariant') texts.push(describeVariant(obj as PackageVariant, events, io.now()));
     else {
       const variants = (await listObjects(
-        { ...cluster, namespace: obj.metadata?.namespace ?? cluster.namespace },
+        inItsNamespace,
         resolveKind('pvar'),
         `${PACKAGE_VARIANT_SET_LABEL}=${obj.metadata?.uid ?? ''}`,
       )) as PackageVariant[];
@@ -194,11 +194,9 @@ export async function runEvents(
       throw new UsageError(`--types: unknown event type ${JSON.stringify(t)}; use Normal or Warning`);
   }
   const cluster = connect(options);
-  let uid: string | undefined;
-  if (kind && name) uid = (await getObject(cluster, kind, name)).metadata?.uid;
-  const events = (
-    await listEvents(cluster, kind && name ? { kind: kind.kind, name, ...(uid ? { uid } : {}) } : undefined)
-  ).filter((e) => !types.length || types.includes(e.type ?? ''));
+  const about =
+    kind && name ? { kind: kind.kind, name, uid: (await getObject(cluster, kind, name)).metadata?.uid } : undefined;
+  const events = (await listEvents(cluster, about)).filter((e) => !types.length || types.includes(e.type ?? ''));
   if (format !== 'table') {
     io.out(serialize(listOf(events), format));
     return 0;
