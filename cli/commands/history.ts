@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { commitTimeString, identityOf } from '../../lib/git/message.ts';
 import { defaultCacheDir } from '../../lib/git/repository.ts';
 import { GitStore, type PackageRevision } from '../../lib/git/store.ts';
 import { carriedFields, commonCarried, type CarriedField } from '../../lib/kpt/carried.ts';
@@ -27,14 +28,6 @@ function lockOf(files: PackageFiles): UpstreamLock | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** `Name <email>` and the time of a raw `author`/`committer` header value. */
-function person(header: string): { who: string; at: string } {
-  const m = /^(.*?) (\d+) [+-]\d{4}$/.exec(header);
-  return m
-    ? { who: m[1]!, at: new Date(Number(m[2]) * 1000).toISOString().replace('.000Z', 'Z') }
-    : { who: header, at: '' };
 }
 
 export interface HistoryEntry {
@@ -58,15 +51,14 @@ export async function packageHistory(store: GitStore, repoName: string, packageN
       store.commit(r.commit),
       store.readPackage({ packageName, commit: r.commit }),
     ]);
-    const author = person(commit.author);
     const lock = lockOf(files);
     entries.push({
       name: revisionName(repoName, r),
       lifecycle: r.lifecycle,
       revision: r.revision,
       commit: r.commit,
-      time: person(commit.committer).at,
-      by: author.who,
+      time: commitTimeString(commit.time) ?? '',
+      by: identityOf(commit.author),
       ...(r.owner ? { owner: `${r.owner.namespace}/${r.owner.name}` } : {}),
       ...(lock
         ? {

@@ -4,6 +4,7 @@
 // the manager's watch on a variant's downstream package, a digest of the package's revisions, so
 // that a person approving, proposing or deleting a revision is noticed.
 import { createHash } from 'node:crypto';
+import { commitTimeString } from '../../lib/git/message.ts';
 import { parseRef } from '../../lib/git/refs.ts';
 import type { GitStore } from '../../lib/git/store.ts';
 import type { UpstreamRevision as LockRevision } from '../../lib/merge/upgrade.ts';
@@ -98,7 +99,7 @@ export class GitSource implements UpstreamSource {
 
   async commitTime(commit: string): Promise<string | undefined> {
     const { time } = await (await this.store()).commit(commit);
-    return time > 0 ? new Date(time * 1000).toISOString().replace(/\.000Z$/, 'Z') : undefined;
+    return commitTimeString(time);
   }
 
   resolveSpecial(packageName: string, track: string): Promise<UpstreamRevision> | undefined {

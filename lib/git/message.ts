@@ -166,6 +166,16 @@ export interface ParsedCommit {
   message: string;
 }
 
+/** A commit time (seconds since the epoch) as RFC 3339, to the second; undefined for none. */
+export function commitTimeString(seconds: number): string | undefined {
+  return seconds > 0 ? new Date(seconds * 1000).toISOString().replace(/\.000Z$/, 'Z') : undefined;
+}
+
+/** `Name <email>` of a raw author/committer header value (`Name <email> <seconds> <zone>`). */
+export function identityOf(header: string): string {
+  return /^(.*?) \d+ [+-]\d{4}$/.exec(header)?.[1] ?? header;
+}
+
 export function parseCommit(content: Buffer): ParsedCommit {
   const text = content.toString('utf8');
   const split = text.indexOf('\n\n');
