@@ -4,8 +4,7 @@
 import type { Command, Option } from 'commander';
 import { UsageError } from '../exit-codes.ts';
 
-/** Commands whose first argument is a resource type and the next ones its names. */
-export const TYPED_COMMANDS = ['get', 'describe', 'events', 'request-reconcile', 'suspend', 'resume'];
+/** Commands whose first argument is a resource type and the next ones its names: the types each takes. */
 const TYPES: Record<string, string[]> = {
   get: ['pvar', 'pvset', 'pvrepo'],
   describe: ['pvar', 'pvset'],
