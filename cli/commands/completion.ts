@@ -50,14 +50,15 @@ export function commandTree(program: Command): Node[] {
 }
 
 const words = (list: string[]) => list.join(' ');
+const flagNames = (f: Node['flags'][number]) => [f.long, f.short].filter((x): x is string => Boolean(x));
 
 export function bashScript(program: Command): string {
   const nodes = commandTree(program);
   const cases = nodes
     .map((n) => {
-      const flags = n.flags.flatMap((f) => [f.long, f.short].filter((x): x is string => Boolean(x)));
-      const valued = n.flags.filter((f) => f.takesValue).flatMap((f) => [f.long, f.short].filter(Boolean));
-      return `    "${n.path.join(' ')}") subs="${words(n.subcommands)}"; flags="${words(flags)}"; valued="${words(valued as string[])}" ;;`;
+      const flags = n.flags.flatMap(flagNames);
+      const valued = n.flags.filter((f) => f.takesValue).flatMap(flagNames);
+      return `    "${n.path.join(' ')}") subs="${words(n.subcommands)}"; flags="${words(flags)}"; valued="${words(valued)}" ;;`;
     })
     .join('\n');
   const types = Object.entries(TYPES)
