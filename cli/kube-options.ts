@@ -37,7 +37,7 @@ export function connect(options: KubeFlagOptions): Cluster {
   const source = kubeConfigSourceFrom(options.kubeconfig);
   let kubeConfig;
   try {
-    kubeConfig = loadKubeConfig(source.kind === 'file' ? { ...source } : { kind: 'default' });
+    kubeConfig = loadKubeConfig(source);
   } catch (error) {
     throw new UnavailableError(`cannot load the kubeconfig: ${(error as Error).message}`);
   }
