@@ -88,14 +88,14 @@ async function waitHandled(
   }
 }
 
-function check(type: string, names: string[]): ResourceKind {
-  const kind = resolveKind(type, [...CONTROLLED]);
+/** The command line, checked before the cluster is contacted: the kind, and how long --wait waits. */
+function parseArgs(type: string, names: string[], options: ControlOptions): { kind: ResourceKind; timeoutMs: number } {
+  const kind = resolveKind(type, CONTROLLED);
   if (!names.length) throw new UsageError(`a name is required: pvctl <command> ${kind.short} NAME...`);
-  return kind;
-}
-
-function timeoutOf(options: ControlOptions): number {
-  return parseDuration(options.timeout ?? '2m');
+  if (options.withVariants && kind.kind !== 'PackageVariantSet') {
+    throw new UsageError('--with-variants is for a PackageVariantSet (pvset)');
+  }
+  return { kind, timeoutMs: parseDuration(options.timeout ?? '2m') };
 }
 
 export async function runRequestReconcile(
@@ -104,11 +104,7 @@ export async function runRequestReconcile(
   options: ControlOptions,
   io: ControlIo = consoleIo,
 ): Promise<number> {
-  const kind = check(type, names);
-  if (options.withVariants && kind.kind !== 'PackageVariantSet') {
-    throw new UsageError('--with-variants is for a PackageVariantSet (pvset)');
-  }
-  const timeoutMs = timeoutOf(options);
+  const { kind, timeoutMs } = parseArgs(type, names, options);
   const cluster = connect(options);
   const requested = requestValue(io.now());
   const body = { metadata: { annotations: { [RECONCILE_REQUEST_ANNOTATION]: requested } } };
@@ -122,15 +118,14 @@ export async function runRequestReconcile(
     const variants = options.withVariants
       ? await listObjects(cluster, pvar, `${PACKAGE_VARIANT_SET_LABEL}=${obj.metadata?.uid ?? ''}`)
       : [];
+    const toWait: [ResourceKind, string][] = [[kind, name]];
     for (const pv of variants) {
       await patch(cluster, pvar, pv.metadata!.name!, body);
       io.out(`${label(pvar, pv)}: reconcile requested at ${requested}`);
+      toWait.push([pvar, pv.metadata!.name!]);
     }
     if (options.wait === false) continue;
-    code = Math.max(code, await waitHandled(cluster, kind, name, requested, timeoutMs, io));
-    for (const pv of variants) {
-      code = Math.max(code, await waitHandled(cluster, pvar, pv.metadata!.name!, requested, timeoutMs, io));
-    }
+    for (const [k, n] of toWait) code = Math.max(code, await waitHandled(cluster, k, n, requested, timeoutMs, io));
   }
   return code;
 }
@@ -142,8 +137,7 @@ export async function runSuspend(
   options: ControlOptions,
   io: ControlIo = consoleIo,
 ): Promise<number> {
-  const kind = check(type, names);
-  const timeoutMs = timeoutOf(options);
+  const { kind, timeoutMs } = parseArgs(type, names, options);
   const cluster = connect(options);
   let code = 0;
   for (const name of names) {
