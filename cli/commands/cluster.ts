@@ -32,7 +32,7 @@ export interface ClusterIo {
   err(text: string): void;
   now(): number;
 }
-const consoleIo: ClusterIo = {
+export const consoleIo: ClusterIo = {
   out: (t) => console.log(t),
   err: (t) => console.error(t),
   now: () => Date.now(),

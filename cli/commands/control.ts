@@ -18,7 +18,7 @@ import { parseDuration } from '../duration.ts';
 import { FAILED_EXIT, UsageError } from '../exit-codes.ts';
 import { addKubeOptions, call, connect, type Cluster, type KubeFlagOptions } from '../kube-options.ts';
 import { resolveKind, type ResourceKind } from '../printers.ts';
-import { getObject, listObjects, type ClusterIo } from './cluster.ts';
+import { consoleIo as clusterConsoleIo, getObject, listObjects, type ClusterIo } from './cluster.ts';
 
 type Status = { observedGeneration?: number; conditions?: Condition[]; lastHandledReconcileAt?: string };
 type Controlled = KubeObject & { spec?: { suspend?: boolean }; status?: Status };
@@ -30,9 +30,7 @@ interface ControlOptions extends KubeFlagOptions {
 }
 
 const consoleIo: ClusterIo & { sleep(ms: number): Promise<void> } = {
-  out: (t) => console.log(t),
-  err: (t) => console.error(t),
-  now: () => Date.now(),
+  ...clusterConsoleIo,
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 type ControlIo = typeof consoleIo;
