@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks (and, as root on Debian/Ubuntu, installs) the system programs the tests use besides Node:
 # git with git-http-backend (smart HTTP tests), OpenSSH sshd and ssh-keygen (SSH tests), openssl
-# (test certificates), tmux (the progress line as a terminal shows it). Go builds the e2e API server (e2e/testenv/build.sh finds it).
+# (test certificates), tmux (the progress line as a terminal shows it), Prometheus with promtool
+# (dashboards and alert rules evaluated against real scrapes; promtool check/test rules). Go builds the e2e API server (e2e/testenv/build.sh finds it).
 set -euo pipefail
 missing=()
 command -v git >/dev/null || missing+=(git)
@@ -12,6 +13,7 @@ command -v ssh >/dev/null || missing+=(openssh-client)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v tmux >/dev/null || missing+=(tmux)
 [ -x /usr/bin/docker-registry ] && command -v htpasswd >/dev/null || missing+=(docker-registry apache2-utils) # OCI tests: registry, bcrypt htpasswd
+command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus) # metrics tests: Prometheus, promtool
 [ ${#missing[@]} -eq 0 ] && exit 0
 packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
