@@ -91,6 +91,7 @@ export class SetController {
     this.reconciler = new PackageVariantSetReconciler({
       objects: this.store,
       observe: (key, observation) => this.observe(key, observation),
+      metrics: this.metrics,
       ...(options.findUpstream ? { findUpstream: options.findUpstream } : {}),
       ...(options.celLimits ? { celLimits: options.celLimits } : {}),
     });

@@ -62,16 +62,20 @@ const NOW = '2026-01-01T00:00:00Z';
 function setup(objects: KubeObject[], options: Pick<SetReconcilerOptions, 'findUpstream' | 'celLimits'> = {}) {
   const store = new CountingStore([repo('up'), ...objects]);
   const observed = new Map<string, SetObservation | undefined>();
+  /** What the reconciler reported for the metrics: set key → rollout halted. */
+  const rollouts = new Map<string, boolean | undefined>();
   const reconciler = new PackageVariantSetReconciler({
     objects: store,
     now: () => NOW,
     observe: (key, o) => observed.set(key, o),
+    metrics: { rolloutState: (key, halted) => rollouts.set(key, halted) },
     ...options,
   });
   const pvsKey = { namespace: 'default', name: 'my-pvs' };
   return {
     store,
     observed,
+    rollouts,
     reconcile: () => reconciler.reconcile('default/my-pvs'),
     getSet: async () => (await store.get('PackageVariantSet', pvsKey))!,
     variants: async () =>
@@ -505,6 +509,7 @@ describe('PackageVariantSet rollout (local adapter)', () => {
     expect((await t.variants()).every((v) => v.spec?.publishPolicy === 'Automatic')).toBe(true);
     let status = (await t.getSet()).status;
     expect(status?.rollout).toMatchObject({ currentStage: 'canary', released: ['my-pvs-canary-1-up'], halted: false });
+    expect(t.rollouts.get('default/my-pvs')).toBe(false);
     expect(condition(status, 'Reconciling')).toMatchObject({ status: 'True', reason: 'RolloutInProgress' });
 
     // The canary publishes (up to date): prod is released two at a time.
@@ -541,6 +546,7 @@ describe('PackageVariantSet rollout (local adapter)', () => {
       released: ['my-pvs-prod-1-up', 'my-pvs-prod-2-up'],
     });
     expect(condition(status, 'Reconciling')).toMatchObject({ status: 'False', reason: 'RolloutHalted' });
+    expect(t.rollouts.get('default/my-pvs')).toBe(true);
     // A set with a failed variant is not Ready (the set itself is valid: not Stalled).
     expect(condition(status, 'Ready')).toMatchObject({
       status: 'False',
@@ -557,6 +563,7 @@ describe('PackageVariantSet rollout (local adapter)', () => {
     await t.reconcile();
     status = (await t.getSet()).status;
     expect(condition(status, 'Reconciling')).toMatchObject({ status: 'True', reason: 'RolloutPaused' });
+    expect(t.rollouts.get('default/my-pvs')).toBe(false); // within maxFailures 5 now: paused, not halted
     expect((await holds())['prod-3-up']).toBe('the rollout of PackageVariantSet my-pvs is paused');
   });
 
@@ -568,5 +575,7 @@ describe('PackageVariantSet rollout (local adapter)', () => {
       undefined,
     ]);
     expect((await t.getSet()).status?.rollout).toBeUndefined();
+    expect(t.rollouts.has('default/my-pvs')).toBe(true);
+    expect(t.rollouts.get('default/my-pvs')).toBeUndefined();
   });
 });

@@ -16,6 +16,7 @@ import {
 } from '../../api/v1alpha1/index.ts';
 import type { CelLimits } from '../../api/v1alpha1/cel-cost.ts';
 import type { ReconcileResult } from '../../lib/kube/workqueue.ts';
+import type { SetMetrics } from '../../lib/metrics/metrics.ts';
 import { backgroundContext, type ReconcileContext } from '../context.ts';
 import { ConflictError, TerminalError } from '../errors.ts';
 import { keyString, parseKey, type GroupVersionKind, type ObjectStore } from '../store.ts';
@@ -48,6 +49,8 @@ export interface SetReconcilerOptions {
   celLimits?: CelLimits;
   /** Called after each reconcile of a live set, and with `undefined` when it is gone. */
   observe?(key: string, observation: SetObservation | undefined): void;
+  /** Where a set's rollout state is reported (`pvctl run`; local mode passes none). */
+  metrics?: SetMetrics;
   now?: () => string;
 }
 
@@ -73,6 +76,7 @@ export class PackageVariantSetReconciler {
     let pvs = await objects.get('PackageVariantSet', parseKey(key));
     if (!pvs) {
       this.options.observe?.(key, undefined);
+      this.options.metrics?.rolloutState(key, undefined);
       return;
     }
     if (pvs.metadata?.deletionTimestamp) return this.finalize(key, pvs);
@@ -92,6 +96,7 @@ export class PackageVariantSetReconciler {
       const desired = await this.desired(pvs);
       if (pvs.spec?.suspend) {
         await this.writeStatus(pvs, suspendedOutcome(planSetChanges(pvs, desired.variants, existing), existing));
+        this.options.metrics?.rolloutState(key, undefined);
         return;
       }
       const result = await this.apply(pvs, desired.variants, existing);
@@ -112,6 +117,7 @@ export class PackageVariantSetReconciler {
         collisions: desired.collisions,
         ...(pvs.spec?.rollout ? { rollout: result.plan } : {}),
       });
+      this.options.metrics?.rolloutState(key, pvs.spec?.rollout ? result.plan.halted : undefined);
       return result.terminating ? { requeueAfterMs: TERMINATING_REQUEUE_MS } : undefined;
     } catch (error) {
       if (error instanceof TerminalError) {

@@ -158,6 +158,10 @@ describe('Metrics', () => {
   it('reports polls by repository and git operations by result, ignoring the long-lived cat-file readers', async () => {
     const m = new Metrics({ defaultMetrics: false, now: () => 1_700_000_000_000 });
     m.polled('example.com/deploy', true);
+    // From the first poll on both results exist, so that a first failure is an increase from 0.
+    expect(
+      await sample(m, 'packagevariant_repository_polls_total{repository="example.com/deploy",result="failure"}'),
+    ).toBe(0);
     m.polled('example.com/deploy', false);
     expect(
       await sample(m, 'packagevariant_repository_polls_total{repository="example.com/deploy",result="success"}'),
@@ -172,14 +176,47 @@ describe('Metrics', () => {
       ),
     ).toBe(1_700_000_000);
     m.gitCommand('fetch', 0.2, true);
+    expect(
+      await sample(m, 'packagevariant_git_operation_duration_seconds_count{operation="fetch",result="error"}'),
+    ).toBe(0);
+    m.gitCommand('fetch', 0.3, false);
+    m.gitCommand('fetch', 0.4, true);
     m.gitCommand('push', 1, false);
     m.gitCommand('cat-file', 600, true);
     expect(
       await sample(m, 'packagevariant_git_operation_duration_seconds_count{operation="fetch",result="success"}'),
+    ).toBe(2);
+    expect(
+      await sample(m, 'packagevariant_git_operation_duration_seconds_count{operation="fetch",result="error"}'),
     ).toBe(1);
     expect(
       await sample(m, 'packagevariant_git_operation_duration_seconds_count{operation="push",result="error"}'),
     ).toBe(1);
     expect(await m.registry.metrics()).not.toContain('operation="cat-file"');
+  });
+
+  it('counts renders by result (both pre-initialised) and failures by function', async () => {
+    const m = new Metrics({ defaultMetrics: false });
+    expect(await sample(m, 'packagevariant_renders_total{result="success"}')).toBe(0);
+    expect(await sample(m, 'packagevariant_renders_total{result="failure"}')).toBe(0);
+    m.rendered(0.2);
+    m.rendered(0.1, '/usr/bin/some-tool');
+    m.rendered(0.1, '/usr/bin/some-tool');
+    expect(await sample(m, 'packagevariant_renders_total{result="success"}')).toBe(1);
+    expect(await sample(m, 'packagevariant_renders_total{result="failure"}')).toBe(2);
+    expect(await sample(m, 'packagevariant_render_failures_total{function="/usr/bin/some-tool"}')).toBe(2);
+    expect(await sample(m, 'packagevariant_render_duration_seconds_count')).toBe(3);
+  });
+
+  it('reports each rollout as halted or not, and forgets sets without one', async () => {
+    const m = new Metrics({ defaultMetrics: false });
+    m.rolloutState('ns/web', false);
+    m.rolloutState('ns/api', true);
+    expect(await sample(m, 'packagevariant_set_rollout_halted{packagevariantset="ns/web"}')).toBe(0);
+    expect(await sample(m, 'packagevariant_set_rollout_halted{packagevariantset="ns/api"}')).toBe(1);
+    m.rolloutState('ns/api', undefined);
+    m.rolloutState('ns/web', true);
+    expect(await sample(m, 'packagevariant_set_rollout_halted{packagevariantset="ns/api"}')).toBeUndefined();
+    expect(await sample(m, 'packagevariant_set_rollout_halted{packagevariantset="ns/web"}')).toBe(1);
   });
 });

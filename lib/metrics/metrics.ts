@@ -59,13 +59,19 @@ export interface VariantMetrics {
   variantGone(key: string): void;
 }
 
+/** The report the PackageVariantSet reconciler makes after each reconcile of a set with a rollout. */
+export interface SetMetrics {
+  /** `halted`: the set's rollout halted (more failed variants than `maxFailures`); undefined: no rollout (or the set is gone). */
+  rolloutState(key: string, halted: boolean | undefined): void;
+}
+
 interface TrackedVariant {
   state: VariantState;
   /** When the variant became outdated (ms since the epoch). */
   outdatedSince?: number;
 }
 
-export class Metrics implements VariantMetrics {
+export class Metrics implements VariantMetrics, SetMetrics {
   readonly registry = new Registry();
 
   // controller-runtime (pkg/internal/controller/metrics)
@@ -93,6 +99,8 @@ export class Metrics implements VariantMetrics {
   readonly mergeConflicts: Counter;
   readonly renderDuration: Histogram;
   readonly renderFailures: Counter<'function'>;
+  readonly renders: Counter<'result'>;
+  readonly rolloutHalted: Gauge<'packagevariantset'>;
   readonly upgradeLag: Histogram;
   readonly gitOperationDuration: Histogram<'operation' | 'result'>;
   readonly repositoryPolls: Counter<'repository' | 'result'>;
@@ -100,6 +108,10 @@ export class Metrics implements VariantMetrics {
 
   private readonly controllers = new Map<string, ControllerSource>();
   private readonly variants = new Map<string, TrackedVariant>();
+  /** Set key → its rollout is halted, for the sets with a rollout. */
+  private readonly rollouts = new Map<string, boolean>();
+  /** git operations seen, whose two result series exist. */
+  private readonly gitOperations = new Set<string>();
   private readonly lag: UpgradeLagTracker;
   private readonly now: () => number;
 
@@ -272,6 +284,26 @@ export class Metrics implements VariantMetrics {
       labelNames: ['function'],
       registers,
     });
+    // By result, both pre-initialised: the first failure is an increase from 0 (a series that only
+    // appears with its first failure shows no increase()), and alerts read the failure ratio.
+    this.renders = new Counter({
+      name: 'packagevariant_renders_total',
+      help: "Drafts' Kptfile pipeline runs by result (success, failure)",
+      labelNames: ['result'],
+      registers,
+    });
+    for (const result of ['success', 'failure']) this.renders.inc({ result }, 0);
+    const rollouts = this.rollouts;
+    this.rolloutHalted = new Gauge({
+      name: 'packagevariant_set_rollout_halted',
+      help: 'PackageVariantSets with a rollout: 1 while it is halted (more failed variants than maxFailures), else 0',
+      labelNames: ['packagevariantset'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [packagevariantset, halted] of rollouts) this.set({ packagevariantset }, halted ? 1 : 0);
+      },
+    });
     this.upgradeLag = new Histogram({
       name: 'packagevariant_upgrade_lag_seconds',
       help: 'Time from an upstream commit first seen by the controller to an upgrade draft carrying it pushed',
@@ -358,11 +390,19 @@ export class Metrics implements VariantMetrics {
   /** One git process. The long-lived `cat-file --batch` readers live as long as their cache: no operation. */
   gitCommand(operation: string, seconds: number, ok: boolean): void {
     if (operation === 'cat-file') return;
+    // Both results exist from an operation's first run, so error rates read 0 rather than nothing
+    // (a histogram's zero() resets the series: only once per operation).
+    if (!this.gitOperations.has(operation)) {
+      this.gitOperations.add(operation);
+      this.gitOperationDuration.zero({ operation, result: ok ? 'error' : 'success' });
+    }
     this.gitOperationDuration.observe({ operation, result: ok ? 'success' : 'error' }, seconds);
   }
 
   /** One poll of a watched repository (its normalized URL, which carries no credentials). */
   polled(repository: string, ok: boolean): void {
+    // Both results exist from a repository's first poll: a first failure is an increase from 0.
+    this.repositoryPolls.inc({ repository, result: ok ? 'failure' : 'success' }, 0);
     this.repositoryPolls.inc({ repository, result: ok ? 'success' : 'failure' });
     if (ok) this.repositoryLastSuccessfulPoll.set({ repository }, this.now() / 1000);
   }
@@ -392,7 +432,13 @@ export class Metrics implements VariantMetrics {
 
   rendered(seconds: number, failedFunction?: string): void {
     this.renderDuration.observe(seconds);
+    this.renders.inc({ result: failedFunction === undefined ? 'success' : 'failure' });
     if (failedFunction !== undefined) this.renderFailures.inc({ function: failedFunction });
+  }
+
+  rolloutState(key: string, halted: boolean | undefined): void {
+    if (halted === undefined) this.rollouts.delete(key);
+    else this.rollouts.set(key, halted);
   }
 
   variantState(key: string, state: VariantState): void {
