@@ -14,6 +14,9 @@ command -v openssl >/dev/null || missing+=(openssl)
 command -v tmux >/dev/null || missing+=(tmux)
 [ -x /usr/bin/docker-registry ] && command -v htpasswd >/dev/null || missing+=(docker-registry apache2-utils) # OCI tests: registry, bcrypt htpasswd
 command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus) # metrics tests: Prometheus, promtool
+# The image test (e2e/image.e2e.test.ts): a Debian base made with mmdebstrap, built and run with rootful podman
+# (runc: crun refuses this sandbox's hybrid cgroups)
+command -v podman >/dev/null && command -v mmdebstrap >/dev/null && command -v runc >/dev/null || missing+=(podman mmdebstrap runc)
 [ ${#missing[@]} -eq 0 ] && exit 0
 packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
