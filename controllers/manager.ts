@@ -26,7 +26,7 @@ import { listen, metricsHandler, probeHandler, type ListenAddress } from './serv
 import { instrumentReconcile } from './instrumented-reconcile.ts';
 import { KubeObjectStore } from './kube-store.ts';
 import { SetController } from './manager-sets.ts';
-import { GitStores, locationOf, type GitLocation } from './packagevariant/git-stores.ts';
+import { GitStores, isOciLocation, locationOf, type UpstreamLocation } from './packagevariant/git-stores.ts';
 import { PushCoalescer } from './packagevariant/push-coalescer.ts';
 import { failedStatusVersion, PackageVariantReconciler, type Observation } from './packagevariant/reconciler.ts';
 import { upstreamLocation } from './packagevariant/upstream.ts';
@@ -36,7 +36,7 @@ import { objectKey, registerWatches, specAndMetadata, UsageIndex, type Watch } f
 import { DOWNSTREAM_TRACK, downstreamRevision, GitSource } from './repositories/git-source.ts';
 import { UpstreamIndex, type UpstreamWatch } from './repositories/index.ts';
 import { normalizeRepoUrl } from './repositories/repo-url.ts';
-import { UpstreamWatcher } from './repositories/watcher.ts';
+import { UpstreamWatcher, type UpstreamSource } from './repositories/watcher.ts';
 import { createWebhookServer, type WebhookLimits } from './repositories/webhook.ts';
 import type { ReconcileContext } from './context.ts';
 
@@ -104,8 +104,8 @@ export class Manager {
   /** `apiVersion/kind` of injection sources → variants that inject from that kind. */
   private readonly injectionKinds = new Map<string, Set<string>>();
   /** Watched repository identity → the location its source reads (repository root). */
-  private readonly sourceLocations = new Map<string, GitLocation>();
-  private readonly sources = new Map<string, GitSource>();
+  private readonly sourceLocations = new Map<string, UpstreamLocation>();
+  private readonly sources = new Map<string, UpstreamSource>();
   /** Variant → the downstream repository identity it writes to. */
   private readonly downstreamRepos = new Map<string, string>();
   private workers: Workers | undefined;
@@ -390,7 +390,7 @@ export class Manager {
         keys: (repo) => usage.usersOfRepository(repo),
       },
       {
-        name: 'Secrets: the variants whose Repositories (or spec.upstream.git) use them',
+        name: 'Secrets: the variants whose Repositories (or spec.upstream.git/oci) use them',
         informer: this.store.secrets,
         keys: (secret) => usage.usersOfSecret(secret),
       },
@@ -412,7 +412,7 @@ export class Manager {
       repoName ? (this.store.repositories.get(repoName, namespace) as Repository | undefined) : undefined;
     if (observation.upstream && pv?.spec?.upstream) {
       const upRepo = repository(pv.spec.upstream.repo);
-      if (pv.spec.upstream.git || upRepo) {
+      if (pv.spec.upstream.git || pv.spec.upstream.oci || upRepo) {
         this.watch(this.upstreamIndex, this.upstreamWatcher, key, observation.upstream, upstreamLocation(pv, upRepo));
       }
     }
@@ -437,21 +437,24 @@ export class Manager {
     watcher: UpstreamWatcher,
     key: string,
     watch: UpstreamWatch,
-    location: GitLocation,
+    location: UpstreamLocation,
   ): void {
-    // The source reads from the repository root and never writes (no branch creation).
+    // A git source reads from the repository root and never writes (no branch creation).
     if (!this.sourceLocations.has(watch.repo)) {
-      this.sourceLocations.set(watch.repo, { ...location, directory: '', createBranch: false });
+      this.sourceLocations.set(
+        watch.repo,
+        isOciLocation(location) ? location : { ...location, directory: '', createBranch: false },
+      );
     }
     index.set(key, watch);
     watcher.track(watch.repo);
   }
 
-  private sourceFor(repo: string): GitSource | undefined {
+  private sourceFor(repo: string): UpstreamSource | undefined {
     let source = this.sources.get(repo);
     const location = this.sourceLocations.get(repo);
     if (!source && location) {
-      source = new GitSource(() => this.stores.get(location));
+      source = isOciLocation(location) ? this.stores.source(location) : new GitSource(() => this.stores.get(location));
       this.sources.set(repo, source);
     }
     return source;

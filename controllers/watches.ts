@@ -91,7 +91,7 @@ export class UsageIndex {
     );
     this.reposOf.set(key, repos);
     for (const repo of repos) add(this.usersOfRepo, repo, key);
-    const secret = pv.spec?.upstream?.git?.secretRef?.name;
+    const secret = (pv.spec?.upstream?.git ?? pv.spec?.upstream?.oci)?.secretRef?.name;
     if (secret) {
       const secretKey = keyString({ namespace, name: secret });
       this.directSecretOf.set(key, secretKey);
@@ -104,7 +104,7 @@ export class UsageIndex {
     const before = this.secretOf.get(key);
     if (before) this.reposOfSecret.get(before)?.delete(key);
     this.secretOf.delete(key);
-    const secret = repo.spec?.git?.secretRef?.name;
+    const secret = (repo.spec?.type === 'oci' ? repo.spec.oci : repo.spec?.git)?.secretRef?.name;
     if (event === 'delete' || !secret) return;
     const secretKey = keyString({ namespace: keyOf(repo).namespace, name: secret });
     this.secretOf.set(key, secretKey);

@@ -40,6 +40,17 @@ export const UpstreamGitSchema = Type.Object(
   { description: 'Beyond Porch: an upstream package read straight from git.' },
 );
 
+export const UpstreamOciSchema = Type.Object(
+  {
+    image: Type.String({
+      description:
+        'Image reference `registry/repository[:tag][@sha256:digest]`. Without a tag or digest: the highest version tag (vN, vX.Y.Z), else `latest`.',
+    }),
+    secretRef: Optional(Type.Object({ name: Type.String() })),
+  },
+  { description: 'Beyond Porch: an upstream package read from an OCI registry (docs/oci.md).' },
+);
+
 export const UpstreamSchema = Type.Object({
   repo: Optional(Type.String({ description: 'Name of the Repository holding the upstream package.' })),
   package: Optional(Type.String({ description: 'Path of the upstream package in that repository.' })),
@@ -50,6 +61,7 @@ export const UpstreamSchema = Type.Object({
   ),
   workspaceName: Optional(Type.String({ description: 'Workspace of the upstream package revision.' })),
   git: Optional(UpstreamGitSchema),
+  oci: Optional(UpstreamOciSchema),
 });
 export type Upstream = Static<typeof UpstreamSchema>;
 

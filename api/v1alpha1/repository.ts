@@ -1,5 +1,6 @@
-// Repository: a git repository holding packages. Field-for-field compatible with Porch's
-// config.porch.kpt.dev/v1alpha1 Repository (git repositories; `oci` is accepted but not served).
+// Repository: a git repository holding packages, or an OCI registry holding upstream packages
+// (one image per package). Field-for-field compatible with Porch's config.porch.kpt.dev/v1alpha1
+// Repository; OCI repositories are upstreams only (docs/oci.md).
 import { ConditionsSchema, ObjectMetaSchema, type KubeObject } from './common.ts';
 import { Optional, StringEnum, Type, type Static } from './schema.ts';
 
@@ -27,8 +28,11 @@ export const RepositorySpecSchema = Type.Object({
   git: Optional(GitRepositorySchema),
   oci: Optional(
     Type.Object({
-      registry: Type.String(),
-      credentialSecret: Optional(SecretRefSchema),
+      registry: Type.String({
+        description:
+          'Registry and repository prefix, e.g. `ghcr.io/acme/blueprints`: package P is the image `<registry>/P`, its revisions are tags.',
+      }),
+      secretRef: Optional(SecretRefSchema),
     }),
   ),
   sync: Optional(

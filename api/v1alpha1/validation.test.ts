@@ -329,8 +329,42 @@ describe('validateRepository', () => {
     ]);
     expect(validateRepository(repo({ repo: 'https://h/r' }, 'a.b')).map((e) => e.field)).toEqual(['metadata.name']);
     expect(validateRepository(repo(undefined)).map((e) => e.field)).toEqual(['spec.git']);
-    expect(validateRepository({ metadata: { name: 'o' }, spec: { type: 'oci' } }).map((e) => e.field)).toEqual([
-      'spec.type',
+    const oci = (spec: Record<string, unknown>) =>
+      validateRepository({ metadata: { name: 'o' }, spec: { type: 'oci', ...spec } }).map((e) => e.field);
+    expect(oci({})).toEqual(['spec.oci.registry']);
+    expect(oci({ oci: { registry: 'ghcr.io/acme/blueprints', secretRef: { name: 'pull' } } })).toEqual([]);
+    expect(oci({ oci: { registry: '127.0.0.1:5000' } })).toEqual([]);
+    expect(oci({ oci: { registry: 'acme/blueprints' } })).toEqual(['spec.oci.registry']); // no registry host
+    expect(oci({ oci: { registry: 'ghcr.io/acme:v1' } })).toEqual(['spec.oci.registry']); // a tag
+    expect(oci({ oci: { registry: 'ghcr.io/Acme' } })).toEqual(['spec.oci.registry']); // uppercase
+    expect(oci({ oci: { registry: 'ghcr.io/a', secretRef: { name: 'A_b' } } })).toEqual(['spec.oci.secretRef.name']);
+    expect(oci({ oci: { registry: 'ghcr.io/a' }, git: { repo: 'https://h/r' } })).toEqual(['spec.git']);
+    expect(oci({ oci: { registry: 'ghcr.io/a' }, deployment: true })).toEqual(['spec.deployment']);
+    expect(
+      validateRepository({
+        metadata: { name: 'o' },
+        spec: { git: { repo: 'https://h/r' }, oci: { registry: 'ghcr.io/a' } },
+      }).map((e) => e.field),
+    ).toEqual(['spec.oci']);
+  });
+
+  it('checks an OCI upstream: a valid image, nothing else beside it', () => {
+    const fields = (upstream: Record<string, unknown>) =>
+      validatePackageVariant({
+        metadata: { name: 'v' },
+        spec: { upstream, downstream: { repo: 'd', package: 'p' } },
+      }).map((e) => e.field);
+    expect(fields({ oci: { image: 'ghcr.io/acme/app:v1' } })).toEqual([]);
+    expect(
+      fields({ oci: { image: `127.0.0.1:5000/app@sha256:${'a'.repeat(64)}`, secretRef: { name: 'pull' } } }),
+    ).toEqual([]);
+    expect(fields({ oci: { image: 'ghcr.io/acme/app:bad tag' } })).toEqual(['spec.upstream.oci.image']);
+    expect(fields({ oci: { image: 'oci://ghcr.io/acme/app' } })).toEqual(['spec.upstream.oci.image']);
+    expect(fields({ oci: { image: '' } })).toEqual(['spec.upstream.oci.image']);
+    expect(fields({ oci: { image: 'ghcr.io/a:v1' }, repo: 'r', package: 'p' })).toEqual([
+      'spec.upstream.repo',
+      'spec.upstream.package',
     ]);
+    expect(fields({ oci: { image: 'ghcr.io/a:v1' }, revision: 2 })).toEqual(['spec.upstream.revision']);
   });
 });

@@ -2,6 +2,7 @@
 // the safety rules for names, paths and URLs that reach git. Pure functions returning field errors.
 import { celLimitViolation, DEFAULT_CEL_LIMITS, MAX_EXPRESSION_LENGTH, type CelLimits } from './cel-cost.ts';
 import { ADOPTION_POLICIES, DELETION_POLICIES, type KptFunction, type ObjectMeta } from './common.ts';
+import { InvalidReferenceError, parseReference } from './image-reference.ts';
 import { child, forbidden, invalid, notSupported, required, type FieldError } from './field-errors.ts';
 import {
   checkBranchName,
@@ -39,10 +40,47 @@ function validateMetadata(metadata: ObjectMeta | undefined, nameRule: (v: string
   return errors;
 }
 
-/** Upstream of a PackageVariant: a registered Repository + package, or (beyond Porch) `git`. */
+/** Why an image reference is invalid (lib/oci/reference.ts's grammar), undefined when valid. */
+function checkImageReference(image: string): string | undefined {
+  try {
+    parseReference(image);
+    return undefined;
+  } catch (error) {
+    if (error instanceof InvalidReferenceError) return error.message.replace(/^invalid image reference "[^"]*": /, '');
+    throw error;
+  }
+}
+
+/** `host[:port][/repository prefix]`: a registry named explicitly (never Docker Hub by default), no tag or digest. */
+function checkOciRegistry(registry: string): string | undefined {
+  const [host = '', ...prefix] = registry.split('/');
+  if (/[@:]/.test(prefix.join('/'))) return 'a registry and repository prefix has no tag or digest';
+  const invalid = checkImageReference(`${registry}/package`);
+  if (invalid) return invalid;
+  if (parseReference(`${registry}/package`).registry !== host) {
+    return 'must start with a registry host (with a dot or a port, or localhost), e.g. ghcr.io/acme/blueprints';
+  }
+  return undefined;
+}
+
+/** Upstream of a PackageVariant: a registered Repository + package, or (beyond Porch) `git` or `oci`. */
 function validateUpstream(upstream: Upstream | undefined, path: string): FieldError[] {
   if (!upstream) return [required(path)];
   const errors: FieldError[] = [];
+  if (upstream.oci) {
+    for (const field of ['repo', 'package', 'workspaceName', 'git'] as const) {
+      if (upstream[field]) errors.push(forbidden(child(path, field), `may not be set together with ${path}.oci`));
+    }
+    if (upstream.revision !== undefined && upstream.revision !== -1) {
+      errors.push(
+        forbidden(`${path}.revision`, `may not be set together with ${path}.oci (name the tag in the image)`),
+      );
+    }
+    if (!upstream.oci.image) errors.push(required(`${path}.oci.image`));
+    check(errors, `${path}.oci.image`, upstream.oci.image, checkImageReference);
+    check(errors, `${path}.oci.secretRef.name`, upstream.oci.secretRef?.name, checkDnsSubdomain);
+    return errors;
+  }
   if (upstream.git) {
     for (const field of ['repo', 'package', 'workspaceName'] as const) {
       if (upstream[field]) errors.push(forbidden(child(path, field), `may not be set together with ${path}.git`));
@@ -303,6 +341,13 @@ export function validatePackageVariantSet(pvs: PackageVariantSet, celLimits = DE
       );
     }
     if (upstream.git) errors.push(forbidden('spec.upstream.git', 'is supported on PackageVariant only'));
+    if (upstream.oci)
+      errors.push(
+        forbidden(
+          'spec.upstream.oci',
+          'is supported on PackageVariant only (a set names an OCI Repository in spec.upstream.repo)',
+        ),
+      );
   }
   if (!spec?.targets?.length) errors.push(required('spec.targets', 'must specify at least one item'));
   spec?.targets?.forEach((target, i) => {
@@ -319,9 +364,15 @@ export function validateRepository(repo: Repository): FieldError[] {
   const errors = validateMetadata(repo.metadata, checkDnsLabel);
   const spec = repo.spec;
   if (spec?.type === 'oci') {
-    errors.push(forbidden('spec.type', 'only git repositories are supported'));
+    const oci = spec.oci;
+    if (spec.git) errors.push(forbidden('spec.git', 'may not be set on a repository of type oci'));
+    if (spec.deployment) errors.push(forbidden('spec.deployment', 'an OCI repository is an upstream only'));
+    if (!oci?.registry) return [...errors, required('spec.oci.registry')];
+    check(errors, 'spec.oci.registry', oci.registry, checkOciRegistry);
+    check(errors, 'spec.oci.secretRef.name', oci.secretRef?.name, checkDnsSubdomain);
     return errors;
   }
+  if (spec?.oci) errors.push(forbidden('spec.oci', 'is read only on a repository of type oci'));
   const git = spec?.git;
   if (!git) return [...errors, required('spec.git')];
   if (!git.repo) errors.push(required('spec.git.repo'));

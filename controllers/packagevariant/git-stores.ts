@@ -1,10 +1,14 @@
 // One GitStore per repository (URL, branch, directory, credentials), built from Repository objects
-// and their Secrets, shared by every variant that uses the repository.
+// and their Secrets, shared by every variant that uses the repository; and the upstream sources on
+// them, or on OCI image repositories (one OciSource per image, so its tags are listed once).
 import { createHash } from 'node:crypto';
 import { defaultGitRepository, type Repository } from '../../api/v1alpha1/index.ts';
 import { defaultCacheDir, gitStoreOptions } from '../../lib/git/repository.ts';
 import { GitStore } from '../../lib/git/store.ts';
+import { registryAccessFromSecret, type RegistryAccess } from '../../lib/oci/credentials.ts';
 import { GitSource } from '../repositories/git-source.ts';
+import { OciSource } from '../repositories/oci-source.ts';
+import type { UpstreamSource } from '../repositories/source.ts';
 import type { ObjectStore, Secret } from '../store.ts';
 
 /** Where a store reads and writes: a registered Repository, or (beyond Porch) a bare git upstream. */
@@ -17,6 +21,30 @@ export interface GitLocation {
   author?: string;
   email?: string;
   createBranch?: boolean;
+}
+
+/** Where an OCI upstream lives (beyond Porch): one image repository on a registry. */
+export interface OciLocation {
+  namespace: string;
+  oci: { registry: string; repository: string };
+  secretName?: string;
+}
+
+export type UpstreamLocation = GitLocation | OciLocation;
+
+export function isOciLocation(location: UpstreamLocation): location is OciLocation {
+  return 'oci' in location;
+}
+
+/** Package `packageName` of a Repository of `type: oci`: the image `<spec.oci.registry>/<packageName>`. */
+export function ociLocationOf(repo: Repository, packageName: string): OciLocation {
+  const [registry = '', ...prefix] = repo.spec!.oci!.registry.replace(/\/+$/, '').split('/');
+  const secretName = repo.spec!.oci!.secretRef?.name;
+  return {
+    namespace: repo.metadata?.namespace ?? 'default',
+    oci: { registry, repository: [...prefix, packageName.replace(/^\/+|\/+$/g, '')].join('/') },
+    ...(secretName ? { secretName } : {}),
+  };
 }
 
 export function locationOf(repo: Repository): GitLocation {
@@ -38,6 +66,7 @@ export { defaultCacheDir };
 export class GitStores {
   private readonly stores = new Map<string, GitStore>();
   private readonly refreshed = new Map<GitStore, Promise<unknown>>();
+  private readonly ociSources = new Map<string, OciSource>();
   private readonly cacheDir: string;
   private readonly objects: ObjectStore;
   private readonly dryRun: boolean;
@@ -78,12 +107,36 @@ export class GitStores {
     return store;
   }
 
-  /** The upstream source port on a location's repository (refreshed once, as `ensureRefreshed`). */
-  source(location: GitLocation): GitSource {
+  /** The upstream source port on a location (refreshed once, as `ensureRefreshed`; OCI: tags listed once). */
+  source(location: UpstreamLocation): UpstreamSource {
+    if (isOciLocation(location)) return this.ociSource(location);
     return new GitSource(
       () => this.get(location),
       (store) => this.ensureRefreshed(store),
     );
+  }
+
+  /** Makes the next use of the location's source fetch (git) or list its tags (OCI) again. */
+  async invalidateSource(location: UpstreamLocation): Promise<void> {
+    if (isOciLocation(location)) this.ociSource(location).invalidate();
+    else this.invalidate(await this.get(location));
+  }
+
+  private ociSource(location: OciLocation): OciSource {
+    const { registry, repository } = location.oci;
+    const key = JSON.stringify([location.namespace, location.secretName ?? '', registry, repository]);
+    let source = this.ociSources.get(key);
+    if (!source) {
+      source = new OciSource({ registry, repository, access: () => this.registryAccess(location) });
+      this.ociSources.set(key, source);
+    }
+    return source;
+  }
+
+  private async registryAccess(location: OciLocation): Promise<RegistryAccess> {
+    const secret = await this.secret({ ...location, url: location.oci.registry });
+    if (!secret) return {};
+    return registryAccessFromSecret(secret, location.oci.registry, `${location.namespace}/${location.secretName}`);
   }
 
   /** Refreshes a store once (later refreshes come from the upstream watcher or from `invalidate`). */
@@ -110,9 +163,10 @@ export class GitStores {
     for (const store of this.stores.values()) store.close();
     this.stores.clear();
     this.refreshed.clear();
+    this.ociSources.clear();
   }
 
-  private async secret(location: GitLocation): Promise<Secret | undefined> {
+  private async secret(location: { namespace: string; url: string; secretName?: string }): Promise<Secret | undefined> {
     if (!location.secretName) return undefined;
     const secret = await this.objects.get('Secret', { namespace: location.namespace, name: location.secretName });
     if (!secret)

@@ -95,16 +95,23 @@ export async function observeVariant(
   const namespace = pv.metadata?.namespace ?? 'default';
   const key = keyString({ namespace, name: pv.metadata!.name! });
   const downRepo = await repository(deps.objects, namespace, spec.downstream!.repo!, 'spec.downstream.repo');
-  const upRepo = spec.upstream!.git
-    ? undefined
-    : await repository(deps.objects, namespace, spec.upstream!.repo!, 'spec.upstream.repo');
+  if (downRepo.spec?.type === 'oci') {
+    throw new TerminalError(
+      'InvalidRepository',
+      `Repository ${namespace}/${downRepo.metadata!.name} (spec.downstream.repo) is an OCI repository: OCI repositories are upstreams only; downstream packages live in git`,
+    );
+  }
+  const upRepo =
+    spec.upstream!.git || spec.upstream!.oci
+      ? undefined
+      : await repository(deps.objects, namespace, spec.upstream!.repo!, 'spec.upstream.repo');
   deps.onRepositories?.([downRepo, upRepo].filter((r) => r !== undefined).map((r) => r.metadata!.name!));
   const downStore = await stores.get(locationOf(downRepo));
   const upLocation = upstreamLocation(pv, upRepo);
   const upSource = stores.source(upLocation);
   if (deps.refetch) {
     stores.invalidate(downStore);
-    stores.invalidate(await stores.get(upLocation));
+    await stores.invalidateSource(upLocation);
   }
   await Promise.all([stores.ensureRefreshed(downStore), upSource.sync()]);
   let upstream: ResolvedUpstream;

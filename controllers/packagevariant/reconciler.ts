@@ -240,7 +240,7 @@ export class PackageVariantReconciler {
         reason: 'Orphaned',
         message: `deleted while suspended (${suspendedBy}): the downstream revisions were left in place`,
       });
-    } else if (spec.deletionPolicy === 'delete' && repo && spec.downstream?.package) {
+    } else if (spec.deletionPolicy === 'delete' && repo?.spec?.git && spec.downstream?.package) {
       const store = await stores.get(locationOf(repo));
       await stores.ensureRefreshed(store);
       const packageName = spec.downstream.package;

@@ -4,10 +4,12 @@
 // (a plain git repository) is followed on its branch.
 import type { PackageVariant, Repository } from '../../api/v1alpha1/index.ts';
 import type { UpstreamRevision as LockRevision } from '../../lib/merge/upgrade.ts';
+import { parseReference } from '../../lib/oci/reference.ts';
 import type { UpstreamWatch } from '../repositories/index.ts';
 import { normalizeRepoUrl } from '../repositories/repo-url.ts';
+import { DEFAULT_OCI_TRACK } from '../repositories/oci-source.ts';
 import { UpstreamNotFoundError, type UpstreamSource } from '../repositories/source.ts';
-import { locationOf, type GitLocation } from './git-stores.ts';
+import { locationOf, ociLocationOf, type UpstreamLocation } from './git-stores.ts';
 
 export interface ResolvedUpstream {
   source: UpstreamSource;
@@ -30,10 +32,15 @@ function shortRef(ref: string): string {
   return ref.replace(/^refs\/(heads|tags)\//, '');
 }
 
-/** The git location of the upstream: the registered Repository, or `spec.upstream.git`. */
-export function upstreamLocation(pv: PackageVariant, repository: Repository | undefined): GitLocation {
+/** Where the upstream is: the registered Repository (git, or OCI: the package's image), or `spec.upstream.git`/`oci`. */
+export function upstreamLocation(pv: PackageVariant, repository: Repository | undefined): UpstreamLocation {
   const upstream = pv.spec!.upstream!;
   const namespace = pv.metadata?.namespace ?? 'default';
+  if (upstream.oci) {
+    const { registry, repository: image } = parseReference(upstream.oci.image);
+    const secretName = upstream.oci.secretRef?.name;
+    return { namespace, oci: { registry, repository: image }, ...(secretName ? { secretName } : {}) };
+  }
   if (upstream.git) {
     const ref = upstream.git.ref;
     return {
@@ -44,14 +51,24 @@ export function upstreamLocation(pv: PackageVariant, repository: Repository | un
       ...(upstream.git.secretRef?.name ? { secretName: upstream.git.secretRef.name } : {}),
     };
   }
+  if (repository!.spec?.type === 'oci') return ociLocationOf(repository!, upstream.package!);
   return locationOf(repository!);
 }
 
-/** What the upstream watcher follows for an upstream: `ref:<ref>`, `workspace:<ws>`, `revision:<n>` or `latest`. */
+/** An image's track: `@<digest>` when pinned, `tag:<tag>` when it names one, else the default (highest version). */
+function ociTrack(image: string): string {
+  const reference = parseReference(image);
+  if (reference.digest) return `@${reference.digest}`;
+  const name = image.slice(image.lastIndexOf('/') + 1);
+  return name.includes(':') ? `tag:${reference.tag}` : DEFAULT_OCI_TRACK;
+}
+
+/** What the upstream watcher follows: `ref:<ref>`, `workspace:<ws>`, `revision:<n>`, `latest`, or an image's track. */
 export function trackOf(
   upstream: NonNullable<NonNullable<PackageVariant['spec']>['upstream']>,
   branch: string,
 ): string {
+  if (upstream.oci) return ociTrack(upstream.oci.image);
   if (upstream.git) return `ref:${upstream.git.ref || branch}`;
   if (upstream.workspaceName) return `workspace:${upstream.workspaceName}`;
   if (upstream.revision && upstream.revision > 0) return `revision:${upstream.revision}`;
@@ -61,7 +78,13 @@ export function trackOf(
 /** Resolves the upstream of `pv` through its source (synced by the caller). */
 export async function resolveUpstream(pv: PackageVariant, source: UpstreamSource): Promise<ResolvedUpstream> {
   const upstream = pv.spec!.upstream!;
-  const packageName = upstream.git ? (upstream.git.directory ?? '').replace(/^\/+|\/+$/g, '') : upstream.package!;
+  // An OCI source is the package's image: its one package is ''.
+  const packageName =
+    source.kind === 'oci'
+      ? ''
+      : upstream.git
+        ? (upstream.git.directory ?? '').replace(/^\/+|\/+$/g, '')
+        : upstream.package!;
   const track = trackOf(upstream, source.defaultRef);
   const watch = {
     repo: normalizeRepoUrl(source.url),

@@ -19,6 +19,7 @@ import {
 export const DOWNSTREAM_TRACK = 'downstream';
 
 export class GitSource implements UpstreamSource {
+  readonly kind = 'git';
   private readonly getStore: () => Promise<GitStore>;
   private readonly refreshOnce: (store: GitStore) => Promise<void>;
   private current?: GitStore;

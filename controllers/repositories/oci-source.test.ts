@@ -70,7 +70,7 @@ describe('OciSource on a real registry (TLS, basic auth)', () => {
     expect(await source.packageTree('', v1)).toBe(v1);
     expect(await source.packageTree('other', v1)).toBeUndefined();
     expect(source.lock('', found)).toEqual({
-      repo: `${registry.host}/${repository}`,
+      repo: `oci://${registry.host}/${repository}`,
       directory: '',
       ref: 'v1',
       commit: v1,

@@ -10,6 +10,8 @@ export function normalizeRepoUrl(url: string): string {
   try {
     const parsed = new URL(trimmed);
     if (parsed.protocol === 'file:') return `file://${clean(parsed.pathname)}`;
+    // An OCI image repository keeps its port: two registries on one host are two repositories.
+    if (parsed.protocol === 'oci:') return `oci://${parsed.host.toLowerCase()}${clean(parsed.pathname)}`;
     return clean(`${parsed.hostname.toLowerCase()}${parsed.pathname}`);
   } catch {
     return clean(trimmed);

@@ -1,6 +1,6 @@
 // The upstream source port: one upstream repository as both the reconciler and the watcher see it.
-// Git is the first implementation (git-source.ts); another kind of upstream (an OCI registry) is
-// one more implementation of this interface, and neither the reconciler nor the watcher changes.
+// Implementations: a git repository (git-source.ts) and an OCI image repository (oci-source.ts);
+// neither the reconciler nor the watcher knows which one it has.
 import type { PackageFiles, PackageModes } from '../../lib/kpt/package.ts';
 import type { UpstreamRevision as LockRevision } from '../../lib/merge/upgrade.ts';
 import type { UpstreamWatch } from './index.ts';
@@ -31,6 +31,8 @@ export class UpstreamNotFoundError extends Error {
 }
 
 export interface UpstreamSource {
+  /** git: packages are directories of a repository; oci: the source is one image, its package is ''. */
+  readonly kind: 'git' | 'oci';
   readonly url: string;
   /** What a variant follows when its spec names no revision or ref (git: the repository's branch). */
   readonly defaultRef: string;

@@ -44,6 +44,7 @@ describe('UpstreamIndex', () => {
 
 /** A repository whose refs and package trees the test sets; counts the calls the watcher makes. */
 class ScriptedSource implements UpstreamSource {
+  readonly kind = 'git';
   readonly url = 'r1';
   readonly defaultRef = 'main';
   refs = new Map([['refs/heads/main', 'c1']]);
