@@ -1,4 +1,4 @@
-// `pvctl run`: the controller against a cluster (kubeconfig or in-cluster config), with JSON logs,
+// `pvctl run`: the controller against a cluster (kubeconfig or in-cluster config), with JSON (or console) logs,
 // Prometheus metrics, health probes, the git push webhook, Lease leader election and graceful
 // shutdown on SIGTERM/SIGINT.
 import { parseDuration } from '../duration.ts';
@@ -7,13 +7,14 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig, makeClients } from '../../lib/kube/client.ts';
 import { LeaderElector, validateTiming } from '../../lib/kube/leader-election.ts';
 import { Manager, type ListenAddress } from '../../controllers/manager.ts';
 import { sweepStaleKeyDirs } from '../../lib/git/credentials.ts';
 import { checkConnection, kubeConfigSourceFrom } from '../kube-connection.ts';
+import { createLogger, logFormatFrom } from '../logging.ts';
 import { UsageError } from '../output.ts';
 import { RUN_LIMIT_OPTIONS, runLimitsFrom, type RunLimitOptions } from '../run-limits.ts';
 import { applyGitLimits, MAX_PUSH_REFS_OPTION, type GitLimitOptions } from '../git-limits.ts';
@@ -30,6 +31,7 @@ export interface RunOptions extends GitLimitOptions, RunLimitOptions, RenderFlag
   webhookBindAddress: string;
   webhookSecretFile?: string;
   logLevel: string;
+  logFormat?: string;
   leaderElect?: boolean;
   leaderElectionId?: string;
   leaderElectionNamespace?: string;
@@ -136,7 +138,7 @@ export function managerOptionsFrom(options: RunOptions) {
 }
 
 export async function runController(options: RunOptions): Promise<void> {
-  const logger = pino({ name: 'pvctl', level: options.logLevel });
+  const logger = createLogger({ level: options.logLevel, format: logFormatFrom(options.logFormat) });
   const stale = sweepStaleKeyDirs();
   if (stale.length) logger.info({ removed: stale.length }, 'removed SSH key directories of dead processes');
   const managerOptions = managerOptionsFrom(options);
@@ -208,6 +210,7 @@ export function registerRun(program: Command): void {
     .option(...RUN_LIMIT_OPTIONS.celCostLimit)
     .option(...RUN_LIMIT_OPTIONS.celTimeLimit)
     .option('--log-level <level>', 'trace, debug, info, warn or error', 'info')
+    .option('--log-format <format>', 'json or console (default: console when stdout is a terminal, else json)')
     .option('--leader-elect', 'run the controllers only while holding a Lease (for more than one replica)', false)
     .option('--leader-election-id <name>', 'name of the Lease', RUN_DEFAULTS.leaderElectionId)
     .option(
