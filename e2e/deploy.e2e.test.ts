@@ -2,42 +2,64 @@
 // passes a server-side dry run, and the controller running with the ServiceAccount's own token
 // reconciles a PackageVariant to Ready with real git — and is refused what the role does not grant.
 import { describe, expect, it } from '@jest/globals';
-import { AppsV1Api, AuthorizationV1Api, type V1Deployment, type V1Service } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  AuthorizationV1Api,
+  type V1Deployment,
+  type V1PodDisruptionBudget,
+  type V1Service,
+} from '@kubernetes/client-node';
 import { blueprint } from '../controllers/testing/fixtures.ts';
-import { makeClients } from '../lib/kube/client.ts';
+import { spawnSync } from 'node:child_process';
+import { makeClients, mergePatch } from '../lib/kube/client.ts';
 import { LeaderElector } from '../lib/kube/leader-election.ts';
 import { parseDuration } from '../cli/commands/run.ts';
+import { packageVariant, packageVariantSet, repository } from './fixtures.ts';
 import {
   apply,
   installRbac,
+  kubectlPath,
   render,
   serviceAccountKubeConfig,
   serviceAccountUser,
   SERVICE_ACCOUNT,
   SYSTEM_NAMESPACE,
 } from './deploy-env.ts';
-import { adminClients, adminKubeConfig, eventually, GROUP, statusOf, uniqueName, VERSION } from './helpers.ts';
+import {
+  adminClients,
+  adminKubeConfig,
+  eventually,
+  GROUP,
+  statusOf,
+  uniqueName,
+  useTestNamespace,
+  VERSION,
+} from './helpers.ts';
 import { condition, useControllerEnv } from './packagevariant-env.ts';
 
 const TIMEOUT_MS = 60_000;
 
 describe('config/default', () => {
   it(
-    'renders the namespace, CRDs, RBAC, Deployment and metrics Service, and every object passes a server-side dry run',
+    'renders the namespace, CRDs, RBAC, Deployment, Services and disruption budget, and every object passes a server-side dry run',
     async () => {
       const objects = render();
       const names = objects.map((o) => `${o.kind}/${o.metadata?.name}`).sort();
       expect(names).toEqual([
         'ClusterRole/packagevariant-controller',
+        'ClusterRole/packagevariant-controller-editor',
+        'ClusterRole/packagevariant-controller-viewer',
         'ClusterRoleBinding/packagevariant-controller',
         'CustomResourceDefinition/packagevariants.packagevariant.dev',
         'CustomResourceDefinition/packagevariantsets.packagevariant.dev',
         'CustomResourceDefinition/repositories.packagevariant.dev',
         'Deployment/packagevariant-controller',
         'Namespace/packagevariant-system',
-        'Role/packagevariant-leader-election',
-        'RoleBinding/packagevariant-leader-election',
+        'PodDisruptionBudget/packagevariant-controller',
+        'Role/packagevariant-controller-leader-election',
+        'RoleBinding/packagevariant-controller-leader-election',
         'Service/packagevariant-controller-metrics',
+        'Service/packagevariant-controller-webhook',
         'ServiceAccount/packagevariant-controller',
       ]);
       const clusterScoped = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding']);
@@ -45,6 +67,13 @@ describe('config/default', () => {
         expect([o.kind, o.metadata?.namespace]).toEqual([
           o.kind,
           clusterScoped.has(o.kind!) ? undefined : SYSTEM_NAMESPACE,
+        ]);
+        expect([o.kind, o.metadata?.labels]).toEqual([
+          o.kind,
+          expect.objectContaining({
+            'app.kubernetes.io/name': 'packagevariant-controller',
+            'app.kubernetes.io/part-of': 'packagevariant-controller',
+          }),
         ]);
       }
 
@@ -100,13 +129,77 @@ describe('config/default', () => {
     // Drain bound + event flush (5 s) + lease release (5 s) fit in the grace period.
     expect(shutdownMs + 10_000).toBeLessThan(pod.terminationGracePeriodSeconds! * 1000);
 
-    const service = objects.find((o) => o.kind === 'Service') as V1Service;
-    expect(service.metadata?.labels?.['app.kubernetes.io/name']).toBe('packagevariant-controller');
-    expect(service.spec?.ports).toEqual([
+    const service = (name: string) =>
+      objects.find((o) => o.kind === 'Service' && o.metadata?.name === name) as V1Service;
+    const metrics = service('packagevariant-controller-metrics');
+    expect(metrics.metadata?.labels?.['app.kubernetes.io/name']).toBe('packagevariant-controller');
+    expect(metrics.metadata?.labels?.['app.kubernetes.io/component']).toBe('metrics');
+    expect(metrics.spec?.ports).toEqual([
       expect.objectContaining({ name: 'metrics', port: 8080, targetPort: 'metrics' }),
     ]);
-    expect(service.spec?.selector).toEqual(deployment.spec?.selector?.matchLabels);
+    expect(metrics.spec?.selector).toEqual(deployment.spec?.selector?.matchLabels);
+    // The webhook Service routes to the port pvctl run serves the webhook on.
+    const webhook = service('packagevariant-controller-webhook');
+    expect(webhook.metadata?.labels?.['app.kubernetes.io/component']).toBe('webhook');
+    expect(webhook.spec?.ports).toEqual([
+      expect.objectContaining({ name: 'webhook', port: 8082, targetPort: 'webhook' }),
+    ]);
+    expect(webhook.spec?.selector).toEqual(deployment.spec?.selector?.matchLabels);
+    expect(container.args).toContain('--webhook-bind-address=:8082');
+    expect(container.env).toContainEqual({
+      name: 'PVC_WEBHOOK_SECRET',
+      valueFrom: { secretKeyRef: { name: 'packagevariant-webhook', key: 'secret', optional: true } },
+    });
+    // A node drain evicts one replica at a time: the other keeps (or takes) the lease.
+    const pdb = objects.find((o) => o.kind === 'PodDisruptionBudget') as V1PodDisruptionBudget;
+    expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: deployment.spec?.selector?.matchLabels } });
+    expect(deployment.spec?.replicas).toBeGreaterThan(1);
   });
+
+  it(
+    'runs pods the disruption budget and both Services select (pod labels, real label selectors)',
+    async () => {
+      const objects = render();
+      const deployment = objects.find((o) => o.kind === 'Deployment') as V1Deployment;
+      const podLabels = deployment.spec!.template.metadata!.labels!;
+      const namespace = uniqueName('e2e-deploy');
+      const { core } = adminClients();
+      await core.createNamespace({ body: { metadata: { name: namespace } } });
+      try {
+        // A pod with the Deployment's template labels, and one with only the name: the Services and
+        // the budget must select the first and not the second, as the API server evaluates selectors.
+        for (const [name, labels] of [
+          ['controller', podLabels],
+          ['other', { 'app.kubernetes.io/name': 'packagevariant-controller' }],
+        ] as const) {
+          await core.createNamespacedPod({
+            namespace,
+            body: { metadata: { name, labels }, spec: { containers: [{ name: 'c', image: 'none' }] } },
+          });
+        }
+        const selected = async (selector: Record<string, string>) =>
+          (
+            await core.listNamespacedPod({
+              namespace,
+              labelSelector: Object.entries(selector)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(','),
+            })
+          ).items.map((p) => p.metadata?.name);
+        for (const o of objects.filter((o) => o.kind === 'Service')) {
+          expect([o.metadata?.name, await selected((o as V1Service).spec!.selector!)]).toEqual([
+            o.metadata?.name,
+            ['controller'],
+          ]);
+        }
+        const pdb = objects.find((o) => o.kind === 'PodDisruptionBudget') as V1PodDisruptionBudget;
+        expect(await selected(pdb.spec!.selector!.matchLabels!)).toEqual(['controller']);
+      } finally {
+        await core.deleteNamespace({ name: namespace });
+      }
+    },
+    TIMEOUT_MS,
+  );
 });
 
 describe('the ServiceAccount of config/rbac', () => {
@@ -245,5 +338,108 @@ describe('the ServiceAccount of config/rbac', () => {
       ]),
     );
     expect(actual).toEqual(expected);
+  });
+});
+
+describe('config/crd printer columns', () => {
+  const namespace = useTestNamespace();
+
+  /** `kubectl get <plural> -o wide` as the testenv's kubectl prints it, cut at the header's column starts. */
+  const kubectlGet = (plural: string) => {
+    const result = spawnSync(
+      kubectlPath(),
+      ['get', plural, '-n', namespace(), '-o', 'wide', '--kubeconfig', process.env.TESTENV_KUBECONFIG!],
+      { encoding: 'utf8' },
+    );
+    if (result.status !== 0) throw new Error(`kubectl get ${plural} failed: ${result.stderr}`);
+    const [header, ...rows] = result.stdout.trimEnd().split('\n');
+    const columns = [...header!.matchAll(/\S+/g)].map((m) => ({ name: m[0], start: m.index }));
+    return rows.map((row) =>
+      Object.fromEntries(
+        columns.map(({ name, start }, i) => [name, row.slice(start, columns[i + 1]?.start ?? row.length).trim()]),
+      ),
+    );
+  };
+  const condition = (status: string, reason: string, message: string) => ({
+    type: 'Ready',
+    status,
+    reason,
+    message,
+    lastTransitionTime: '2026-01-01T00:00:00Z',
+    observedGeneration: 1,
+  });
+  const setStatus = async (plural: string, name: string, status: object) =>
+    adminClients().customObjects.patchNamespacedCustomObjectStatus(
+      { group: GROUP, version: VERSION, namespace: namespace(), plural, name, body: { status } },
+      mergePatch,
+    );
+  const create = async (plural: string, body: object) =>
+    adminClients().customObjects.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: namespace(),
+      plural,
+      body,
+    });
+
+  it('show the Ready status, its reason and message, and the lifecycle or rollout state', async () => {
+    await create('packagevariants', packageVariant('east'));
+    await setStatus('packagevariants', 'east', {
+      conditions: [condition('False', 'MergeConflicts', 'draft drafts/east-ns/packagevariant-2 has 1 conflict')],
+      downstreamTargets: [
+        { name: 'deployments.east-ns.packagevariant-2', lifecycle: 'Draft' },
+        { name: 'deployments.east-ns.v1', lifecycle: 'Published' },
+      ],
+      upstream: { latest: { commit: 'abc' }, behind: 1 },
+    });
+    expect(kubectlGet('packagevariants')).toEqual([
+      {
+        NAME: 'east',
+        READY: 'False',
+        STATUS: 'MergeConflicts',
+        UPSTREAM: 'basens',
+        DOWNSTREAM: 'east-ns',
+        LIFECYCLE: 'Draft',
+        'UPSTREAM-REPO': 'blueprints',
+        'DOWNSTREAM-REPO': 'deployments',
+        BEHIND: '1',
+        SUSPENDED: '',
+        MESSAGE: 'draft drafts/east-ns/packagevariant-2 has 1 conflict',
+        AGE: expect.stringMatching(/^\d+s$/) as unknown as string,
+      },
+    ]);
+
+    await create('packagevariantsets', packageVariantSet('fleet'));
+    await setStatus('packagevariantsets', 'fleet', {
+      conditions: [condition('True', 'Ready', '3 variants up to date')],
+      variants: { total: 4, upToDate: 3, waiting: 1, draftPending: 0, conflicted: 0, failed: 0 },
+      rollout: { currentStage: 'canary' },
+    });
+    expect(kubectlGet('packagevariantsets')).toEqual([
+      expect.objectContaining({
+        NAME: 'fleet',
+        READY: 'True',
+        STATUS: 'Ready',
+        VARIANTS: '4',
+        'UP-TO-DATE': '3',
+        STAGE: 'canary',
+        MESSAGE: '3 variants up to date',
+      }),
+    ]);
+
+    await create('repositories', repository('deployments'));
+    await setStatus('repositories', 'deployments', {
+      conditions: [condition('False', 'Error', 'cannot reach https://git.example.com/deployments.git')],
+    });
+    expect(kubectlGet('repositories')).toEqual([
+      expect.objectContaining({
+        NAME: 'deployments',
+        READY: 'False',
+        STATUS: 'Error',
+        DEPLOYMENT: 'true',
+        ADDRESS: 'https://git.example.com/deployments.git',
+        MESSAGE: 'cannot reach https://git.example.com/deployments.git',
+      }),
+    ]);
   });
 });

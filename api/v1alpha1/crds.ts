@@ -28,6 +28,17 @@ const ready: PrinterColumn = {
   type: 'string',
   jsonPath: '.status.conditions[?(@.type=="Ready")].status',
 };
+const reason: PrinterColumn = {
+  name: 'Status',
+  type: 'string',
+  jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
+};
+const message: PrinterColumn = {
+  name: 'Message',
+  type: 'string',
+  jsonPath: '.status.conditions[?(@.type=="Ready")].message',
+  priority: 1,
+};
 const suspended: PrinterColumn = { name: 'Suspended', type: 'boolean', jsonPath: '.spec.suspend', priority: 1 };
 const age: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
 
@@ -40,12 +51,16 @@ export const CRD_SOURCES: CrdSource[] = [
     description: 'Keeps one downstream package in step with an upstream package.',
     columns: [
       ready,
+      reason,
       { name: 'Upstream', type: 'string', jsonPath: '.spec.upstream.package' },
       { name: 'Downstream', type: 'string', jsonPath: '.spec.downstream.package' },
+      // The first target is the revision the variant works on: its draft, else the published one.
+      { name: 'Lifecycle', type: 'string', jsonPath: '.status.downstreamTargets[0].lifecycle' },
       { name: 'Upstream-Repo', type: 'string', jsonPath: '.spec.upstream.repo', priority: 1 },
       { name: 'Downstream-Repo', type: 'string', jsonPath: '.spec.downstream.repo', priority: 1 },
       { name: 'Behind', type: 'integer', jsonPath: '.status.upstream.behind' },
       suspended,
+      message,
       age,
     ],
   },
@@ -57,9 +72,14 @@ export const CRD_SOURCES: CrdSource[] = [
     description: 'Fans one upstream package out to a fleet of PackageVariants.',
     columns: [
       ready,
+      reason,
       { name: 'Upstream', type: 'string', jsonPath: '.spec.upstream.package' },
+      { name: 'Variants', type: 'integer', jsonPath: '.status.variants.total' },
+      { name: 'Up-To-Date', type: 'integer', jsonPath: '.status.variants.upToDate' },
+      { name: 'Stage', type: 'string', jsonPath: '.status.rollout.currentStage', priority: 1 },
       { name: 'Upstream-Repo', type: 'string', jsonPath: '.spec.upstream.repo', priority: 1 },
       suspended,
+      message,
       age,
     ],
   },
@@ -71,9 +91,12 @@ export const CRD_SOURCES: CrdSource[] = [
     description: 'A git repository holding kpt packages.',
     columns: [
       ready,
+      reason,
       { name: 'Deployment', type: 'boolean', jsonPath: '.spec.deployment' },
       { name: 'Address', type: 'string', jsonPath: '.spec.git.repo' },
       { name: 'Branch', type: 'string', jsonPath: '.spec.git.branch', priority: 1 },
+      { name: 'Registry', type: 'string', jsonPath: '.spec.oci.registry', priority: 1 },
+      message,
       age,
     ],
   },
