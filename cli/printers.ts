@@ -86,6 +86,7 @@ function statusReason(obj: KubeObject): Condition | undefined {
 
 function upstreamOf(spec: PackageVariant['spec']): string {
   const up = spec?.upstream;
+  if (up?.oci) return up.oci.image;
   if (up?.git)
     return `${up.git.repo}${up.git.directory ? `//${up.git.directory}` : ''}${up.git.ref ? `@${up.git.ref}` : ''}`;
   if (!up?.repo) return '-';
@@ -192,11 +193,15 @@ const COLUMNS: { [K in ResourceKind['kind']]: Column<never>[] } = {
     { header: 'READY', value: (r: Repository) => ready(r)?.status ?? '-' },
     { header: 'TYPE', value: (r: Repository) => r.spec?.type ?? 'git' },
     { header: 'DEPLOYMENT', value: (r: Repository) => String(r.spec?.deployment === true) },
-    { header: 'ADDRESS', value: (r: Repository) => r.spec?.git?.repo ?? '-' },
+    { header: 'ADDRESS', value: (r: Repository) => r.spec?.git?.repo ?? r.spec?.oci?.registry ?? '-' },
     ageColumn,
     { header: 'BRANCH', value: (r: Repository) => r.spec?.git?.branch ?? 'main', wide: true },
     { header: 'DIRECTORY', value: (r: Repository) => r.spec?.git?.directory || '/', wide: true },
-    { header: 'SECRET', value: (r: Repository) => r.spec?.git?.secretRef?.name ?? '-', wide: true },
+    {
+      header: 'SECRET',
+      value: (r: Repository) => (r.spec?.git ?? r.spec?.oci)?.secretRef?.name ?? '-',
+      wide: true,
+    },
   ],
 };
 
@@ -383,6 +388,7 @@ export function describeVariant(pv: PackageVariant, events: EventLike[], now: nu
     'Upstream',
     upstreamOf(spec) +
       (spec.upstream?.git ||
+      spec.upstream?.oci ||
       (spec.upstream?.revision !== undefined && spec.upstream.revision !== -1) ||
       spec.upstream?.workspaceName
         ? ''

@@ -64,4 +64,21 @@ describe('lineage', () => {
       '    └── eu:x  (default/b)  [shown above]',
     ]);
   });
+
+  it('names an OCI package by its image, whether through a Repository of type oci or spec.upstream.oci', () => {
+    const ociRepo = {
+      apiVersion: 'packagevariant.dev/v1alpha1',
+      kind: 'Repository',
+      metadata: { name: 'registry', namespace: 'default' },
+      spec: { type: 'oci', oci: { registry: 'ghcr.io/acme/' } },
+    };
+    const viaRepo = pv('a', ['registry', 'app'], ['eu', 'a']);
+    const inline = packageVariant('b', {
+      upstream: { oci: { image: 'ghcr.io/acme/app:v2' } },
+      downstream: { repo: 'us', package: 'b' },
+    });
+    const found = lineageOf([viaRepo, inline], repositoryUrls([...repos, ociRepo]));
+    expect(found.map((e) => e.upstream)).toEqual(['oci://ghcr.io/acme/app//', 'oci://ghcr.io/acme/app//']);
+    expect(dependentsOf(found, 'oci://ghcr.io/acme/app//').map((d) => d.variant)).toEqual(['default/a', 'default/b']);
+  });
 });

@@ -2,6 +2,8 @@
 // its downstream package. Pure functions over objects; `pvctl tree` prints them, and a local pass
 // uses `dependentsOf` to carry a published change down every level in one run.
 import type { KubeObject, PackageVariant, Repository } from '../api/v1alpha1/index.ts';
+import { parseReference } from '../lib/oci/reference.ts';
+import { OCI_URL_PREFIX } from './repositories/oci-source.ts';
 import { keyOf, keyString } from './store.ts';
 
 /** A package, named by where it lives: `<repository URL>//<package path>`. */
@@ -27,10 +29,21 @@ export function splitPackageId(id: PackageId): { url: string; path: string } {
 export function repositoryUrls(objects: readonly KubeObject[]): Map<string, string> {
   const urls = new Map<string, string>();
   for (const o of objects) {
-    const url = o.kind === 'Repository' ? (o as Repository).spec?.git?.repo : undefined;
+    const spec = o.kind === 'Repository' ? (o as Repository).spec : undefined;
+    const url = spec?.type === 'oci' && spec.oci ? `${OCI_URL_PREFIX}${spec.oci.registry}` : spec?.git?.repo;
     if (url) urls.set(keyString(keyOf(o)), url);
   }
   return urls;
+}
+
+/** `oci://registry/repository` of an image reference, undefined when it is not one. */
+function imageUrl(image: string): string | undefined {
+  try {
+    const { registry, repository } = parseReference(image);
+    return `${OCI_URL_PREFIX}${registry}/${repository}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The variant's upstream and downstream packages; undefined for a side whose repository is unknown. */
@@ -38,8 +51,15 @@ export function edgeOf(pv: PackageVariant, urls: ReadonlyMap<string, string>): L
   const namespace = pv.metadata?.namespace ?? 'default';
   const up = pv.spec?.upstream;
   const down = pv.spec?.downstream;
-  const upstreamUrl = up?.git?.repo ?? (up?.repo ? urls.get(`${namespace}/${up.repo}`) : undefined);
-  const upstreamPath = up?.git ? (up.git.directory ?? '') : up?.package;
+  let upstreamUrl = up?.oci
+    ? imageUrl(up.oci.image)
+    : (up?.git?.repo ?? (up?.repo ? urls.get(`${namespace}/${up.repo}`) : undefined));
+  let upstreamPath = up?.oci ? '' : up?.git ? (up.git.directory ?? '') : up?.package;
+  // An OCI package is its image, however it is named: `oci://registry/repository//`.
+  if (upstreamUrl?.startsWith(OCI_URL_PREFIX) && upstreamPath) {
+    upstreamUrl = `${upstreamUrl.replace(/\/+$/, '')}/${upstreamPath.replace(/^\/+|\/+$/g, '')}`;
+    upstreamPath = '';
+  }
   const downstreamUrl = down?.repo ? urls.get(`${namespace}/${down.repo}`) : undefined;
   if (upstreamUrl === undefined || upstreamPath === undefined || !downstreamUrl || !down?.package) return undefined;
   return {

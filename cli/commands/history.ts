@@ -14,8 +14,12 @@ import { carriedFields, commonCarried, type CarriedField } from '../../lib/kpt/c
 import { ensureMergeKeys } from '../../lib/kpt/identity.ts';
 import { parseKptfile, type UpstreamLock } from '../../lib/kpt/kptfile.ts';
 import { KPTFILE, writePackageDir, type PackageFiles } from '../../lib/kpt/package.ts';
+import { pullPackage } from '../../lib/oci/package.ts';
+import { parseReference } from '../../lib/oci/reference.ts';
+import { OCI_URL_PREFIX } from '../../controllers/repositories/oci-source.ts';
 import { InputError, UsageError } from '../exit-codes.ts';
 import { parseOutputFormat, serialize, table } from '../output.ts';
+import { clientFromOptions } from './oci.ts';
 import { findRevision, repoOptions, revisionName, withStore, type RepoOptions, type RpkgIo } from './rpkg.ts';
 
 const consoleIo: RpkgIo = { out: (l) => console.log(l), env: process.env };
@@ -75,8 +79,20 @@ export async function packageHistory(store: GitStore, repoName: string, packageN
   return entries;
 }
 
-/** The upstream package at the downstream's lock, with the merge keys clone writes. */
-async function upstreamAtLock(lock: UpstreamLock, cacheDir: string): Promise<PackageFiles> {
+/**
+ * The upstream package at the downstream's lock, with the merge keys clone writes. An OCI upstream
+ * (`oci://registry/repository`, digest as commit) is pulled with `pvctl oci`'s credentials and CA.
+ */
+async function upstreamAtLock(
+  lock: UpstreamLock,
+  cacheDir: string,
+  oci: { caFile?: string; env: NodeJS.ProcessEnv },
+): Promise<PackageFiles> {
+  if (lock.git.repo.startsWith(OCI_URL_PREFIX)) {
+    const image = parseReference(`${lock.git.repo.slice(OCI_URL_PREFIX.length)}@${lock.git.commit}`);
+    const pulled = await pullPackage(clientFromOptions(oci.caFile ? { caFile: oci.caFile } : {}, oci.env), image);
+    return ensureMergeKeys(pulled.files);
+  }
   const store = new GitStore({ url: lock.git.repo, cacheDir });
   try {
     await store.refresh();
@@ -149,8 +165,12 @@ export function registerCarried(program: Command, io: RpkgIo = consoleIo): void 
     .option('--diff', 'a unified diff against the upstream package instead of the field list')
     .option('--all', 'every package with a published revision in the repository')
     .option('--min <n>', 'with several packages: customizations carried by at least N of them', '2')
+    .option('--ca-file <file>', 'an OCI upstream: trust this CA (PEM) for its registry (credentials as pvctl oci)')
     .action(
-      (packages: string[], options: RepoOptions & { revision?: string; diff?: boolean; all?: boolean; min: string }) =>
+      (
+        packages: string[],
+        options: RepoOptions & { revision?: string; diff?: boolean; all?: boolean; min: string; caFile?: string },
+      ) =>
         withStore(options, io, async (store, name) => {
           const format = parseOutputFormat(options.output);
           const min = Number(options.min);
@@ -174,7 +194,10 @@ export function registerCarried(program: Command, io: RpkgIo = consoleIo): void 
               throw new InputError(
                 `package ${packageName}: its Kptfile has no upstreamLock (not made from an upstream)`,
               );
-            const upstream = await upstreamAtLock(lock, cacheDir);
+            const upstream = await upstreamAtLock(lock, cacheDir, {
+              env: io.env,
+              ...(options.caFile ? { caFile: options.caFile } : {}),
+            });
             if (options.diff) {
               const text = unifiedDiff(upstream, files);
               if (text) io.out(text);

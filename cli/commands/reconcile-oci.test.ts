@@ -1,7 +1,7 @@
 // `pvctl reconcile -f` (the command, as a child process) with a variant following a Repository of
 // type oci on the real CNCF distribution registry (TLS, basic auth), its Secret in the manifests:
 // the draft is cloned from the highest version tag, a dry run previews the upgrade to a new tag
-// without pushing, and the run after it pushes the upgrade.
+// without pushing, the run after it pushes the upgrade, and `pvctl carried` diffs against the image.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -30,7 +30,8 @@ afterAll(async () => {
 });
 
 function pvctl(...args: string[]) {
-  const result = spawnSync(process.execPath, [PVCTL, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const env = { ...process.env, PVCTL_OCI_USERNAME: USER, PVCTL_OCI_PASSWORD: PASSWORD };
+  const result = spawnSync(process.execPath, [PVCTL, ...args], { encoding: 'utf8', timeout: 60_000, env });
   return { code: result.status, out: result.stdout, err: result.stderr };
 }
 
@@ -95,6 +96,24 @@ describe('pvctl reconcile with an OCI upstream', () => {
     ).items;
     expect(east!.status.downstreamTargets[0]!.upstreamCommit).toBe(v2);
     expect(await deploy.show('drafts/east/packagevariant-1', 'east/deployment.yaml')).toContain('nginx:1.27');
+    // What the draft carries against the OCI upstream at its lock: the package context clone wrote.
+    const caFile = join(root, 'ca.crt');
+    writeFileSync(caFile, registry.ca!);
+    const carried = pvctl(
+      'carried',
+      'east',
+      '--repo',
+      deploy.url,
+      '--revision',
+      'packagevariant-1',
+      '--diff',
+      '--ca-file',
+      caFile,
+    );
+    expect(carried.err).toBe('');
+    expect(carried.code).toBe(0);
+    expect(carried.out).toContain('+++ b/downstream/package-context.yaml');
+    expect(carried.out).not.toContain('deployment.yaml');
     expect(first.out + first.err + preview.out + preview.err + second.out + second.err).not.toContain(PASSWORD);
   }, 60_000);
 });
