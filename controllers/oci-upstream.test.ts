@@ -180,6 +180,35 @@ describe('a PackageVariant following a Repository of type oci', () => {
   });
 });
 
+describe('a PackageVariantSet over a Repository of type oci', () => {
+  it('generates variants that clone the image, and says UpstreamNotFound for a package not pushed', async () => {
+    const { deploy, push, objects, cacheDir } = await world();
+    const v1 = await push('nginx', 'v1', blueprint('nginx'));
+    const set = (name: string, pkg: string) => ({
+      apiVersion: 'packagevariant.dev/v1alpha1',
+      kind: 'PackageVariantSet',
+      metadata: { name, namespace: 'default' },
+      spec: {
+        upstream: { repo: 'blueprints', package: pkg, revision: -1 },
+        targets: [{ repositories: [{ name: 'deploy', packageNames: [`${name}-a`, `${name}-b`] }] }],
+      },
+    });
+    const result = await reconcileLocally([...objects, set('fleet', 'nginx'), set('lost', 'nope')], { cacheDir });
+    const fleet = result.sets.find((s) => s.metadata?.name === 'fleet')!;
+    expect(getCondition(fleet.status?.conditions, 'Ready')).toMatchObject({ status: 'True' });
+    const generated = result.variants.filter((v) => v.metadata?.name?.startsWith('fleet'));
+    expect(generated.map((v) => v.status?.downstreamTargets?.[0]?.upstreamCommit)).toEqual([v1, v1]);
+    expect(await deploy.refs('refs/heads/drafts')).toEqual([
+      'refs/heads/drafts/fleet-a/packagevariant-1',
+      'refs/heads/drafts/fleet-b/packagevariant-1',
+    ]);
+    const lost = result.sets.find((s) => s.metadata?.name === 'lost')!;
+    expect(getCondition(lost.status?.conditions, 'Ready')?.message).toMatch(
+      /could not find upstream package revision 'nope\/latest' in repo 'blueprints'/,
+    );
+  });
+});
+
 describe('a PackageVariant with spec.upstream.oci', () => {
   it('follows a tag, and stays on a pinned digest after the tag moves', async () => {
     const { prefix, deploy, push, run, objects } = await world();
