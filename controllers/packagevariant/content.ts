@@ -141,7 +141,9 @@ export const renderStage: ContentStage = async (content, observed, options) => {
     results: outcome.results,
     seconds,
     ...(outcome.error !== undefined ? { error: outcome.error } : {}),
-    ...(outcome.error !== undefined ? { failedFunction: failed?.image ?? failed?.exec ?? '(pipeline)' } : {}),
+    ...(outcome.error !== undefined
+      ? { failedFunction: failed?.image ?? failed?.exec ?? outcome.failedFunction ?? '(pipeline)' }
+      : {}),
   };
   if (outcome.error !== undefined) return { ...content, render };
   return { ...content, files: outcome.files, modes: modesFor(outcome.files, content.modes), render };

@@ -97,14 +97,16 @@ describe('renderPackage', () => {
   });
 
   it('refuses exec functions that are not allowed, and images without a built-in or runtime', async () => {
-    for (const [fn, why] of [
-      ['exec: /bin/sh -c "touch /tmp/pwned"', 'exec functions are not allowed'],
-      ['image: example.com/evil:v1', 'no container runtime is enabled'],
-      ['image: gcr.io/kpt-fn/set-namespace:v9.0', 'implements v0.4 up to'],
+    for (const [fn, why, failed] of [
+      ['exec: /bin/sh -c "touch /tmp/pwned"', 'exec functions are not allowed', '/bin/sh -c "touch /tmp/pwned"'],
+      ['image: example.com/evil:v1', 'no container runtime is enabled', 'example.com/evil:v1'],
+      ['image: gcr.io/kpt-fn/set-namespace:v9.0', 'implements v0.4 up to', 'gcr.io/kpt-fn/set-namespace:v9.0'],
     ]) {
       const input = files({ Kptfile: kptfile(`  mutators:\n    - ${fn}\n`), 'a.yaml': deployment });
       const out = await renderPackage(input);
       expect(out.error).toContain(why);
+      // The function is named even though it never ran (no result item): the render failure metric's label.
+      expect(out.failedFunction).toBe(failed);
       expect(out.files).toBe(input);
       expect(out.results.exitCode).toBe(1);
     }

@@ -31,6 +31,8 @@ export interface RenderOutcome {
   results: ResultList;
   /** Why the render failed (the failing function and its reason); absent on success. */
   error?: string;
+  /** The function that failed (its image or exec path), when a function's step failed. */
+  failedFunction?: string;
 }
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -39,6 +41,8 @@ export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 class RenderError extends Error {
   /** kpt rejects such a package before rendering and writes no render status (an invalid Kptfile). */
   readonly invalidPackage: boolean;
+  /** The function whose step failed (image or exec path), also when it never ran (not allowed, no runtime). */
+  failedFunction?: string;
   constructor(message: string, invalidPackage = false) {
     super(message);
     this.invalidPackage = invalidPackage;
@@ -77,6 +81,7 @@ export function renderPackage(files: PackageFiles, options: RenderOptions = {}):
 async function render(files: PackageFiles, options: RenderOptions): Promise<RenderOutcome> {
   const run: Run = { options, results: newResultList(), mutationSteps: [], validationSteps: [], pkgs: new Map() };
   let error: string | undefined;
+  let failedFunction: string | undefined;
   let out: PackageFiles;
   try {
     run.pkgs = loadPackages(files);
@@ -87,6 +92,7 @@ async function render(files: PackageFiles, options: RenderOptions): Promise<Rend
       e instanceof RenderError || e instanceof FunctionContractError
         ? e.message
         : `internal error: ${(e as Error).stack ?? e}`;
+    if (e instanceof RenderError) failedFunction = e.failedFunction;
     run.results.exitCode = 1;
     out = files;
     if (e instanceof RenderError && e.invalidPackage) return { files, results: run.results, error };
@@ -95,7 +101,8 @@ async function render(files: PackageFiles, options: RenderOptions): Promise<Rend
     out = new Map(out);
     out.set(KPTFILE, writeRenderStatus(out.get(KPTFILE)!, run.mutationSteps, run.validationSteps, error));
   }
-  return error === undefined ? { files: out, results: run.results } : { files: out, results: run.results, error };
+  if (error === undefined) return { files: out, results: run.results };
+  return { files: out, results: run.results, error, ...(failedFunction !== undefined ? { failedFunction } : {}) };
 }
 
 export interface EvalOptions extends RunnerOptions {
@@ -314,7 +321,9 @@ async function runStep(
   const fail = (why: string, result?: FunctionResult): never => {
     step.exitCode = result?.exitCode || 1;
     if (!result) step.executionError = why;
-    throw new RenderError(`${where(pkg)}: function ${JSON.stringify(label)} failed: ${why}`);
+    const error = new RenderError(`${where(pkg)}: function ${JSON.stringify(label)} failed: ${why}`);
+    error.failedFunction = label;
+    throw error;
   };
 
   if (!!spec.image === !!spec.exec) fail('a function must have exactly one of `image` and `exec`');
