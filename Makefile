@@ -124,6 +124,44 @@ deploy:
 undeploy:
 	$(KUBECTL) delete -k config/default --ignore-not-found
 
+## build-installer: dist/install.yaml, every object config/default installs (Namespace, CRDs, RBAC, Deployment, Services,
+## PodDisruptionBudget) in one file for `kubectl apply -f`, rendered by the kubectl e2e/testenv/build.sh builds; IMG sets
+## the image, INSTALLER the file
+INSTALLER ?= dist/install.yaml
+.PHONY: build-installer
+build-installer: testenv
+	@mkdir -p $(dir $(INSTALLER))
+	"$$(e2e/testenv/build.sh 2>/dev/null | tail -1)/kubectl" kustomize config/default >$(INSTALLER).tmp
+	sed -i 's#image: packagevariant-controller:dev#image: $(IMG)#' $(INSTALLER).tmp
+	mv $(INSTALLER).tmp $(INSTALLER)
+	@echo "wrote $(INSTALLER) (image $(IMG))"
+
+## manifests: the CRDs from api/ (kubebuilder's name for `make crds`)
+.PHONY: manifests
+manifests: crds
+
+## install-crds / uninstall-crds: only the CRDs, into the current kubeconfig's cluster (kubebuilder's install and
+## uninstall; `make install` installs the npm dependencies here)
+.PHONY: install-crds uninstall-crds
+install-crds:
+	$(KUBECTL) apply --server-side -f config/crd/bases
+uninstall-crds:
+	$(KUBECTL) delete --ignore-not-found -f config/crd/bases
+
+## run: the controller from the source against the current kubeconfig (pvctl run; RUN_ARGS adds flags,
+## e.g. RUN_ARGS="-n team-a --log-level debug"); the CRDs must be installed (make install-crds)
+RUN_ARGS ?=
+.PHONY: run
+run: install
+	bin/pvctl run $(RUN_ARGS)
+
+## helm: build (or reuse) helm for the chart's tests (scripts/helm.sh, from its Go module; a cold build takes a few
+## minutes); cached under ~/.cache/packagevariant-controller/helm
+.PHONY: helm
+helm:
+	@scripts/helm.sh >/dev/null
+test e2e: helm
+
 ## bench: fleet upgrade end to end (N = 10, 100, 1,000; BENCH_LARGE=1 adds 10,000) in local and controller
 ## mode, with the git-floor, naive-script and kpt baselines on the same fleet; writes bench/results/bench.json,
 ## bench/results/bench.png and BENCHMARKS.md. BENCH_RUNS (3), BENCH_NS, BENCH_CONTROLLER=0; see bench/bench.ts

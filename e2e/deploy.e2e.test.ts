@@ -5,12 +5,17 @@ import { describe, expect, it } from '@jest/globals';
 import {
   AppsV1Api,
   AuthorizationV1Api,
+  type KubernetesObject,
   type V1Deployment,
   type V1PodDisruptionBudget,
   type V1Service,
 } from '@kubernetes/client-node';
 import { blueprint } from '../controllers/testing/fixtures.ts';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadAll } from 'js-yaml';
 import { makeClients, mergePatch } from '../lib/kube/client.ts';
 import { LeaderElector } from '../lib/kube/leader-election.ts';
 import { parseDuration } from '../cli/commands/run.ts';
@@ -20,6 +25,7 @@ import {
   installRbac,
   kubectlPath,
   render,
+  ROOT_DIR,
   serviceAccountKubeConfig,
   serviceAccountUser,
   SERVICE_ACCOUNT,
@@ -196,6 +202,47 @@ describe('config/default', () => {
         expect(await selected(pdb.spec!.selector!.matchLabels!)).toEqual(['controller']);
       } finally {
         await core.deleteNamespace({ name: namespace });
+      }
+    },
+    TIMEOUT_MS,
+  );
+});
+
+describe('make build-installer (dist/install.yaml)', () => {
+  it(
+    'writes every object of config/default in one file with the image of IMG, and the API server accepts them all',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pvc-installer-'));
+      try {
+        const installer = join(dir, 'install.yaml');
+        const make = spawnSync(
+          'make',
+          ['--no-print-directory', 'build-installer', 'IMG=registry.example/pvc:v1.2.3', `INSTALLER=${installer}`],
+          {
+            cwd: ROOT_DIR,
+            encoding: 'utf8',
+          },
+        );
+        expect({ status: make.status, stderr: make.stderr }).toEqual({ status: 0, stderr: make.stderr });
+        const objects = (loadAll(readFileSync(installer, 'utf8')) as (KubernetesObject | null)[]).filter(
+          (o): o is KubernetesObject => o !== null,
+        );
+        // The same objects as config/default, but the image.
+        const expected = render();
+        const deployment = expected.find((o) => o.kind === 'Deployment') as V1Deployment;
+        deployment.spec!.template.spec!.containers[0]!.image = 'registry.example/pvc:v1.2.3';
+        expect(objects).toEqual(expected);
+
+        await apply(objects.filter((o) => o.kind === 'Namespace'));
+        const applied = await apply(objects, 'All');
+        expect(applied.map((o) => `${o.kind}/${o.metadata?.name}`)).toEqual(
+          objects.map((o) => `${o.kind}/${o.metadata?.name}`),
+        );
+        expect(
+          (applied.find((o) => o.kind === 'Deployment') as V1Deployment).spec?.template.spec?.containers[0]?.image,
+        ).toBe('registry.example/pvc:v1.2.3');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
     },
     TIMEOUT_MS,

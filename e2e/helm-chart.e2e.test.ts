@@ -19,6 +19,7 @@ import {
 } from '@kubernetes/client-node';
 import { Command } from 'commander';
 import { leaderElectionFrom, managerOptionsFrom, registerRun, type RunOptions } from '../cli/commands/run.ts';
+import { logFormatFrom } from '../cli/logging.ts';
 import { renderOptionsFrom } from '../cli/render-options.ts';
 import { runLimitsFrom } from '../cli/run-limits.ts';
 import { apply, CHART_DIR, helm, helmPath, helmTemplate, render, ROOT_DIR, SYSTEM_NAMESPACE } from './deploy-env.ts';
@@ -71,6 +72,7 @@ const VALUE_SETS: Record<string, Values> = {
     image: { repository: 'registry.example/pvc', tag: 'v9', pullPolicy: 'Always' },
     imagePullSecrets: [{ name: 'regcred' }],
     logLevel: 'debug',
+    logFormat: 'console',
     pollInterval: '30s',
     concurrency: 16,
     setConcurrency: 4,
@@ -120,6 +122,7 @@ async function parseRunArgs(args: string[]): Promise<RunOptions> {
   managerOptionsFrom(options);
   renderOptionsFrom(options);
   runLimitsFrom(options);
+  logFormatFrom(options.logFormat);
   leaderElectionFrom({ ...options, leaderElectionNamespace: options.leaderElectionNamespace ?? SYSTEM_NAMESPACE });
   return options;
 }
@@ -305,6 +308,7 @@ describe('charts/packagevariant-controller', () => {
     const options = await parseRunArgs(c.args!);
     expect(options).toMatchObject({
       logLevel: 'debug',
+      logFormat: 'console',
       pollInterval: '30s',
       maxPushRefs: '500',
       leaderElectionNamespace: SYSTEM_NAMESPACE,

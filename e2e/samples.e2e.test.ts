@@ -1,7 +1,8 @@
 // Every object in config/samples/ is accepted by the real API server as written (nothing pruned).
 import { describe, expect, it } from '@jest/globals';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { loadManifests } from '../lib/kube/manifests.ts';
+import { render } from './deploy-env.ts';
 import { adminClients, GROUP, useTestNamespace, VERSION } from './helpers.ts';
 
 const SAMPLES = join(import.meta.dirname, '..', 'config', 'samples');
@@ -20,7 +21,21 @@ interface Obj {
 
 describe('config/samples', () => {
   const namespace = useTestNamespace();
-  const { objects, errors } = loadManifests([SAMPLES]);
+  const loaded = loadManifests([SAMPLES]);
+  const { errors } = loaded;
+  // config/samples/kustomization.yaml lists the samples for `kubectl apply -k`; it is not one.
+  const isKustomization = (o: unknown) => (o as Obj).kind === 'Kustomization';
+  const objects = loaded.objects.filter((o) => !isKustomization(o.object));
+
+  it('are all in config/samples/kustomization.yaml: kubectl kustomize renders every sample as written', () => {
+    expect(loaded.objects.filter((o) => isKustomization(o.object)).map((o) => basename(o.file))).toEqual([
+      'kustomization.yaml',
+    ]);
+    const key = (o: Obj) => `${o.kind}/${o.metadata.name}`;
+    const byKey = (list: Obj[]) => Object.fromEntries(list.map((o) => [key(o), o]));
+    const rendered = render(SAMPLES) as unknown as Obj[];
+    expect(byKey(rendered)).toEqual(byKey(objects.map((o) => o.object as Obj)));
+  });
 
   it('loads, and has samples of each kind of the API', () => {
     expect(errors).toEqual([]);
