@@ -7,7 +7,7 @@ JEST := node --experimental-vm-modules --disable-warning=ExperimentalWarning nod
 
 install: node_modules/.installed
 
-## system-deps: git-http-backend, sshd, ssh-keygen, openssl, tmux for the tests (installed with apt when root)
+## system-deps: git-http-backend, sshd, ssh-keygen, openssl, tmux, prometheus and promtool for the tests (installed with apt when root)
 system-deps:
 	@scripts/system-deps.sh
 
