@@ -56,7 +56,10 @@ export interface HelmResult {
   stderr: string;
 }
 
-/** `helm <args>` with `values` (if any) in a values file; HOME-like state in a temporary directory. */
+/**
+ * `helm <args>` with `values` (if any) in a values file; HOME-like state in a temporary directory.
+ * Commands that talk to a cluster get `--kubeconfig`.
+ */
 export function helm(args: string[], values?: object): HelmResult {
   const dir = mkdtempSync(join(tmpdir(), 'pvc-helm-'));
   try {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import {
+  AppsV1Api,
   AuthorizationV1Api,
   type KubernetesObject,
   type V1ClusterRole,
@@ -23,7 +24,7 @@ import { logFormatFrom } from '../cli/logging.ts';
 import { renderOptionsFrom } from '../cli/render-options.ts';
 import { runLimitsFrom } from '../cli/run-limits.ts';
 import { apply, CHART_DIR, helm, helmPath, helmTemplate, render, ROOT_DIR, SYSTEM_NAMESPACE } from './deploy-env.ts';
-import { adminClients, adminKubeConfig, uniqueName } from './helpers.ts';
+import { adminClients, adminKubeConfig, statusOf, uniqueName } from './helpers.ts';
 
 // A cold build of helm (scripts/helm.sh) takes a few minutes on two cores; `make test` builds it first.
 const BUILD_TIMEOUT_MS = 15 * 60_000;
@@ -406,6 +407,66 @@ describe('charts/packagevariant-controller', () => {
         await deleteClusterObjects(objects);
         for (const ns of [namespace, watched]) await adminClients().core.deleteNamespace({ name: ns });
       }
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'installs, upgrades and uninstalls as a real Helm release against the API server',
+    async () => {
+      const release = uniqueName('pvc');
+      const namespace = uniqueName('e2e-helm');
+      const kubeconfig = ['--kubeconfig', process.env.TESTENV_KUBECONFIG!];
+      const fullname = `${release}-packagevariant-controller`;
+      const { apps, rbac } = { apps: adminKubeConfig().makeApiClient(AppsV1Api), rbac: adminClients().rbac };
+      // The CRDs belong to the test environment (installed by global-setup.ts, not by Helm).
+      const values = { crds: { install: false }, webhook: { secret: 'abc' } };
+      const install = helm(
+        ['install', release, CHART_DIR, '-n', namespace, '--create-namespace', ...kubeconfig],
+        values,
+      );
+      try {
+        expect({ status: install.status, stderr: install.stderr }).toEqual({ status: 0, stderr: '' });
+        expect(install.stdout).toContain('STATUS: deployed');
+        expect(install.stdout).toContain(`Service ${fullname}-webhook`);
+        const deployment = await apps.readNamespacedDeployment({ namespace, name: fullname });
+        expect(deployment.spec?.replicas).toBe(2);
+        expect(deployment.metadata?.labels?.['app.kubernetes.io/managed-by']).toBe('Helm');
+        expect((await rbac.readClusterRole({ name: `${fullname}-viewer` })).metadata?.name).toBe(`${fullname}-viewer`);
+
+        const upgrade = helm(
+          ['upgrade', release, CHART_DIR, '-n', namespace, '--reuse-values', '--set', 'replicaCount=3', ...kubeconfig],
+          undefined,
+        );
+        expect({ status: upgrade.status, stderr: upgrade.stderr }).toEqual({ status: 0, stderr: '' });
+        expect((await apps.readNamespacedDeployment({ namespace, name: fullname })).spec?.replicas).toBe(3);
+        const refused = helm(
+          [
+            'upgrade',
+            release,
+            CHART_DIR,
+            '-n',
+            namespace,
+            '--reuse-values',
+            '--set',
+            'leaderElection.enabled=false',
+            ...kubeconfig,
+          ],
+          undefined,
+        );
+        expect(refused.status).not.toBe(0);
+        expect(refused.stderr).toContain('needs leaderElection.enabled');
+      } finally {
+        // (After a failed install there is nothing to uninstall; the install's own failure is reported.)
+        const uninstall = helm(['uninstall', release, '-n', namespace, '--wait', ...kubeconfig]);
+        if (install.status === 0) {
+          expect({ status: uninstall.status, stderr: uninstall.stderr }).toEqual({ status: 0, stderr: '' });
+        }
+        await adminClients().core.deleteNamespace({ name: namespace });
+      }
+      expect(await statusOf(apps.readNamespacedDeployment({ namespace, name: fullname }))).toBe(404);
+      expect(await statusOf(rbac.readClusterRole({ name: `${fullname}-viewer` }))).toBe(404);
+      expect(await statusOf(rbac.readClusterRoleBinding({ name: fullname }))).toBe(404);
     },
     TIMEOUT_MS,
   );
