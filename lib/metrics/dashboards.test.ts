@@ -219,7 +219,23 @@ describe('dashboards and alert rules', () => {
       spec: { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; path: string }> };
     }>;
     expect(monitor?.kind).toBe('ServiceMonitor');
-    expect(monitor?.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'packagevariant-controller' });
+    expect(monitor?.spec.selector.matchLabels).toEqual({
+      'app.kubernetes.io/name': 'packagevariant-controller',
+      'app.kubernetes.io/component': 'metrics',
+    });
     expect(monitor?.spec.endpoints).toEqual([expect.objectContaining({ port: 'metrics', path: '/metrics' })]);
+    // Of the deployment's Services it selects the metrics one only (the webhook Service shares the name label).
+    const services = readdirSync(join(CONFIG, 'manager'))
+      .filter((f) => f.endsWith('.yaml'))
+      .flatMap((f) => loadAll(readFileSync(join(CONFIG, 'manager', f), 'utf8')) as Array<Record<string, unknown>>)
+      .filter((o) => o?.kind === 'Service') as Array<{
+      metadata: { name: string; labels?: Record<string, string> };
+      spec: { ports: Array<{ name: string }> };
+    }>;
+    const selected = services.filter((svc) =>
+      Object.entries(monitor!.spec.selector.matchLabels).every(([k, v]) => svc.metadata.labels?.[k] === v),
+    );
+    expect(selected.map((svc) => svc.metadata.name)).toEqual(['packagevariant-controller-metrics']);
+    expect(selected[0]!.spec.ports.map((p) => p.name)).toContain('metrics');
   });
 });
