@@ -70,6 +70,8 @@ export function helm(args: string[], values?: object): HelmResult {
     }
     const env = {
       PATH: process.env.PATH ?? '',
+      // Also where client-go keeps its discovery cache (~/.kube/cache): not in the work tree.
+      HOME: dir,
       HELM_CACHE_HOME: join(dir, 'cache'),
       HELM_CONFIG_HOME: join(dir, 'config'),
       HELM_DATA_HOME: join(dir, 'data'),
