@@ -59,9 +59,20 @@ build: install
 clean:
 	rm -rf dist coverage .test-results.json
 
+## docker-build: the image (Dockerfile) with docker, or podman when no docker daemon answers (CONTAINER_TOOL);
+## BASE_IMAGE (node:24-bookworm-slim) is the base of both stages — `make docker-build BASE_IMAGE=$$(make -s image-base)`
+## where no registry can be pulled. docker-push: pushes IMG. image-base: a base from Debian packages (mmdebstrap) and
+## the toolchain's Node, cached under ~/.cache/packagevariant-controller/image; prints its name
 IMG ?= packagevariant-controller:dev
+BASE_IMAGE ?= node:24-bookworm-slim
+CONTAINER_TOOL ?= $(shell scripts/image.sh tool)
+.PHONY: docker-push image-base
 docker-build:
-	docker build -t $(IMG) .
+	CONTAINER_TOOL=$(CONTAINER_TOOL) scripts/image.sh build $(IMG) $(BASE_IMAGE)
+docker-push:
+	$(CONTAINER_TOOL) push $(IMG)
+image-base:
+	@CONTAINER_TOOL=$(CONTAINER_TOOL) scripts/image-base.sh
 
 .PHONY: sync-conformance bench-merge
 
