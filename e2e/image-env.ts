@@ -47,3 +47,48 @@ export function engineOk(args: string[], timeoutMs = 60_000): string {
   }
   return result.stdout;
 }
+
+/**
+ * Starts `pvctl run` in the image, detached, as a Deployment's pod runs it: the host network (the
+ * test API server and git are on loopback), a read-only root with `/tmp` as tmpfs, the kubeconfig
+ * mounted read-only. Metrics and webhook are off; the probes listen on `127.0.0.1:<probePort>` when given.
+ */
+export function startController(name: string, kubeconfig: string, namespace: string, probePort?: number): void {
+  engineOk([
+    'run',
+    '-d',
+    '--name',
+    name,
+    '--network=host',
+    '--read-only',
+    '--tmpfs',
+    '/tmp',
+    '-v',
+    `${kubeconfig}:/etc/pvctl/kubeconfig:ro`,
+    IMAGE,
+    'run',
+    '--kubeconfig',
+    '/etc/pvctl/kubeconfig',
+    '-n',
+    namespace,
+    '--poll-interval',
+    '1s',
+    '--cache-dir',
+    '/tmp/cache',
+    '--metrics-bind-address',
+    '0',
+    '--webhook-bind-address',
+    '0',
+    '--health-probe-bind-address',
+    probePort ? `127.0.0.1:${probePort}` : '0',
+  ]);
+}
+
+/** Removes the container; its logs are printed when E2E_LOG_LEVEL is set. */
+export function removeContainer(name: string): void {
+  if (process.env.E2E_LOG_LEVEL) {
+    const logs = engine(['logs', name]);
+    console.log(logs.stdout, logs.stderr);
+  }
+  engine(['rm', '-f', name]);
+}

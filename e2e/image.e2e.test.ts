@@ -10,7 +10,7 @@ import { blueprint } from '../controllers/testing/fixtures.ts';
 import { startGitHttpServer, type GitHttpServer } from '../lib/git/testing/http-server.ts';
 import { installRbac, serviceAccountKubeConfig } from './deploy-env.ts';
 import { adminClients, eventually, uniqueName } from './helpers.ts';
-import { buildImage, engine, engineOk, IMAGE } from './image-env.ts';
+import { buildImage, engineOk, IMAGE, removeContainer, startController } from './image-env.ts';
 import { condition, useControllerEnv } from './packagevariant-env.ts';
 
 const BUILD_TIMEOUT_MS = 40 * 60_000;
@@ -75,11 +75,7 @@ describe('the image running pvctl run', () => {
   let git: GitHttpServer | undefined;
 
   afterEach(async () => {
-    if (container) {
-      const logs = engine(['logs', container]);
-      if (process.env.E2E_LOG_LEVEL) console.log(logs.stdout, logs.stderr);
-      engine(['rm', '-f', container]);
-    }
+    if (container) removeContainer(container);
     container = undefined;
     await git?.close();
     git = undefined;
@@ -98,34 +94,7 @@ describe('the image running pvctl run', () => {
     const probes = await freePort();
 
     container = uniqueName('pv-image');
-    engineOk([
-      'run',
-      '-d',
-      '--name',
-      container,
-      '--network=host',
-      '--read-only',
-      '--tmpfs',
-      '/tmp',
-      '-v',
-      `${kubeconfig}:/etc/pvctl/kubeconfig:ro`,
-      IMAGE,
-      'run',
-      '--kubeconfig',
-      '/etc/pvctl/kubeconfig',
-      '-n',
-      env.namespace(),
-      '--poll-interval',
-      '1s',
-      '--cache-dir',
-      '/tmp/cache',
-      '--metrics-bind-address',
-      '0',
-      '--webhook-bind-address',
-      '0',
-      '--health-probe-bind-address',
-      `127.0.0.1:${probes}`,
-    ]);
+    startController(container, kubeconfig, env.namespace(), probes);
     await eventually(async () => {
       expect((await fetch(`http://127.0.0.1:${probes}/readyz`)).status).toBe(200);
     }, 30_000);

@@ -1,21 +1,22 @@
 // docs/quickstart-cluster.md, followed: its marked shell blocks run with bash as they are written,
 // against the real API server (kubectl from the test environment, the test's namespace) and a
 // smart-HTTP git server on loopback standing in for https://git.example.com/acme/. The controller
-// runs as `pvctl run` (a child process) with the Deployment's ServiceAccount token; the doc's install
-// block needs nodes and is not run (the image is e2e/image.e2e.test.ts's).
-import { spawn, type ChildProcess } from 'node:child_process';
+// runs as the image (podman, host network) with the Deployment's ServiceAccount token; the doc's
+// install block needs nodes and is not run.
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 import { IDENTITY_ENV } from '../lib/git/testing/repos.ts';
 import { startGitHttpServer, type GitHttpServer } from '../lib/git/testing/http-server.ts';
 import { installRbac, kubectlPath, serviceAccountKubeConfig } from './deploy-env.ts';
-import { adminKubeConfig } from './helpers.ts';
+import { adminKubeConfig, uniqueName } from './helpers.ts';
+import { buildImage, removeContainer, startController } from './image-env.ts';
 import { condition, useControllerEnv } from './packagevariant-env.ts';
 
 const DOC = join(import.meta.dirname, '..', 'docs', 'quickstart-cluster.md');
-const PVCTL = join(import.meta.dirname, '..', 'cli', 'pvctl.ts');
+const BUILD_TIMEOUT_MS = 40 * 60_000;
 const DOC_GIT_BASE = 'https://git.example.com/acme/';
 
 /** The fenced block after each `<!-- quickstart: NAME -->` marker of the doc. */
@@ -26,13 +27,16 @@ export function quickstartBlocks(markdown: string): Map<string, string> {
   return blocks;
 }
 
+// The image e2e/image.e2e.test.ts tests (a layer-cache hit when that file ran first).
+beforeAll(() => void buildImage(BUILD_TIMEOUT_MS), BUILD_TIMEOUT_MS);
+
 describe('docs/quickstart-cluster.md', () => {
   const env = useControllerEnv();
   let git: GitHttpServer | undefined;
-  let controller: ChildProcess | undefined;
+  let controller: string | undefined;
 
   afterEach(async () => {
-    controller?.kill('SIGKILL');
+    if (controller) removeContainer(controller);
     controller = undefined;
     await git?.close();
     git = undefined;
@@ -51,34 +55,13 @@ describe('docs/quickstart-cluster.md', () => {
     await env.repo('deployments');
     git = await startGitHttpServer({ root });
 
-    // Instead of the install block: config/default's namespace and RBAC, and the controller with
-    // the Deployment's ServiceAccount.
+    // Instead of the install block: config/default's namespace and RBAC, and the controller's image
+    // run with the Deployment's ServiceAccount token.
     await installRbac();
     const saConfig = join(root, 'sa-kubeconfig');
     writeFileSync(saConfig, (await serviceAccountKubeConfig()).exportConfig());
-    controller = spawn(
-      process.execPath,
-      [
-        '--disable-warning=ExperimentalWarning',
-        PVCTL,
-        'run',
-        '--kubeconfig',
-        saConfig,
-        '-n',
-        env.namespace(),
-        '--poll-interval',
-        '1s',
-        '--cache-dir',
-        join(root, 'cache'),
-        '--metrics-bind-address',
-        '0',
-        '--health-probe-bind-address',
-        '0',
-        '--webhook-bind-address',
-        '0',
-      ],
-      { stdio: ['ignore', 'ignore', 'inherit'] },
-    );
+    controller = uniqueName('pv-quickstart');
+    startController(controller, saConfig, env.namespace());
 
     // kubectl as the reader has it: a kubeconfig whose namespace is the test's.
     const admin = adminKubeConfig();
