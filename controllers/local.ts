@@ -1,6 +1,7 @@
 // One reconcile pass over objects read from YAML, with no cluster: `pvctl reconcile -f`, the demo,
 // fleet upgrades from a CI job. Every variant is reconciled concurrently so that each repository
 // receives its drafts in as few atomic pushes as possible.
+import { join } from 'node:path';
 import PQueue from 'p-queue';
 import {
   API_VERSION,
@@ -16,7 +17,8 @@ import {
   type PackageVariantSet,
 } from '../api/v1alpha1/index.ts';
 import { LocalObjectStore, type RefusedObject } from './local-store.ts';
-import { GitStores } from './packagevariant/git-stores.ts';
+import { defaultCacheDir, GitStores } from './packagevariant/git-stores.ts';
+import { MEMO_FILE, ReconcileMemo } from './packagevariant/memo.ts';
 import { PushCoalescer } from './packagevariant/push-coalescer.ts';
 import { PackageVariantReconciler } from './packagevariant/reconciler.ts';
 import { nextStatus } from './packagevariant/status.ts';
@@ -69,6 +71,8 @@ export interface LocalRunResult {
   /** Objects refused on admission; refused variants and sets are also in `variants` and `sets`, Stalled. */
   rejected: Rejection[];
   pushes: number;
+  /** Variants decided from refs and trees alone: nothing moved since a run that wrote nothing for them. */
+  unchanged: number;
   /** Dry run: what each push would have written, per variant. */
   previews: DraftPreview[];
 }
@@ -142,10 +146,13 @@ export async function reconcileLocally(input: unknown[], options: LocalRunOption
   // Nothing is gained by pushing early in a one-shot pass: each repository is pushed once every
   // running reconcile waits for its push.
   const pushes = new PushCoalescer({ maxDelayMs: Infinity });
+  // A scheduled run with nothing changed since the last one decides from refs and trees alone.
+  const memo = new ReconcileMemo(join(options.cacheDir ?? defaultCacheDir(), MEMO_FILE));
   const reconciler = new PackageVariantReconciler({
     objects: store,
     stores,
     pushes,
+    memo,
     ...(options.conflictPolicy ? { conflictPolicy: options.conflictPolicy } : {}),
     ...(options.render ? { render: options.render } : {}),
   });
@@ -233,6 +240,7 @@ export async function reconcileLocally(input: unknown[], options: LocalRunOption
     stores.close();
     throw error;
   }
+  memo.save();
   const keys = keysOf(PACKAGE_VARIANT_KIND);
   const variants = await Promise.all(keys.map((key) => store.get('PackageVariant', parseKey(key))));
   let previews: DraftPreview[] = [];
@@ -264,6 +272,7 @@ export async function reconcileLocally(input: unknown[], options: LocalRunOption
     errors,
     rejected,
     pushes: pushes.pushes,
+    unchanged: memo.hits,
     previews,
   };
 }

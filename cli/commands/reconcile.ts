@@ -181,7 +181,8 @@ export async function runReconcile(
     ? `dry run: nothing pushed; ${previews.filter((p) => p.commit).length} ref(s) would be written and ` +
       `${previews.filter((p) => !p.commit).length} deleted in ${new Set(previews.map((p) => p.repository)).size} repository(ies); ` +
       `${ready}/${result.variants.length} PackageVariant(s) would be ready, in ${seconds}s${refused}`
-    : `${ready}/${result.variants.length} PackageVariant(s) ready in ${seconds}s, ${result.pushes} push(es)${refused}`;
+    : `${ready}/${result.variants.length} PackageVariant(s) ready in ${seconds}s, ${result.pushes} push(es)` +
+      `${result.unchanged ? `, ${result.unchanged} unchanged since the last run` : ''}${refused}`;
   if (diff) {
     for (const line of diffLines(previews!)) out(line);
     err(summary);

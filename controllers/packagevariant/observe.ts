@@ -86,11 +86,25 @@ export interface ObserveDeps {
   onRepositories?(names: string[]): void;
 }
 
-export async function observeVariant(
+/** What a reconcile reads from refs alone: the repositories, the upstream revision and the downstream's revisions. */
+export interface ObservedRefs {
+  key: string;
+  downRepo: Repository;
+  upRepo?: Repository;
+  downStore: GitStore;
+  upstream: ResolvedUpstream;
+  packageName: string;
+  owner: Owner;
+  revisions: PackageRevision[];
+  downstream: DownstreamState;
+}
+
+/** The first part of observe: every read that needs no package content (refs, trees, objects). */
+export async function observeRefs(
   deps: ObserveDeps,
   pv: PackageVariant,
   spec: DefaultedPackageVariantSpec,
-): Promise<Observed> {
+): Promise<ObservedRefs> {
   const { stores } = deps;
   const namespace = pv.metadata?.namespace ?? 'default';
   const key = keyString({ namespace, name: pv.metadata!.name! });
@@ -121,14 +135,32 @@ export async function observeVariant(
     if (error instanceof UpstreamNotFoundError) throw new TerminalError('UpstreamNotFound', error.message);
     throw error;
   }
-
   const packageName = spec.downstream!.package!;
   const owner = ownerOf(pv);
-  const downstream = classifyDownstream(
-    await downStore.listRevisions({ packageName }),
+  const revisions = await downStore.listRevisions({ packageName });
+  const downstream = classifyDownstream(revisions, owner, spec.adoptionPolicy === 'adoptExisting');
+  return {
+    key,
+    downRepo,
+    ...(upRepo ? { upRepo } : {}),
+    downStore,
+    upstream,
+    packageName,
     owner,
-    spec.adoptionPolicy === 'adoptExisting',
-  );
+    revisions,
+    downstream,
+  };
+}
+
+export async function observeVariant(
+  deps: ObserveDeps,
+  pv: PackageVariant,
+  spec: DefaultedPackageVariantSpec,
+  refs?: ObservedRefs,
+): Promise<Observed> {
+  const { key, downRepo, upRepo, downStore, upstream, packageName, owner, downstream } =
+    refs ?? (await observeRefs(deps, pv, spec));
+  const namespace = pv.metadata?.namespace ?? 'default';
   const draft = downstream.drafts[0];
   const baseRevision = draft ?? downstream.published;
   const base = baseRevision

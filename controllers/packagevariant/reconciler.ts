@@ -32,7 +32,8 @@ import { decide, keptEvent } from './decide.ts';
 import { ownerOf } from './downstream.ts';
 import { locationOf, type GitStores } from './git-stores.ts';
 import { MutationError } from './mutations.ts';
-import { observeVariant, type Observed } from './observe.ts';
+import { refsFingerprint, withInjectionSources, type ReconcileMemo } from './memo.ts';
+import { observeRefs, observeVariant, type Observed } from './observe.ts';
 import { UPGRADE_HELD_REASON } from './publish.ts';
 import type { PushCoalescer } from './push-coalescer.ts';
 import { newRequest, nextStatus, statusChanged, upstreamStatus, type Outcome } from './status.ts';
@@ -57,6 +58,8 @@ export interface ReconcilerOptions extends Omit<ActDeps, 'objects' | 'stores' | 
   observe?(key: string, observation: Observation | undefined): void;
   /** Drafts, publishes, conflicts and each variant's state, for the metrics (controller mode). */
   metrics?: VariantMetrics;
+  /** Remembered no-op reconciles (local mode): a variant whose inputs did not move is not read again. */
+  memo?: ReconcileMemo;
   /** Called after the variant's own push to its downstream package (so the watcher does not take it for news). */
   downstreamWritten?(store: GitStore, packageName: string): Promise<void>;
   now?: () => string;
@@ -151,20 +154,41 @@ export class PackageVariantReconciler {
     };
     const spec = defaultPackageVariantSpec(pv.spec!);
     const watched: Observation = { repositories: [], injectionKinds: [] };
-    const observed = await observeVariant(
-      {
-        objects: this.options.objects,
-        stores: this.options.stores,
-        // A request (`pvctl request-reconcile`) not handled yet: git is fetched now, not at the next poll.
-        refetch: newRequest(pv),
-        onRepositories: (names) => {
-          watched.repositories = names;
-          this.options.observe?.(key, watched);
-        },
+    // A request (`pvctl request-reconcile`) not handled yet: git is fetched now, not at the next poll.
+    const refetch = newRequest(pv);
+    const deps = {
+      objects: this.options.objects,
+      stores: this.options.stores,
+      refetch,
+      onRepositories: (names: string[]) => {
+        watched.repositories = names;
+        this.options.observe?.(key, watched);
       },
-      pv,
-      spec,
-    );
+    };
+    const refs = await observeRefs(deps, pv, spec);
+    const { memo } = this.options;
+    const namespace = pv.metadata?.namespace ?? 'default';
+    const settings = { conflictPolicy: this.options.conflictPolicy ?? null, render: this.options.render ?? null };
+    const refsPrint = memo && !refetch && !suspendedBy ? await refsFingerprint(refs, pv, settings) : undefined;
+    const remembered = refsPrint ? memo!.get(key) : undefined;
+    if (
+      remembered &&
+      remembered.fingerprint ===
+        (await withInjectionSources(refsPrint!, this.options.objects, namespace, remembered.injectionKinds))
+    ) {
+      log.debug(
+        { durationMs: lap(), upstreamCommit: refs.upstream.commit },
+        'unchanged since a reconcile that wrote nothing',
+      );
+      this.options.observe?.(key, {
+        ...watched,
+        upstream: refs.upstream.watch,
+        injectionKinds: remembered.injectionKinds,
+      });
+      memo!.hit();
+      return structuredClone(remembered.outcome);
+    }
+    const observed = await observeVariant(deps, pv, spec, refs);
     log.debug(
       {
         durationMs: lap(),
@@ -204,7 +228,7 @@ export class PackageVariantReconciler {
     log.debug({ durationMs: lap(), targets: targets.map((t) => `${t.name} ${t.lifecycle}`) }, 'acted');
     // A revision published just now is the latest published one: its upstream lock is the draft's.
     const justPublished = decision.publish && targets[0]?.lifecycle === 'Published' ? targets[0] : undefined;
-    return {
+    const outcome: Outcome = {
       kind: 'ready',
       reason: decision.held ? UPGRADE_HELD_REASON : 'NoErrors',
       message:
@@ -218,6 +242,17 @@ export class PackageVariantReconciler {
         justPublished ? (justPublished.upstreamCommit ?? observed.upstream.commit) : undefined,
       ),
     };
+    if (refsPrint) {
+      const wroteNothing =
+        !decision.ops.length && !decision.publish && !decision.events.length && !decision.render?.blocked;
+      const injectionKinds = [...observed.injection.keys()];
+      const fingerprint = wroteNothing
+        ? await withInjectionSources(refsPrint, this.options.objects, namespace, injectionKinds)
+        : undefined;
+      if (fingerprint) memo!.set(key, { fingerprint, injectionKinds, outcome: structuredClone(outcome) });
+      else memo!.delete(key);
+    }
+    return outcome;
   }
 
   /**
