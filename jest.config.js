@@ -11,6 +11,9 @@ const common = {
 };
 
 export default {
+  // Unit tests run real git, registries and processes on a 2-core machine that may be busy: 5 s is too
+  // tight for the slow ones under load. (e2e/jest-timeout.ts raises e2e to 60 s.)
+  testTimeout: 30_000,
   projects: [
     {
       ...common,
