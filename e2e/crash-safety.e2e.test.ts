@@ -2,7 +2,7 @@
 // 100-variant upgrade and started again. At the end every variant has exactly one upgrade draft, and
 // git is at the fixed point an uninterrupted run reaches: one more reconcile of everything (local mode,
 // same objects and UIDs, fresh cache) finds nothing to write.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import type { KubeObject, PackageVariant } from '../api/v1alpha1/index.ts';
@@ -10,11 +10,10 @@ import { reconcileLocally } from '../controllers/local.ts';
 import { blueprint, type TestRepo } from '../controllers/testing/fixtures.ts';
 import { GitStore } from '../lib/git/store.ts';
 import { adminClients, eventually, GROUP, VERSION } from './helpers.ts';
-import { condition, useControllerEnv } from './packagevariant-env.ts';
+import { condition, spawnPvctlRun, useControllerEnv } from './packagevariant-env.ts';
 
 const VARIANTS = 100;
 const SITES = ['site-a', 'site-b', 'site-c', 'site-d'];
-const pvctl = join(import.meta.dirname, '..', 'cli', 'pvctl.ts');
 
 function random(seed: number): () => number {
   let state = seed;
@@ -25,31 +24,7 @@ describe('controller crash safety', () => {
   const env = useControllerEnv();
   const seed = Number(process.env.CRASH_SEED ?? Date.now() % 100_000);
 
-  const startController = (): ChildProcess =>
-    spawn(
-      process.execPath,
-      [
-        pvctl,
-        'run',
-        '--kubeconfig',
-        process.env.TESTENV_KUBECONFIG!,
-        '--namespace',
-        env.namespace(),
-        '--poll-interval',
-        '1s',
-        '--cache-dir',
-        join(env.root(), 'controller-cache'),
-        '--health-probe-bind-address',
-        '0',
-        '--metrics-bind-address',
-        '0',
-        '--webhook-bind-address',
-        '0',
-        '--log-level',
-        'warn',
-      ],
-      { stdio: 'ignore' },
-    );
+  const startController = (): ChildProcess => spawnPvctlRun(env, { 'log-level': 'warn' }, 'ignore');
   const stop = (child: ChildProcess, signal: NodeJS.Signals) =>
     new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();

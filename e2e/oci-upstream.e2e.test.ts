@@ -3,9 +3,6 @@
 // with a dockerconfigjson Secret holding the CA, and an inline spec.upstream.oci pinned by digest.
 // A new tag is noticed by the watcher's poll (one tag list per image) and recomputes the draft.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { blueprint } from '../controllers/testing/fixtures.ts';
 import { OciClient } from '../lib/oci/client.ts';
@@ -13,7 +10,7 @@ import { pushPackage } from '../lib/oci/package.ts';
 import { parseReference } from '../lib/oci/reference.ts';
 import { startRegistry, type TestRegistry } from '../lib/oci/testing/registry.ts';
 import { adminClients, API_VERSION, eventually, GROUP, VERSION } from './helpers.ts';
-import { condition, useControllerEnv } from './packagevariant-env.ts';
+import { condition, spawnPvctlRun, useControllerEnv } from './packagevariant-env.ts';
 
 const TIMEOUT_MS = 90_000;
 const USER = 'fleet';
@@ -70,29 +67,10 @@ describe('pvctl run with OCI upstreams', () => {
         },
       });
 
-      const child = spawn(
-        process.execPath,
-        [
-          join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'pvctl.ts'),
-          'run',
-          '--kubeconfig',
-          process.env.TESTENV_KUBECONFIG!,
-          '--namespace',
-          env.namespace(),
-          '--poll-interval',
-          '1s',
-          '--cache-dir',
-          join(env.root(), 'cache'),
-          '--health-probe-bind-address',
-          '0',
-          '--metrics-bind-address',
-          '0',
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
+      const child = spawnPvctlRun(env);
       let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       try {
         await env.createVariant('east', {

@@ -1,6 +1,7 @@
 // The controller in-process against the test API server, with real git repositories on disk: one
 // fresh namespace, temp dir, cache dir and manager per test.
 import { afterEach, beforeEach } from '@jest/globals';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { PackageVariant } from '../api/v1alpha1/index.ts';
@@ -36,6 +37,30 @@ export interface ControllerEnv {
 }
 
 export const condition = (pv: PackageVariant | undefined, type: string) => getCondition(pv?.status?.conditions, type);
+
+const PVCTL = join(import.meta.dirname, '..', 'cli', 'pvctl.ts');
+
+/**
+ * `pvctl run` as a child process against the test API server, in the test's namespace, polling
+ * every second with its cache in the test's temp dir and no listeners; `flags` add or override.
+ */
+export function spawnPvctlRun(
+  env: ControllerEnv,
+  flags: Record<string, string> = {},
+  stdio: StdioOptions = ['ignore', 'pipe', 'pipe'],
+): ChildProcess {
+  const all: Record<string, string> = {
+    kubeconfig: process.env.TESTENV_KUBECONFIG!,
+    namespace: env.namespace(),
+    'poll-interval': '1s',
+    'cache-dir': join(env.root(), 'controller-cache'),
+    'health-probe-bind-address': '0',
+    'metrics-bind-address': '0',
+    'webhook-bind-address': '0',
+    ...flags,
+  };
+  return spawn(process.execPath, [PVCTL, 'run', ...Object.entries(all).flatMap(([k, v]) => [`--${k}`, v])], { stdio });
+}
 
 export function useControllerEnv(): ControllerEnv {
   const namespace = useTestNamespace();
