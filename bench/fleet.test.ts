@@ -25,6 +25,11 @@ describe('fleet benchmark harness', () => {
     expect(steady).toMatchObject({ pushes: 0, statusChanges: 0, errors: 0 });
     expect(steady.byCommand['fetch']).toBeUndefined();
     expect(steady.byCommand['ls-remote']?.count).toBe(3); // one per repository
+    // The run after it is decided from refs and trees: still one ls-remote per repository, nothing written.
+    const remembered = result.remembered[0]!;
+    expect(remembered).toMatchObject({ pushes: 0, statusChanges: 0, errors: 0 });
+    expect(remembered.byCommand['ls-remote']?.count).toBe(3);
+    expect(remembered.byCommand['fetch']).toBeUndefined();
     expect(result.summary.correct).toBe(true);
     // The baselines wrote the same drafts on the same fleet, each once.
     for (const name of ['floor', 'naive'] as const) {

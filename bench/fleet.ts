@@ -162,6 +162,8 @@ export interface FleetResult {
   upgrade: PassStats[];
   upgradeCold: PassStats[];
   steady: PassStats[];
+  /** A second pass with nothing changed: decided from refs and trees (the reconcile memo). */
+  remembered: PassStats[];
   verification: Verification;
   duplicateDrafts: number;
   baselines: Partial<Record<BaselineName, BaselineResult>>;
@@ -221,6 +223,9 @@ export async function runFleetBenchmark(options: FleetOptions): Promise<FleetRes
 
     const upgrade: PassStats[] = [];
     const steady: PassStats[] = [];
+    const remembered: PassStats[] = [];
+    const floor = await noChangeFloor(fleet.remotes);
+    log(`no-change floor (Node start + one ls-remote per repository): ${floor.toFixed(2)} s`);
     let verification: Verification | undefined;
     let duplicateDrafts = 0;
     for (let run = 1; run <= options.runs; run++) {
@@ -243,6 +248,13 @@ export async function runFleetBenchmark(options: FleetOptions): Promise<FleetRes
       log(
         `steady run ${run}: ${st.stats.seconds.toFixed(2)} s, ${st.stats.gitProcesses} git processes, ` +
           `${st.stats.pushes} pushes, ${st.stats.statusChanges} status changes`,
+      );
+      // The next run with nothing changed (a scheduled CI job): decided from refs and trees.
+      const again = await pass(`remembered-${run}`, st.objects, cache, work);
+      remembered.push(again.stats);
+      log(
+        `remembered run ${run}: ${again.stats.seconds.toFixed(2)} s pass, ${again.stats.processSeconds!.toFixed(2)} s with Node start, ` +
+          `${again.stats.gitProcesses} git processes, ${again.stats.pushes} pushes, ${again.stats.statusChanges} status changes`,
       );
       if (run === 1) {
         verification = await verifyUpgrade(fleet, join(root, `verify-cache-${run}`), v2);
@@ -320,6 +332,11 @@ export async function runFleetBenchmark(options: FleetOptions): Promise<FleetRes
       steadyPushes: Math.max(...steady.map((s) => s.pushes)),
       steadyFetches: Math.max(...steady.map((s) => s.byCommand['fetch']?.count ?? 0)),
       steadyStatusChanges: Math.max(...steady.map((s) => s.statusChanges)),
+      rememberedSeconds: spread(remembered.map((s) => s.processSeconds ?? s.seconds)),
+      rememberedGitProcesses: median(remembered.map((s) => s.gitProcesses)),
+      rememberedWrites: Math.max(...remembered.map((s) => s.pushes + s.statusChanges)),
+      noChangeFloorSeconds: floor,
+      rememberedToFloor: median(remembered.map((s) => s.processSeconds ?? s.seconds)) / floor,
       correct: verification!.exact === n && verification!.fieldsOk === n && verification!.oneDraft === n,
     };
     return {
@@ -336,6 +353,7 @@ export async function runFleetBenchmark(options: FleetOptions): Promise<FleetRes
       upgrade,
       upgradeCold,
       steady,
+      remembered,
       verification: { ...verification!, problems: verification!.problems.slice(0, 20) },
       duplicateDrafts,
       baselines,
@@ -348,6 +366,22 @@ export async function runFleetBenchmark(options: FleetOptions): Promise<FleetRes
 
 const n0 = (v: Verification) => v.checked;
 
+/** What a no-change run cannot go below: a Node process that runs one `git ls-remote` per repository (at once). */
+async function noChangeFloor(remotes: string): Promise<number> {
+  const repos = readdirSync(remotes).map((name) => `file://${join(remotes, name)}`);
+  const script = `const { execFile } = require('node:child_process');
+Promise.all(${JSON.stringify(repos)}.map((url) => new Promise((ok, fail) => execFile('git', ['ls-remote', url], (e) => (e ? fail(e) : ok())))));`;
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const start = performance.now();
+    await new Promise<void>((resolve, reject) =>
+      execFile(process.execPath, ['-e', script], (error) => (error ? reject(error) : resolve())),
+    );
+    times.push((performance.now() - start) / 1000);
+  }
+  return median(times);
+}
+
 function table(r: FleetResult): string {
   const s = r.summary as {
     upgradeSeconds: { median: number; min: number; max: number };
@@ -358,6 +392,7 @@ function table(r: FleetResult): string {
     `${x.median.toFixed(digits)} (${x.min.toFixed(digits)}–${x.max.toFixed(digits)})`;
   const up = r.upgrade[0]!;
   const st = r.steady[0]!;
+  const rm = r.remembered[0]!;
   const rows = [
     ['variants / repositories / runs', `${r.n} / ${r.repos} / ${r.runs}`],
     ['upgrade pass, warm cache: s, median (min–max)', range(s.upgradeSeconds)],
@@ -386,6 +421,11 @@ function table(r: FleetResult): string {
       `${st.seconds.toFixed(2)}, ${st.gitProcesses} (${Object.entries(st.byCommand)
         .map(([k, v]) => `${k} ${v.count}`)
         .join(', ')}), ${st.pushes}, ${st.byCommand['fetch']?.count ?? 0}, ${st.statusChanges}`,
+    ],
+    [
+      'no-change run after it (with Node start): s, git processes, × floor',
+      `${(rm.processSeconds ?? rm.seconds).toFixed(2)}, ${rm.gitProcesses}, ${((rm.processSeconds ?? rm.seconds) / (r.summary['noChangeFloorSeconds'] as number)).toFixed(2)}× ` +
+        `(floor: Node start + one ls-remote per repository, ${(r.summary['noChangeFloorSeconds'] as number).toFixed(2)} s)`,
     ],
     [
       'clone pass (setup): s, git processes, pushes',
