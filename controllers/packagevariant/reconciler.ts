@@ -226,16 +226,17 @@ export class PackageVariantReconciler {
     signal.throwIfAborted();
     const targets = await act(this.options, observed, decision);
     log.debug({ durationMs: lap(), targets: targets.map((t) => `${t.name} ${t.lifecycle}`) }, 'acted');
+    // Nothing was pushed and nothing will be until the package or its pipeline changes: a person
+    // must act, and a rollout must not count the variant as up to date.
+    if (decision.render?.blocked) {
+      throw new TerminalError('RenderFailed', `render failed; nothing pushed: ${decision.render.error}`);
+    }
     // A revision published just now is the latest published one: its upstream lock is the draft's.
     const justPublished = decision.publish && targets[0]?.lifecycle === 'Published' ? targets[0] : undefined;
     const outcome: Outcome = {
       kind: 'ready',
       reason: decision.held ? UPGRADE_HELD_REASON : 'NoErrors',
-      message:
-        decision.held ??
-        (decision.render?.blocked ? `render failed; nothing pushed: ${decision.render.error}` : undefined) ??
-        decision.withheld ??
-        'successfully ensured downstream package variant',
+      message: decision.held ?? decision.withheld ?? 'successfully ensured downstream package variant',
       targets,
       upstream: upstreamStatus(
         observed,

@@ -80,7 +80,7 @@ describe('render stage (local mode, real git)', () => {
     expect(deployment.metadata.namespace).toBe('prod');
   });
 
-  it('a function that may not run fails the render: nothing is pushed, status and an event say why', async () => {
+  it('a function that may not run fails the render: nothing is pushed, the variant is Stalled, and an event says why', async () => {
     const { deploy, run } = await world();
     const { byName, pushes, store } = await run(
       packageVariant('blocked', {
@@ -92,9 +92,12 @@ describe('render stage (local mode, real git)', () => {
     expect(pushes).toBe(0);
     expect(await deploy.refs('refs/heads/drafts/blocked')).toEqual([]);
     expect(getCondition(pv.status?.conditions, 'Ready')).toMatchObject({
-      status: 'True',
+      status: 'False',
+      reason: 'RenderFailed',
       message: expect.stringMatching(/render failed; nothing pushed: .*some-tool/),
     });
+    // A person must act (fix the package or allow the function): Stalled, so a rollout halts on it.
+    expect(getCondition(pv.status?.conditions, 'Stalled')).toMatchObject({ status: 'True', reason: 'RenderFailed' });
     expect(store.events.filter((e) => e.name === 'blocked').map((e) => e.reason)).toContain('RenderFailed');
   });
 
