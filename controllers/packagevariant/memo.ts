@@ -37,7 +37,7 @@ export class ReconcileMemo {
   private readonly entries = new Map<string, MemoEntry>();
   private readonly file: string | undefined;
   private dirty = false;
-  /** Entries found and used (`hit`), for the report. */
+  /** Reconciles answered from the memo, for the report. */
   hits = 0;
 
   /** `file`: where `save` writes and the constructor reads (a missing or unreadable file is an empty memo). */
@@ -52,24 +52,39 @@ export class ReconcileMemo {
     }
   }
 
-  get(key: string): MemoEntry | undefined {
-    return this.entries.get(key);
-  }
-
-  /** Counts a reconcile decided from the memo. */
-  hit(): void {
+  /** The remembered entry of `key` (a copy) when its inputs are those it was remembered with; counts a hit. */
+  async recall(
+    key: string,
+    refsPrint: string,
+    objects: ObjectStore,
+    namespace: string,
+  ): Promise<MemoEntry | undefined> {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.fingerprint !== (await withInjectionSources(refsPrint, objects, namespace, entry.injectionKinds))) {
+      return undefined;
+    }
     this.hits++;
+    return structuredClone(entry);
   }
 
-  set(key: string, entry: MemoEntry): void {
+  /** Remembers the outcome of a reconcile that wrote nothing (`outcome`), or forgets `key` (undefined). */
+  async remember(
+    key: string,
+    refsPrint: string,
+    objects: ObjectStore,
+    namespace: string,
+    { injectionKinds, outcome }: { injectionKinds: string[]; outcome: Outcome | undefined },
+  ): Promise<void> {
+    const fingerprint = outcome && (await withInjectionSources(refsPrint, objects, namespace, injectionKinds));
+    if (!fingerprint) {
+      this.dirty = this.entries.delete(key) || this.dirty;
+      return;
+    }
     this.entries.delete(key);
-    this.entries.set(key, entry);
+    this.entries.set(key, { fingerprint, injectionKinds, outcome: structuredClone(outcome) });
     if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
     this.dirty = true;
-  }
-
-  delete(key: string): void {
-    this.dirty = this.entries.delete(key) || this.dirty;
   }
 
   /** Writes the memo to its file (atomically: a temporary file renamed), when it changed. */
@@ -129,7 +144,7 @@ export async function refsFingerprint(
 }
 
 /** The full fingerprint: the refs-only one and the objects of the injection source kinds (undefined when a list fails). */
-export async function withInjectionSources(
+async function withInjectionSources(
   fingerprint: string,
   objects: ObjectStore,
   namespace: string,

@@ -32,7 +32,7 @@ import { decide, keptEvent } from './decide.ts';
 import { ownerOf } from './downstream.ts';
 import { locationOf, type GitStores } from './git-stores.ts';
 import { MutationError } from './mutations.ts';
-import { refsFingerprint, withInjectionSources, type ReconcileMemo } from './memo.ts';
+import { refsFingerprint, type ReconcileMemo } from './memo.ts';
 import { observeRefs, observeVariant, type Observed } from './observe.ts';
 import { UPGRADE_HELD_REASON } from './publish.ts';
 import type { PushCoalescer } from './push-coalescer.ts';
@@ -170,12 +170,8 @@ export class PackageVariantReconciler {
     const namespace = pv.metadata?.namespace ?? 'default';
     const settings = { conflictPolicy: this.options.conflictPolicy ?? null, render: this.options.render ?? null };
     const refsPrint = memo && !refetch && !suspendedBy ? await refsFingerprint(refs, pv, settings) : undefined;
-    const remembered = refsPrint ? memo!.get(key) : undefined;
-    if (
-      remembered &&
-      remembered.fingerprint ===
-        (await withInjectionSources(refsPrint!, this.options.objects, namespace, remembered.injectionKinds))
-    ) {
+    const remembered = refsPrint ? await memo!.recall(key, refsPrint, this.options.objects, namespace) : undefined;
+    if (remembered) {
       log.debug(
         { durationMs: lap(), upstreamCommit: refs.upstream.commit },
         'unchanged since a reconcile that wrote nothing',
@@ -185,8 +181,7 @@ export class PackageVariantReconciler {
         upstream: refs.upstream.watch,
         injectionKinds: remembered.injectionKinds,
       });
-      memo!.hit();
-      return structuredClone(remembered.outcome);
+      return remembered.outcome;
     }
     const observed = await observeVariant(deps, pv, spec, refs);
     log.debug(
@@ -244,14 +239,11 @@ export class PackageVariantReconciler {
       ),
     };
     if (refsPrint) {
-      const wroteNothing =
-        !decision.ops.length && !decision.publish && !decision.events.length && !decision.render?.blocked;
-      const injectionKinds = [...observed.injection.keys()];
-      const fingerprint = wroteNothing
-        ? await withInjectionSources(refsPrint, this.options.objects, namespace, injectionKinds)
-        : undefined;
-      if (fingerprint) memo!.set(key, { fingerprint, injectionKinds, outcome: structuredClone(outcome) });
-      else memo!.delete(key);
+      const wroteNothing = !decision.ops.length && !decision.publish && !decision.events.length;
+      await memo!.remember(key, refsPrint, this.options.objects, namespace, {
+        injectionKinds: [...observed.injection.keys()],
+        outcome: wroteNothing ? outcome : undefined,
+      });
     }
     return outcome;
   }
