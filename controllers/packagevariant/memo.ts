@@ -122,7 +122,6 @@ export async function refsFingerprint(
   if (downstream.drafts.length === 0 && downstream.ownedPublished.length === 0) return undefined;
   const tip = (await downStore.refs()).get(`refs/heads/${downStore.branch}`);
   const tipTree = tip ? await downStore.packageTree(tip, packageName) : undefined;
-  const published = await upstream.source.publishedRevisions?.(upstream.packageName);
   return sha256([
     MEMO_VERSION,
     settings,
@@ -137,7 +136,7 @@ export async function refsFingerprint(
       upstream.revision ?? null,
       upstream.lock,
     ],
-    published ?? null,
+    refs.upstreamRevisions,
     refs.revisions,
     tipTree ?? null,
   ]);

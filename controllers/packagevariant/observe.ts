@@ -97,6 +97,8 @@ export interface ObservedRefs {
   owner: Owner;
   revisions: PackageRevision[];
   downstream: DownstreamState;
+  /** The upstream package's published revisions, oldest first, from refs (none for an upstream without any). */
+  upstreamRevisions: TrackedRevision[];
 }
 
 /** The first part of observe: every read that needs no package content (refs, trees, objects). */
@@ -139,6 +141,7 @@ export async function observeRefs(
   const owner = ownerOf(pv);
   const revisions = await downStore.listRevisions({ packageName });
   const downstream = classifyDownstream(revisions, owner, spec.adoptionPolicy === 'adoptExisting');
+  const upstreamRevisions = (await upSource.publishedRevisions?.(upstream.packageName)) ?? [];
   return {
     key,
     downRepo,
@@ -149,6 +152,7 @@ export async function observeRefs(
     owner,
     revisions,
     downstream,
+    upstreamRevisions,
   };
 }
 
@@ -158,7 +162,7 @@ export async function observeVariant(
   spec: DefaultedPackageVariantSpec,
   refs?: ObservedRefs,
 ): Promise<Observed> {
-  const { key, downRepo, upRepo, downStore, upstream, packageName, owner, downstream } =
+  const { key, downRepo, upRepo, downStore, upstream, packageName, owner, downstream, upstreamRevisions } =
     refs ?? (await observeRefs(deps, pv, spec));
   const namespace = pv.metadata?.namespace ?? 'default';
   const draft = downstream.drafts[0];
@@ -205,7 +209,7 @@ export async function observeVariant(
     downstream.published && downstream.published === baseRevision
       ? lock
       : await publishedLockOf(downStore, packageName, downstream.published, upstream);
-  const upstreamHistory = await observeUpstreamHistory(upstream, publishedLock, lock);
+  const upstreamHistory = await observeUpstreamHistory(upstream, upstreamRevisions, publishedLock, lock);
   if (publishedLock) upstreamHistory.published = publishedLock;
   const publishedCurrent = publishedLock?.current ?? false;
   return {
@@ -338,10 +342,10 @@ async function publishedLockOf(
  */
 async function observeUpstreamHistory(
   upstream: ResolvedUpstream,
+  revisions: TrackedRevision[],
   ...locks: Array<{ commit: string; current: boolean } | undefined>
 ): Promise<UpstreamHistory> {
   const { source } = upstream;
-  const revisions = (await source.publishedRevisions?.(upstream.packageName)) ?? [];
   const times = new Map<string, string>();
   for (const lock of locks) {
     if (!lock || lock.current) continue;

@@ -23,7 +23,8 @@ export interface SecretLike {
   stringData?: Record<string, string>;
 }
 
-function secretValue(secret: SecretLike, key: string): string | undefined {
+/** A Secret's value for `key`: `stringData` first, else `data` decoded from base64. */
+export function secretValue(secret: SecretLike, key: string): string | undefined {
   const fromString = secret.stringData?.[key];
   if (fromString !== undefined) return fromString;
   const encoded = secret.data?.[key];

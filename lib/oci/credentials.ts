@@ -6,7 +6,7 @@
 // * `kubernetes.io/basic-auth`, or any Secret with `username` + `password`;
 // * `ca.crt` in the same Secret (any type): trusted besides the system's CAs.
 // Errors name the Secret and the registry, never a value.
-import type { SecretLike } from '../git/credentials.ts';
+import { secretValue, type SecretLike } from '../git/credentials.ts';
 import type { Credentials } from './client.ts';
 import { DOCKER_HUB } from './reference.ts';
 
@@ -18,13 +18,6 @@ export interface RegistryAccess {
 
 export class RegistrySecretError extends Error {
   override name = 'RegistrySecretError';
-}
-
-function secretValue(secret: SecretLike, key: string): string | undefined {
-  const fromString = secret.stringData?.[key];
-  if (fromString !== undefined) return fromString;
-  const encoded = secret.data?.[key];
-  return encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8');
 }
 
 /** The registry host a docker config key names: `https://h:5000/v1/` → `h:5000`. */
