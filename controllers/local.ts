@@ -18,6 +18,7 @@ import {
 } from '../api/v1alpha1/index.ts';
 import { LocalObjectStore, type RefusedObject } from './local-store.ts';
 import { defaultCacheDir, GitStores } from './packagevariant/git-stores.ts';
+import { ContentThreads, defaultContentThreads } from './packagevariant/content-threads.ts';
 import { MEMO_FILE, ReconcileMemo } from './packagevariant/memo.ts';
 import { PushCoalescer } from './packagevariant/push-coalescer.ts';
 import { PackageVariantReconciler } from './packagevariant/reconciler.ts';
@@ -47,6 +48,8 @@ export interface LocalRunOptions {
   conflictPolicy?: ConflictPolicy;
   /** Function runtimes for rendering drafts (allowed executables, container runtime, timeouts). */
   render?: RenderOptions;
+  /** Worker threads for merging, mutating and rendering packages (default: cores − 1, at least 1; 0: none). */
+  threads?: number;
   /** Preview: compute every draft, push nothing (the result's `previews` say what would be pushed). */
   dryRun?: boolean;
   onProgress?(done: number, total: number): void;
@@ -148,11 +151,14 @@ export async function reconcileLocally(input: unknown[], options: LocalRunOption
   const pushes = new PushCoalescer({ maxDelayMs: Infinity });
   // A scheduled run with nothing changed since the last one decides from refs and trees alone.
   const memo = new ReconcileMemo(join(options.cacheDir ?? defaultCacheDir(), MEMO_FILE));
+  const threads = options.threads ?? defaultContentThreads();
+  const contentThreads = threads > 0 ? new ContentThreads(threads) : undefined;
   const reconciler = new PackageVariantReconciler({
     objects: store,
     stores,
     pushes,
     memo,
+    ...(contentThreads ? { contentThreads } : {}),
     ...(options.conflictPolicy ? { conflictPolicy: options.conflictPolicy } : {}),
     ...(options.render ? { render: options.render } : {}),
   });
@@ -239,6 +245,8 @@ export async function reconcileLocally(input: unknown[], options: LocalRunOption
   } catch (error) {
     stores.close();
     throw error;
+  } finally {
+    await contentThreads?.close();
   }
   memo.save();
   const keys = keysOf(PACKAGE_VARIANT_KIND);

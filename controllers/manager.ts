@@ -28,6 +28,7 @@ import { KubeObjectStore } from './kube-store.ts';
 import { SetController } from './manager-sets.ts';
 import { GitStores, isOciLocation, locationOf, type UpstreamLocation } from './packagevariant/git-stores.ts';
 import { PushCoalescer } from './packagevariant/push-coalescer.ts';
+import { ContentThreads, defaultContentThreads } from './packagevariant/content-threads.ts';
 import { failedStatusVersion, PackageVariantReconciler, type Observation } from './packagevariant/reconciler.ts';
 import { upstreamLocation } from './packagevariant/upstream.ts';
 import { setUpstreamFinder } from './set-upstream.ts';
@@ -60,6 +61,8 @@ export interface ManagerOptions {
   conflictPolicy?: ConflictPolicy;
   /** Function runtimes for rendering drafts (allowed executables, container runtime, timeouts). */
   render?: RenderOptions;
+  /** Worker threads for merging, mutating and rendering packages (default: cores − 1, at least 1; 0: none). */
+  threads?: number;
   /** `/healthz` and `/readyz`; no probe server when absent. */
   probeAddress?: ListenAddress;
   /** `/metrics`; no metrics server when absent. */
@@ -98,6 +101,7 @@ export class Manager {
   private readonly upstreamWatcher: UpstreamWatcher;
   private readonly downstreamWatcher: UpstreamWatcher;
   private readonly reconciler: PackageVariantReconciler;
+  private readonly contentThreads: ContentThreads | undefined;
   private readonly log: Logger;
   private readonly options: ManagerOptions;
   private readonly usage = new UsageIndex();
@@ -168,10 +172,13 @@ export class Manager {
       });
     this.upstreamWatcher = watcher(this.upstreamIndex, 'upstream');
     this.downstreamWatcher = watcher(this.downstreamIndex, 'downstream');
+    const threads = options.threads ?? defaultContentThreads();
+    this.contentThreads = threads > 0 ? new ContentThreads(threads) : undefined;
     this.reconciler = new PackageVariantReconciler({
       objects: this.store,
       stores: this.stores,
       pushes: this.pushes,
+      ...(this.contentThreads ? { contentThreads: this.contentThreads } : {}),
       ...(options.conflictPolicy ? { conflictPolicy: options.conflictPolicy } : {}),
       ...(options.render ? { render: options.render } : {}),
       observe: (key, observation) => this.observe(key, observation),
@@ -299,6 +306,7 @@ export class Manager {
       this.log.warn({ timeoutMs }, 'reconciles still running at shutdown; aborting them');
       this.aborted.abort(new Error('controller shut down'));
     }
+    await this.contentThreads?.close();
     await withTimeout(this.store.flushEvents(), 5_000);
     // Last, so no successor reconciles while our pushes are in flight.
     if (this.options.elector) await withTimeout(this.options.elector.stop(), 5_000);

@@ -1,5 +1,6 @@
 // `pvctl reconcile -f PATH...`: one reconcile pass over Repositories, PackageVariants, Secrets and
 // injection sources read from YAML, with no cluster; prints the resulting status.
+import { THREADS_OPTION, threadsFrom } from '../threads-option.ts';
 import { addRenderOptions, renderOptionsFrom, type RenderFlagOptions } from '../render-options.ts';
 import type { Command } from 'commander';
 import {
@@ -26,6 +27,7 @@ interface ReconcileOptions extends ReadLimitOptions, GitLimitOptions {
   output?: string;
   cacheDir?: string;
   concurrency?: string;
+  threads?: string;
   dryRun?: boolean;
   failOnConflicts?: boolean;
 }
@@ -146,6 +148,7 @@ export async function runReconcile(
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
     throw new UsageError(`--concurrency must be a positive integer, not ${options.concurrency}`);
   }
+  const threads = threadsFrom(options.threads);
   applyGitLimits(options);
   // A file or an object that cannot be read or admitted is an error line (and a non-zero exit); the
   // rest of the fleet is reconciled all the same. What depends on a refused object stalls.
@@ -161,6 +164,7 @@ export async function runReconcile(
     {
       ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
       ...(concurrency ? { concurrency } : {}),
+      ...(threads !== undefined ? { threads } : {}),
       render: renderOptionsFrom(options),
       describe: (i) => describeSource(objects[i]!),
       ...(options.dryRun ? { dryRun: true } : {}),
@@ -231,6 +235,7 @@ export function registerReconcile(program: Command): void {
       '--concurrency <n>',
       'variants reconciled at once (default: all, so each repository is pushed once; lower bounds memory)',
     )
+    .option(...THREADS_OPTION)
     .option(...MAX_PUSH_REFS_OPTION)
     .action(async (options: ReconcileOptions & RenderFlagOptions) => {
       sweepStaleKeyDirs();

@@ -1,6 +1,7 @@
 // `pvctl run`: the controller against a cluster (kubeconfig or in-cluster config), with JSON (or console) logs,
 // Prometheus metrics, health probes, the git push webhook, Lease leader election and graceful
 // shutdown on SIGTERM/SIGINT.
+import { THREADS_OPTION, threadsFrom } from '../threads-option.ts';
 import { parseDuration } from '../duration.ts';
 import { addRenderOptions, renderOptionsFrom, type RenderFlagOptions } from '../render-options.ts';
 import { randomUUID } from 'node:crypto';
@@ -23,6 +24,7 @@ export interface RunOptions extends GitLimitOptions, RunLimitOptions, RenderFlag
   kubeconfig?: string;
   namespace?: string;
   concurrency: string;
+  threads?: string;
   setConcurrency: string;
   pollInterval: string;
   cacheDir?: string;
@@ -115,6 +117,7 @@ function positiveInteger(value: string, flag: string): number {
 export function managerOptionsFrom(options: RunOptions) {
   const concurrency = positiveInteger(options.concurrency, '--concurrency');
   const setConcurrency = positiveInteger(options.setConcurrency, '--set-concurrency');
+  const threads = threadsFrom(options.threads);
   const webhookAddress = parseBindAddress(options.webhookBindAddress, '--webhook-bind-address');
   const secret =
     (options.webhookSecretFile
@@ -127,6 +130,7 @@ export function managerOptionsFrom(options: RunOptions) {
     shutdownTimeoutMs: parseDuration(options.gracefulShutdownTimeout ?? RUN_DEFAULTS.gracefulShutdownTimeout),
     concurrency,
     setConcurrency,
+    ...(threads !== undefined ? { threads } : {}),
     pollIntervalMs: parseDuration(options.pollInterval),
     ...(options.namespace ? { namespace: options.namespace } : {}),
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
@@ -197,6 +201,7 @@ export function registerRun(program: Command): void {
     .option('-n, --namespace <ns>', 'watch only this namespace (default: all namespaces)')
     .option('--concurrency <n>', 'PackageVariant reconciles at once', '8')
     .option('--set-concurrency <n>', 'PackageVariantSet reconciles at once', '2')
+    .option(...THREADS_OPTION)
     .option('--poll-interval <duration>', 'git poll interval for upstream and downstream repositories', '1m')
     .option('--cache-dir <dir>', 'where bare git caches are kept (default ~/.cache/packagevariant-controller/git)')
     .option(...MAX_PUSH_REFS_OPTION)

@@ -1,7 +1,9 @@
 // The content pipeline of a PackageVariant reconcile: what the downstream package should hold, as a
 // chain of stages over packages in memory (merge → mutations → render). Each stage takes the content so far and what was
 // observed, and returns the next content; a new stage is one function and one line in
-// CONTENT_STAGES. Stages read and write nothing (injection sources come from the observation).
+// CONTENT_STAGES. Stages read and write nothing (injection sources come from the observation), and
+// what they read of it is plain data (ContentInput), so the pipeline can run on a worker thread
+// (content-threads.ts).
 import { basename } from 'node:path';
 import type { Conflict, ConflictPolicy } from '../../lib/merge/index.ts';
 import { mergeModes } from '../../lib/merge/modes.ts';
@@ -12,7 +14,10 @@ import type { MergeConflict } from '../../api/v1alpha1/index.ts';
 import { renderPackage, type RenderOptions } from '../../lib/fn/render.ts';
 import type { ResultList } from '../../lib/fn/types.ts';
 import { applyMutations, type InjectionOutcome } from './mutations.ts';
-import type { Observed } from './observe.ts';
+import type { DefaultedPackageVariantSpec } from '../../api/v1alpha1/index.ts';
+import type { PackageRevision } from '../../lib/git/store.ts';
+import type { Observed, PackageContent } from './observe.ts';
+import type { ResolvedUpstream } from './upstream.ts';
 
 export type DraftTask = 'clone' | 'upgrade' | 'edit';
 
@@ -46,14 +51,50 @@ export interface ContentOptions {
   render?: RenderOptions;
 }
 
+/** What the stages read of the observation (an Observed is one). */
+export interface ContentInput {
+  pv: { metadata?: { name?: string } };
+  spec: DefaultedPackageVariantSpec;
+  downRepo: { spec?: { deployment?: boolean } };
+  upstream: Pick<ResolvedUpstream, 'commit' | 'lock'>;
+  base?: { revision: Pick<PackageRevision, 'conflicts'>; content: PackageContent };
+  lock?: Observed['lock'];
+  updated?: PackageContent;
+  original?: PackageContent;
+  injection: Observed['injection'];
+}
+
+/** Only what the stages read: what a worker thread is sent. */
+export function contentInputOf(observed: ContentInput): ContentInput {
+  const { pv, spec, downRepo, upstream, base, lock, updated, original, injection } = observed;
+  return {
+    pv: { metadata: { name: pv.metadata!.name! } },
+    spec,
+    downRepo: { spec: downRepo.spec?.deployment ? { deployment: true } : {} },
+    upstream: { commit: upstream.commit, lock: upstream.lock },
+    ...(base
+      ? {
+          base: {
+            revision: base.revision.conflicts ? { conflicts: base.revision.conflicts } : {},
+            content: base.content,
+          },
+        }
+      : {}),
+    ...(lock ? { lock } : {}),
+    ...(updated ? { updated } : {}),
+    ...(original ? { original } : {}),
+    injection,
+  };
+}
+
 export type ContentStage = (
   content: Content,
-  observed: Observed,
+  observed: ContentInput,
   options: ContentOptions,
 ) => Content | Promise<Content>;
 
 /** The base (or, without one, the upstream) as the pipeline's starting point. */
-export function startContent(observed: Observed): Content {
+export function startContent(observed: ContentInput): Content {
   const { base, lock, upstream } = observed;
   const start = base?.content ?? observed.updated!;
   return {
@@ -165,7 +206,7 @@ function declaresPipeline(files: PackageFiles): boolean {
 export const CONTENT_STAGES: readonly ContentStage[] = [mergeStage, mutateStage, renderStage];
 
 export async function computeContent(
-  observed: Observed,
+  observed: ContentInput,
   options: ContentOptions,
   stages: readonly ContentStage[] = CONTENT_STAGES,
 ): Promise<Content> {

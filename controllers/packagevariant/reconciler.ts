@@ -28,6 +28,7 @@ import type { UpstreamWatch } from '../repositories/index.ts';
 import { act, type ActDeps } from './act.ts';
 import { incompleteCleanup, planCleanup } from './cleanup.ts';
 import { computeContent } from './content.ts';
+import type { ContentThreads } from './content-threads.ts';
 import { decide, keptEvent } from './decide.ts';
 import { ownerOf } from './downstream.ts';
 import { locationOf, type GitStores } from './git-stores.ts';
@@ -54,6 +55,8 @@ export interface ReconcilerOptions extends Omit<ActDeps, 'objects' | 'stores' | 
   conflictPolicy?: ConflictPolicy;
   /** Function runtimes for rendering drafts: allowed executables, a container runtime, timeouts. */
   render?: RenderOptions;
+  /** Worker threads for the content pipeline (merge, mutations, render); without: on this thread. */
+  contentThreads?: ContentThreads;
   /** Called after each reconcile of a live variant, and with `undefined` when it is gone. */
   observe?(key: string, observation: Observation | undefined): void;
   /** Drafts, publishes, conflicts and each variant's state, for the metrics (controller mode). */
@@ -201,10 +204,14 @@ export class PackageVariantReconciler {
       injectionKinds: [...observed.injection.keys()],
     });
     if (suspendedBy) return suspendedOutcome(observed, suspendedBy);
-    const content = await computeContent(observed, {
+    const contentOptions = {
       conflictPolicy: this.options.conflictPolicy ?? 'upstream-wins',
       ...(this.options.render ? { render: this.options.render } : {}),
-    });
+    };
+    const { contentThreads } = this.options;
+    const content = contentThreads
+      ? await contentThreads.compute(observed, contentOptions)
+      : await computeContent(observed, contentOptions);
     const decision = decide(observed, content);
     log.debug(
       {
