@@ -1,6 +1,6 @@
 // Fleet-upgrade benchmark of the PackageVariant controller in local mode (`make bench-fleet`).
 //
-//   node bench/fleet.ts [--n 1000] [--repos 10] [--runs 3] [--cold-runs 1] [--profile] [--keep]
+//   node bench/fleet.ts [--n 1000] [--repos 10] [--runs 3] [--cold-runs 1] [--threads N] [--profile] [--keep]
 //   (or N=1000 REPOS=10 RUNS=3 COLD_RUNS=1 PROFILE=1 in the environment)
 //
 // Builds a fleet of real bare git repositories (bench/lib/fleet.ts), runs the clone pass, publishes
@@ -73,7 +73,9 @@ async function runPass(name: string, state: string, cacheDir: string): Promise<v
   const cpu0 = process.cpuUsage();
   const git0 = childCpuSeconds();
   const start = performance.now();
-  const result = await reconcileLocally(objects, { cacheDir });
+  // The content threads of each pass (default: reconcileLocally's, none).
+  const threads = process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : undefined;
+  const result = await reconcileLocally(objects, { cacheDir, ...(threads !== undefined ? { threads } : {}) });
   const seconds = (performance.now() - start) / 1000;
   delay.disable();
   const cpu = process.cpuUsage(cpu0);
@@ -153,6 +155,8 @@ export interface FleetResult {
   pipeline?: boolean;
   repos: number;
   runs: number;
+  /** Content threads of each pass (0: on the main thread). */
+  threads?: number;
   node: string;
   git: string;
   date: string;
@@ -344,6 +348,7 @@ export async function runFleetBenchmark(options: FleetOptions): Promise<FleetRes
       ...(options.pipeline ? { pipeline: true } : {}),
       repos: options.repos,
       runs: options.runs,
+      threads: Number(process.env.BENCH_THREADS ?? 0),
       node: process.version,
       git: '',
       date: new Date().toISOString(),
@@ -449,8 +454,11 @@ async function main(): Promise<void> {
       pass: { type: 'string' },
       state: { type: 'string' },
       cache: { type: 'string' },
+      threads: { type: 'string' },
     },
   });
+  // Read by each pass's process (runPass).
+  if (values.threads !== undefined) process.env.BENCH_THREADS = values.threads;
   if (values.pass) return runPass(values.pass, values.state!, values.cache!);
   const result = await runFleetBenchmark({
     n: Number(values.n),

@@ -4,7 +4,7 @@ import { UsageError } from './output.ts';
 
 export const THREADS_OPTION = [
   '--threads <n>',
-  'worker threads merging, mutating and rendering packages (default: cores − 1, at least 1; 0: on the main thread)',
+  'worker threads merging, mutating and rendering packages (default 0: on the main thread)',
 ] as const;
 
 /** The flag's value, or undefined for the default; a bad value is a usage error. */

@@ -18,7 +18,7 @@ import {
 } from '../api/v1alpha1/index.ts';
 import { LocalObjectStore, type RefusedObject } from './local-store.ts';
 import { defaultCacheDir, GitStores } from './packagevariant/git-stores.ts';
-import { ContentThreads, defaultContentThreads } from './packagevariant/content-threads.ts';
+import { ContentThreads } from './packagevariant/content-threads.ts';
 import { MEMO_FILE, ReconcileMemo } from './packagevariant/memo.ts';
 import { PushCoalescer } from './packagevariant/push-coalescer.ts';
 import { PackageVariantReconciler } from './packagevariant/reconciler.ts';
@@ -48,7 +48,7 @@ export interface LocalRunOptions {
   conflictPolicy?: ConflictPolicy;
   /** Function runtimes for rendering drafts (allowed executables, container runtime, timeouts). */
   render?: RenderOptions;
-  /** Worker threads for merging, mutating and rendering packages (default: cores − 1, at least 1; 0: none). */
+  /** Worker threads for merging, mutating and rendering packages (default 0: on the main thread). */
   threads?: number;
   /** Preview: compute every draft, push nothing (the result's `previews` say what would be pushed). */
   dryRun?: boolean;
@@ -151,8 +151,7 @@ export async function reconcileLocally(input: unknown[], options: LocalRunOption
   const pushes = new PushCoalescer({ maxDelayMs: Infinity });
   // A scheduled run with nothing changed since the last one decides from refs and trees alone.
   const memo = new ReconcileMemo(join(options.cacheDir ?? defaultCacheDir(), MEMO_FILE));
-  const threads = options.threads ?? defaultContentThreads();
-  const contentThreads = threads > 0 ? new ContentThreads(threads) : undefined;
+  const contentThreads = options.threads ? new ContentThreads(options.threads) : undefined;
   const reconciler = new PackageVariantReconciler({
     objects: store,
     stores,

@@ -28,7 +28,7 @@ import { KubeObjectStore } from './kube-store.ts';
 import { SetController } from './manager-sets.ts';
 import { GitStores, isOciLocation, locationOf, type UpstreamLocation } from './packagevariant/git-stores.ts';
 import { PushCoalescer } from './packagevariant/push-coalescer.ts';
-import { ContentThreads, defaultContentThreads } from './packagevariant/content-threads.ts';
+import { ContentThreads } from './packagevariant/content-threads.ts';
 import { failedStatusVersion, PackageVariantReconciler, type Observation } from './packagevariant/reconciler.ts';
 import { upstreamLocation } from './packagevariant/upstream.ts';
 import { setUpstreamFinder } from './set-upstream.ts';
@@ -61,7 +61,7 @@ export interface ManagerOptions {
   conflictPolicy?: ConflictPolicy;
   /** Function runtimes for rendering drafts (allowed executables, container runtime, timeouts). */
   render?: RenderOptions;
-  /** Worker threads for merging, mutating and rendering packages (default: cores − 1, at least 1; 0: none). */
+  /** Worker threads for merging, mutating and rendering packages (default 0: on the main thread). */
   threads?: number;
   /** `/healthz` and `/readyz`; no probe server when absent. */
   probeAddress?: ListenAddress;
@@ -172,8 +172,7 @@ export class Manager {
       });
     this.upstreamWatcher = watcher(this.upstreamIndex, 'upstream');
     this.downstreamWatcher = watcher(this.downstreamIndex, 'downstream');
-    const threads = options.threads ?? defaultContentThreads();
-    this.contentThreads = threads > 0 ? new ContentThreads(threads) : undefined;
+    this.contentThreads = options.threads ? new ContentThreads(options.threads) : undefined;
     this.reconciler = new PackageVariantReconciler({
       objects: this.store,
       stores: this.stores,

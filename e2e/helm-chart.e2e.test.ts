@@ -77,6 +77,7 @@ const VALUE_SETS: Record<string, Values> = {
     pollInterval: '30s',
     concurrency: 16,
     setConcurrency: 4,
+    threads: 1,
     maxPushRefs: 500,
     celLimits: { costLimit: 100000, timeLimit: '50ms' },
     gracefulShutdownTimeout: '60s',
@@ -318,6 +319,7 @@ describe('charts/packagevariant-controller', () => {
     expect(managerOptionsFrom(options)).toMatchObject({
       concurrency: 16,
       setConcurrency: 4,
+      threads: 1,
       pollIntervalMs: 30_000,
       shutdownTimeoutMs: 60_000,
       celLimits: { costLimit: 100000, timeLimitMs: 50 },

@@ -48,6 +48,12 @@ describe('pvctl run flags', () => {
       process.env.PVC_WEBHOOK_SECRET = 's3cret';
       expect(managerOptionsFrom(base)).toMatchObject({ webhookAddress: { port: 8082 }, webhookSecret: 's3cret' });
       expect(() => managerOptionsFrom({ ...base, concurrency: '0' })).toThrow(/--concurrency/);
+      expect(managerOptionsFrom({ ...base, threads: '2' })).toMatchObject({ threads: 2 });
+      expect(managerOptionsFrom({ ...base, threads: '0' })).toMatchObject({ threads: 0 });
+      for (const bad of ['-1', '1.5', 'two', '', '65'])
+        expect(() => managerOptionsFrom({ ...base, threads: bad })).toThrow(
+          /--threads must be an integer from 0 to 64/,
+        );
       expect(() => managerOptionsFrom({ ...base, setConcurrency: 'x' })).toThrow(
         /--set-concurrency must be a positive integer/,
       );

@@ -1,14 +1,20 @@
-// The content pipeline (merge → mutations → render) on worker threads, so that one thread's CPU does
-// not bound a fleet: the main thread keeps the git and Kubernetes I/O and hands each variant's
-// ContentInput to the least busy thread. Packages cross as packed buffers (lib/threads/packages.ts);
+// The content pipeline (merge → mutations → render) on worker threads (`--threads N`), so that one
+// thread's CPU need not bound a fleet: the main thread keeps the git and Kubernetes I/O and hands
+// each variant's ContentInput to the least busy thread. Off by default: on a 2-core machine it is
+// slower than the main thread alone (docs/benchmarks.md, "Package work on worker threads"). Packages cross as packed buffers (lib/threads/packages.ts);
 // the errors the reconciler tells apart (merge conflicts, mutation errors) come back as themselves.
-import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Transferable } from 'node:worker_threads';
-import type { PackageFiles } from '../../lib/kpt/package.ts';
 import { MergeConflictError } from '../../lib/merge/index.ts';
-import { packFiles, reviveModes, unpackFiles, type PackedFiles } from '../../lib/threads/packages.ts';
+import {
+  type FileReceiver,
+  FileSender,
+  packFiles,
+  reviveModes,
+  unpackFiles,
+  type PackedFiles,
+} from '../../lib/threads/packages.ts';
 import { ThreadPool } from '../../lib/threads/pool.ts';
 import { contentInputOf, type Content, type ContentInput, type ContentOptions } from './content.ts';
 import { MutationError } from './mutation-error.ts';
@@ -27,6 +33,8 @@ export interface WireTask {
     original?: WirePackage;
   };
   options: ContentOptions;
+  /** Files the thread may drop (FileSender.evictions). */
+  forget: number[];
 }
 
 /** The content as returned; files `'base'`: the base's own files, unchanged (decide and render skip those). */
@@ -39,42 +47,42 @@ export type WireError =
   | { kind: 'MutationError'; message: string; file?: string; field?: string }
   | { kind: 'Error'; name: string; message: string };
 
-/** Threads for package work by default: one per core but one (the main thread's), at least one. */
-export function defaultContentThreads(): number {
-  return Math.max(1, availableParallelism() - 1);
-}
-
 export class ContentThreads {
   private readonly pool: ThreadPool<WireTask, WireContent>;
+  private readonly sender = new FileSender();
 
-  constructor(size = defaultContentThreads()) {
+  constructor(size: number) {
     const script = new URL(`./content-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
-    this.pool = new ThreadPool({ script, size, reviveError: (e) => reviveError(e as WireError) });
-  }
-
-  get size(): number {
-    return this.pool.size;
+    this.pool = new ThreadPool({
+      script,
+      size,
+      reviveError: (e) => reviveError(e as WireError),
+      onStart: (thread) => this.sender.reset(thread),
+    });
   }
 
   async compute(observed: ContentInput, options: ContentOptions): Promise<Content> {
     const input = contentInputOf(observed);
-    const transfer: Transferable[] = [];
-    const send = (pkg: PackageContent): WirePackage => {
-      const files = packFiles(pkg.files);
-      transfer.push(files.bytes);
-      return { files, modes: pkg.modes };
-    };
     const { base, updated, original, ...rest } = input;
-    const task: WireTask = {
-      input: {
-        ...rest,
-        ...(base ? { base: { revision: base.revision, content: send(base.content) } } : {}),
-        ...(updated ? { updated: send(updated) } : {}),
-        ...(original ? { original: send(original) } : {}),
-      },
-      options,
-    };
-    const wire = await this.pool.run(task, transfer);
+    const wire = await this.pool.runOn((thread) => {
+      const transfer: Transferable[] = [];
+      const send = (pkg: PackageContent): WirePackage => {
+        const files = this.sender.pack(thread, pkg.files);
+        transfer.push(files.bytes);
+        return { files, modes: pkg.modes };
+      };
+      const task: WireTask = {
+        input: {
+          ...rest,
+          ...(base ? { base: { revision: base.revision, content: send(base.content) } } : {}),
+          ...(updated ? { updated: send(updated) } : {}),
+          ...(original ? { original: send(original) } : {}),
+        },
+        options,
+        forget: this.sender.evictions(thread),
+      };
+      return { task, transfer };
+    });
     return {
       ...wire,
       files: wire.files === 'base' ? base!.content.files : unpackFiles(wire.files),
@@ -88,27 +96,26 @@ export class ContentThreads {
 }
 
 /** The worker's side of {@link ContentThreads.compute}: the input as the stages expect it. */
-export function receiveTask(task: WireTask): { input: ContentInput; options: ContentOptions } {
+export function receiveTask(task: WireTask, receiver: FileReceiver): { input: ContentInput; options: ContentOptions } {
   const receive = (pkg: WirePackage): PackageContent => ({
-    files: unpackFiles(pkg.files),
+    files: receiver.unpack(pkg.files),
     modes: reviveModes(pkg.modes),
   });
   const { base, updated, original, ...rest } = task.input;
-  return {
-    input: {
-      ...rest,
-      ...(base ? { base: { revision: base.revision, content: receive(base.content) } } : {}),
-      ...(updated ? { updated: receive(updated) } : {}),
-      ...(original ? { original: receive(original) } : {}),
-    },
-    options: task.options,
+  const input: ContentInput = {
+    ...rest,
+    ...(base ? { base: { revision: base.revision, content: receive(base.content) } } : {}),
+    ...(updated ? { updated: receive(updated) } : {}),
+    ...(original ? { original: receive(original) } : {}),
   };
+  receiver.forget(task.forget);
+  return { input, options: task.options };
 }
 
 /** The worker's reply: the content, with the base's files named instead of sent when unchanged. */
 export function sendContent(content: Content, input: ContentInput): { value: WireContent; transfer: Transferable[] } {
   const sameFiles = content.files === input.base?.content.files;
-  const packed: PackedFiles | undefined = sameFiles ? undefined : packFiles(content.files as PackageFiles);
+  const packed: PackedFiles | undefined = sameFiles ? undefined : packFiles(content.files);
   return {
     value: { ...content, files: packed ?? 'base' },
     transfer: packed ? [packed.bytes] : [],

@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import type { PackageVariant } from '../../api/v1alpha1/index.ts';
 import { removeDir, tempDir } from '../../lib/git/testing/repos.ts';
 import { getCondition } from '../../lib/kube/conditions.ts';
-import { reconcileLocally } from '../local.ts';
+import { reconcileLocally, type LocalRunOptions } from '../local.ts';
 import { blueprint, packageVariant, repository, TestRepo } from '../testing/fixtures.ts';
 
 // Each test builds its own repositories and performs the passes it builds on (no test depends on
@@ -27,12 +27,13 @@ async function world() {
     Buffer.concat([exec.get('Kptfile')!, Buffer.from('pipeline:\n  mutators:\n    - exec: /usr/bin/some-tool\n')]),
   );
   await upstream.publish('tool', exec, 1);
-  const run = async (...variants: PackageVariant[]) => {
+  const runWith = async (options: LocalRunOptions, ...variants: PackageVariant[]) => {
     const objects = [repository('blueprints', upstream.url), repository('deploy', deploy.url, true), ...variants];
-    const result = await reconcileLocally(objects, { cacheDir: join(root, 'cache') });
+    const result = await reconcileLocally(objects, { cacheDir: join(root, 'cache'), ...options });
     return { ...result, byName: (name: string) => result.variants.find((v) => v.metadata?.name === name)! };
   };
-  return { deploy, run };
+  const run = (...variants: PackageVariant[]) => runWith({}, ...variants);
+  return { deploy, run, runWith };
 }
 
 const setNamespace = (name: string, namespace: string) =>
@@ -113,5 +114,32 @@ describe('render stage (local mode, real git)', () => {
     expect(byName('pushed').status?.downstreamTargets?.[0]?.renderStatus).toMatchObject({
       error: expect.stringMatching(/some-tool/),
     });
+  });
+
+  it('on worker threads (--threads 2) every draft is what the main thread computes, rendered and failed alike', async () => {
+    const { runWith } = await world();
+    const variants = [
+      setNamespace('east', 'east-ns'),
+      setNamespace('west', 'west-ns'),
+      packageVariant('blocked', {
+        upstream: { repo: 'blueprints', package: 'tool' },
+        downstream: { repo: 'deploy', package: 'blocked' },
+      }),
+    ];
+    const here = await runWith({ dryRun: true, threads: 0 }, ...variants);
+    const there = await runWith({ dryRun: true, threads: 2 }, ...variants);
+    const drafts = (r: typeof here) =>
+      r.previews
+        .map(({ variant, ref, files, patch }) => ({ variant, ref, files, patch }))
+        .sort((a, b) => a.ref.localeCompare(b.ref));
+    expect(drafts(here).map((d) => d.variant)).toEqual(['default/east', 'default/west']);
+    expect(drafts(here)[0]!.patch).toContain('namespace: east-ns');
+    expect(drafts(there)).toEqual(drafts(here));
+    const conditions = (r: typeof here) =>
+      r.variants.map((v) => [
+        v.metadata?.name,
+        v.status?.conditions?.map((c) => [c.type, c.status, c.reason, c.message]),
+      ]);
+    expect(conditions(there)).toEqual(conditions(here));
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { packFiles, reviveModes, unpackFiles } from './packages.ts';
+import { FileReceiver, FileSender, packFiles, reviveModes, unpackFiles } from './packages.ts';
 import { ThreadPool } from './pool.ts';
 
 const script = new URL('./testdata/echo-thread.ts', import.meta.url);
@@ -79,5 +79,58 @@ describe('packages across threads', () => {
     expect(back).toEqual(modes);
     const link = back.get('link');
     expect(link?.kind === 'symlink' && Buffer.isBuffer(link.target)).toBe(true);
+  });
+
+  it('a file sent again is held by the thread and then sent by id: the thread sees the same Buffer', () => {
+    const sender = new FileSender({ limitBytes: 1000 });
+    const receiver = new FileReceiver();
+    const shared = Buffer.from('kind: Deployment\n');
+    const send = (files: Map<string, Buffer>) => {
+      const packed = sender.pack(0, files);
+      const forget = sender.evictions(0);
+      const files2 = receiver.unpack(structuredClone(packed, { transfer: [packed.bytes] }));
+      receiver.forget(forget);
+      return { packed, files: files2 };
+    };
+    const first = send(
+      new Map([
+        ['a.yaml', shared],
+        ['own.yaml', Buffer.from('x')],
+      ]),
+    );
+    expect(first.packed.ids).toEqual([0, 0]); // seen once: not held
+    const second = send(new Map([['a.yaml', shared]]));
+    expect(second.packed.ids[0]).toBeGreaterThan(0);
+    expect(second.packed.ends).toEqual([shared.length]);
+    const third = send(new Map([['b/a.yaml', shared]]));
+    expect(third.packed.ends).toEqual([-1]);
+    expect(third.packed.bytes.byteLength).toBe(0);
+    expect(third.files.get('b/a.yaml')).toBe(second.files.get('a.yaml'));
+    expect(third.files.get('b/a.yaml')!.equals(shared)).toBe(true);
+  });
+
+  it('the sender evicts the least recently sent beyond its limit, the receiver forgets it, and a restarted thread holds nothing', () => {
+    const sender = new FileSender({ limitBytes: 10 });
+    const receiver = new FileReceiver();
+    const a = Buffer.from('aaaaaa');
+    const b = Buffer.from('bbbbbb');
+    const send = (thread: number, files: Map<string, Buffer>) => {
+      const packed = sender.pack(thread, files);
+      const forget = sender.evictions(thread);
+      const out = receiver.unpack(packed);
+      receiver.forget(forget);
+      return { packed, forget, out };
+    };
+    for (const buffer of [a, a, b]) send(0, new Map([['f', buffer]]));
+    // b is seen once; now held too: 12 bytes > 10, so a (the older) goes.
+    const { forget } = send(0, new Map([['f', b]]));
+    expect(forget).toHaveLength(1);
+    expect(send(0, new Map([['f', a]])).packed.ends).toEqual([6]); // a is sent as bytes again
+    expect(send(0, new Map([['f', a]])).packed.ends).toEqual([-1]);
+    sender.reset(0);
+    expect(send(0, new Map([['f', a]])).packed.ends).toEqual([6]);
+    expect(() => receiver.unpack({ paths: ['f'], ends: [-1], ids: [999], bytes: new ArrayBuffer(0) })).toThrow(
+      /not held/,
+    );
   });
 });

@@ -28,6 +28,8 @@ export interface ThreadPoolOptions {
   size: number;
   /** Turns what the worker's handler threw (after structured clone) back into an error. */
   reviveError?(error: unknown): unknown;
+  /** Called when thread `index` starts (first, or replacing one that died): it holds nothing yet. */
+  onStart?(index: number): void;
 }
 
 export class ThreadPool<Task, Result> {
@@ -41,14 +43,17 @@ export class ThreadPool<Task, Result> {
     this.threads = Array.from({ length: Math.max(1, options.size) }, () => undefined);
   }
 
-  get size(): number {
-    return this.threads.length;
-  }
-
   /** Runs `task` on a thread; `transfer` lists buffers handed over (unusable here afterwards). */
   run(task: Task, transfer: readonly Transferable[] = []): Promise<Result> {
+    return this.runOn(() => ({ task, transfer }));
+  }
+
+  /** Runs the task `prepare` makes for the thread chosen (by index), for senders that track what each thread holds. */
+  runOn(prepare: (thread: number) => { task: Task; transfer: readonly Transferable[] }): Promise<Result> {
     if (this.closed) return Promise.reject(new Error('thread pool is closed'));
-    const thread = this.leastBusy();
+    const index = this.leastBusy();
+    const thread = (this.threads[index] ??= this.start(index));
+    const { task, transfer } = prepare(index);
     const id = this.nextId++;
     return new Promise<Result>((resolve, reject) => {
       thread.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
@@ -64,20 +69,18 @@ export class ThreadPool<Task, Result> {
     await Promise.all(threads.map((t) => t.worker.terminate()));
   }
 
-  private leastBusy(): Thread {
+  private leastBusy(): number {
     let best = 0;
     for (let i = 0; i < this.threads.length; i++) {
       const thread = this.threads[i];
-      if (!thread) {
-        best = i;
-        break;
-      }
+      if (!thread) return i;
       if (thread.pending.size < this.threads[best]!.pending.size) best = i;
     }
-    return (this.threads[best] ??= this.start(best));
+    return best;
   }
 
   private start(index: number): Thread {
+    this.options.onStart?.(index);
     const worker = new Worker(this.options.script);
     worker.unref();
     const thread: Thread = { worker, pending: new Map() };
