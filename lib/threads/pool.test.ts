@@ -41,6 +41,16 @@ describe('ThreadPool', () => {
     }
   });
 
+  it('a task that cannot be sent fails alone; the thread keeps serving', async () => {
+    const pool = new ThreadPool<unknown, number>({ script, size: 1 });
+    try {
+      await expect(pool.run({ f: () => 1 })).rejects.toThrow(/could not be cloned/);
+      await expect(pool.run(3)).resolves.toBe(6);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('close fails the tasks in flight and refuses new ones', async () => {
     const pool = new ThreadPool<number | 'hang', number>({ script, size: 1 });
     await pool.run(1);

@@ -58,7 +58,14 @@ export class ThreadPool<Task, Result> {
     return new Promise<Result>((resolve, reject) => {
       thread.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
       thread.worker.ref();
-      thread.worker.postMessage({ id, task } satisfies Request, [...transfer]);
+      try {
+        thread.worker.postMessage({ id, task } satisfies Request, [...transfer]);
+      } catch (error) {
+        // Not cloneable: nothing was sent, so nothing will answer.
+        thread.pending.delete(id);
+        if (!thread.pending.size) thread.worker.unref();
+        reject(error);
+      }
     });
   }
 
