@@ -1,8 +1,9 @@
 // The content pipeline (merge → mutations → render) on worker threads (`--threads N`), so that one
 // thread's CPU need not bound a fleet: the main thread keeps the git and Kubernetes I/O and hands
 // each variant's ContentInput to the least busy thread. Off by default: on a 2-core machine it is
-// slower than the main thread alone (docs/benchmarks.md, "Package work on worker threads"). Packages cross as packed buffers (lib/threads/packages.ts);
-// the errors the reconciler tells apart (merge conflicts, mutation errors) come back as themselves.
+// slower than the main thread alone (docs/benchmarks.md, "Package work on worker threads").
+// Packages cross as packed buffers (lib/threads/packages.ts); the errors the reconciler tells apart
+// (merge conflicts, mutation errors) come back as themselves.
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Transferable } from 'node:worker_threads';
@@ -26,12 +27,25 @@ interface WirePackage {
   modes: PackageContent['modes'];
 }
 
-export interface WireTask {
-  input: Omit<ContentInput, 'base' | 'updated' | 'original'> & {
-    base?: { revision: NonNullable<ContentInput['base']>['revision']; content: WirePackage };
-    updated?: WirePackage;
-    original?: WirePackage;
+/** A ContentInput with each of its packages (the base's content, updated, original) as `P`. */
+type WithPackages<P> = Omit<ContentInput, 'base' | 'updated' | 'original'> & {
+  base?: { revision: NonNullable<ContentInput['base']>['revision']; content: P };
+  updated?: P;
+  original?: P;
+};
+
+function mapPackages<A, B>(input: WithPackages<A>, map: (pkg: A) => B): WithPackages<B> {
+  const { base, updated, original, ...rest } = input;
+  return {
+    ...rest,
+    ...(base ? { base: { revision: base.revision, content: map(base.content) } } : {}),
+    ...(updated ? { updated: map(updated) } : {}),
+    ...(original ? { original: map(original) } : {}),
   };
+}
+
+export interface WireTask {
+  input: WithPackages<WirePackage>;
   options: ContentOptions;
   /** Files the thread may drop (FileSender.evictions). */
   forget: number[];
@@ -63,7 +77,6 @@ export class ContentThreads {
 
   async compute(observed: ContentInput, options: ContentOptions): Promise<Content> {
     const input = contentInputOf(observed);
-    const { base, updated, original, ...rest } = input;
     const wire = await this.pool.runOn((thread) => {
       const transfer: Transferable[] = [];
       const send = (pkg: PackageContent): WirePackage => {
@@ -71,21 +84,12 @@ export class ContentThreads {
         transfer.push(files.bytes);
         return { files, modes: pkg.modes };
       };
-      const task: WireTask = {
-        input: {
-          ...rest,
-          ...(base ? { base: { revision: base.revision, content: send(base.content) } } : {}),
-          ...(updated ? { updated: send(updated) } : {}),
-          ...(original ? { original: send(original) } : {}),
-        },
-        options,
-        forget: this.sender.evictions(thread),
-      };
+      const task: WireTask = { input: mapPackages(input, send), options, forget: this.sender.evictions(thread) };
       return { task, transfer };
     });
     return {
       ...wire,
-      files: wire.files === 'base' ? base!.content.files : unpackFiles(wire.files),
+      files: wire.files === 'base' ? input.base!.content.files : unpackFiles(wire.files),
       modes: reviveModes(wire.modes),
     };
   }
@@ -97,17 +101,11 @@ export class ContentThreads {
 
 /** The worker's side of {@link ContentThreads.compute}: the input as the stages expect it. */
 export function receiveTask(task: WireTask, receiver: FileReceiver): { input: ContentInput; options: ContentOptions } {
-  const receive = (pkg: WirePackage): PackageContent => ({
+  const input: ContentInput = mapPackages(task.input, (pkg) => ({
     files: receiver.unpack(pkg.files),
     modes: reviveModes(pkg.modes),
-  });
-  const { base, updated, original, ...rest } = task.input;
-  const input: ContentInput = {
-    ...rest,
-    ...(base ? { base: { revision: base.revision, content: receive(base.content) } } : {}),
-    ...(updated ? { updated: receive(updated) } : {}),
-    ...(original ? { original: receive(original) } : {}),
-  };
+  }));
+  // After the unpack: what this message evicted may be one of its own files.
   receiver.forget(task.forget);
   return { input, options: task.options };
 }
