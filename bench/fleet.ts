@@ -12,11 +12,8 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { KubeObject } from '../api/v1alpha1/index.ts';
-import { reconcileLocally } from '../controllers/local.ts';
-import { gitProcessStats } from '../lib/git/exec.ts';
 import { removeDir, tempDir } from '../lib/git/testing/repos.ts';
 import {
   approveAllDrafts,
@@ -30,83 +27,14 @@ import {
   type Fleet,
   type Verification,
 } from './lib/fleet.ts';
-import { summarizeProfile, type ProfileSummary } from './lib/fleet-profile.ts';
+import { summarizeProfile } from './lib/fleet-profile.ts';
+import { PASS_SCRIPT, type PassStats } from './lib/fleet-pass.ts';
 import { baselinePass, type BaselineName, type BaselineStats } from './lib/baselines.ts';
 import { median, spread } from './lib/stats.ts';
 
 const SELF = new URL(import.meta.url).pathname;
 
-/** What one reconcile pass measured (in the process that ran it). */
-export interface PassStats {
-  name: string;
-  variants: number;
-  seconds: number;
-  pushes: number;
-  errors: number;
-  /** Variants whose status differs from the one they came in with. */
-  statusChanges: number;
-  gitProcesses: number;
-  byCommand: Record<string, { count: number; ms: number }>;
-  maxRssMiB: number;
-  /** CPU seconds of this Node process and of its (ended) git children. */
-  cpu: { node: number; git: number };
-  eventLoopDelayMs: { p50: number; p99: number; max: number };
-  /** Whole child process, from spawn to exit (includes Node start and module loading). */
-  processSeconds?: number;
-  profile?: ProfileSummary;
-}
-
-function childCpuSeconds(): number {
-  // /proc/self/stat fields 16 and 17: cutime and cstime of waited-for children, in clock ticks.
-  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[13]) + Number(fields[14])) / 100;
-}
-
-/** Child mode: one reconcileLocally pass over the objects in `state`, results written next to it. */
-async function runPass(name: string, state: string, cacheDir: string): Promise<void> {
-  const objects = JSON.parse(readFileSync(state, 'utf8')) as KubeObject[];
-  const before = new Map(
-    objects.filter((o) => o.kind === 'PackageVariant').map((o) => [o.metadata!.name!, JSON.stringify(o.status)]),
-  );
-  const delay = monitorEventLoopDelay({ resolution: 5 });
-  delay.enable();
-  const cpu0 = process.cpuUsage();
-  const git0 = childCpuSeconds();
-  const start = performance.now();
-  // Content threads (--threads; 0, the default: on the main thread).
-  const result = await reconcileLocally(objects, { cacheDir, threads: Number(process.env.BENCH_THREADS ?? 0) });
-  const seconds = (performance.now() - start) / 1000;
-  delay.disable();
-  const cpu = process.cpuUsage(cpu0);
-  const statusChanges = result.variants.filter(
-    (v) => JSON.stringify(v.status) !== before.get(v.metadata!.name!),
-  ).length;
-  const out = result.store.all().map((o) => {
-    const copy = structuredClone(o);
-    delete copy.metadata!.uid; // derived again from the name by the local store
-    return copy;
-  });
-  writeFileSync(`${state}.out.json`, JSON.stringify(out));
-  const stats: PassStats = {
-    name,
-    variants: result.variants.length,
-    seconds,
-    pushes: result.pushes,
-    errors: result.errors.size,
-    statusChanges,
-    gitProcesses: gitProcessStats.spawned,
-    byCommand: gitProcessStats.byCommand,
-    maxRssMiB: process.resourceUsage().maxRSS / 1024,
-    cpu: { node: (cpu.user + cpu.system) / 1e6, git: childCpuSeconds() - git0 },
-    eventLoopDelayMs: {
-      p50: delay.percentile(50) / 1e6,
-      p99: delay.percentile(99) / 1e6,
-      max: delay.max / 1e6,
-    },
-  };
-  if (result.errors.size) stats.name += ` (first error: ${[...result.errors.values()][0]})`;
-  process.stdout.write(`\n${JSON.stringify(stats)}\n`);
-}
+export type { PassStats };
 
 /** Runs a pass in a fresh Node process; returns its stats and the objects it left. */
 async function pass(
@@ -120,7 +48,7 @@ async function pass(
   writeFileSync(state, JSON.stringify(objects));
   const args = [
     ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-interval', '500'] : []),
-    SELF,
+    PASS_SCRIPT,
     '--pass',
     name,
     '--state',
@@ -128,9 +56,11 @@ async function pass(
     '--cache',
     cacheDir,
   ];
+  // as bin/pvctl runs: with Node's compile cache (one per benchmark, filled by the first pass)
+  const env = { ...process.env, NODE_COMPILE_CACHE: join(work, 'node-compile-cache') };
   const start = performance.now();
   const stdout = await new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, args, { maxBuffer: 64 * 2 ** 20 }, (error, out, err) =>
+    execFile(process.execPath, args, { maxBuffer: 64 * 2 ** 20, env }, (error, out, err) =>
       error ? reject(new Error(`pass ${name} failed: ${error.message}\n${err}`)) : resolve(out),
     ),
   );
@@ -450,15 +380,11 @@ async function main(): Promise<void> {
       profile: { type: 'boolean', default: ['1', 'true', 'yes'].includes(process.env.PROFILE ?? '') },
       keep: { type: 'boolean', default: false },
       out: { type: 'string' },
-      pass: { type: 'string' },
-      state: { type: 'string' },
-      cache: { type: 'string' },
       threads: { type: 'string' },
     },
   });
-  // Read by each pass's process (runPass).
+  // Read by each pass's process (bench/lib/fleet-pass.ts).
   if (values.threads !== undefined) process.env.BENCH_THREADS = values.threads;
-  if (values.pass) return runPass(values.pass, values.state!, values.cache!);
   const result = await runFleetBenchmark({
     n: Number(values.n),
     repos: Number(values.repos),

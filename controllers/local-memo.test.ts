@@ -3,12 +3,15 @@
 // decides a reconcile makes it compute again: an upstream release, a spec change, a person's
 // commit on the draft, an injection source, a lost memo.
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { RECONCILE_REQUEST_ANNOTATION, type KubeObject, type PackageVariant } from '../api/v1alpha1/index.ts';
 import { removeDir, tempDir } from '../lib/git/testing/repos.ts';
 import { reconcileLocally } from './local.ts';
+import { gitProcessStats } from '../lib/git/exec.ts';
+import { startGitHttpServer } from '../lib/git/testing/http-server.ts';
 import { MEMO_FILE } from './packagevariant/memo.ts';
+import { PASS_MEMO_DIR } from './pass-memo.ts';
 import { blueprint, packageVariant, repository, TestRepo } from './testing/fixtures.ts';
 
 const dirs: string[] = [];
@@ -28,15 +31,16 @@ async function world() {
   const deploy = await TestRepo.create(root, 'deploy');
   await upstream.publish('nginx', blueprint('nginx'), 1);
   const cacheDir = join(root, 'cache');
-  const run = async (...objects: KubeObject[]) => {
+  const run = async (...objects: KubeObject[]) => runWith({}, ...objects);
+  const runWith = async (options: { dryRun?: boolean }, ...objects: KubeObject[]) => {
     const result = await reconcileLocally(
       [repository('blueprints', upstream.url), repository('deploy', deploy.url, true), ...objects],
-      { cacheDir },
+      { cacheDir, ...options },
     );
     const statusOf = (name: string) => result.variants.find((v) => v.metadata?.name === name)!.status!;
     return { ...result, statusOf };
   };
-  return { root, cacheDir, upstream, deploy, run };
+  return { root, cacheDir, upstream, deploy, run, runWith };
 }
 
 describe('local mode: a pass with nothing changed', () => {
@@ -125,10 +129,109 @@ describe('local mode: a pass with nothing changed', () => {
     await run(variant('east'));
     await run(variant('east'));
     rmSync(join(cacheDir, MEMO_FILE));
+    rmSync(join(cacheDir, PASS_MEMO_DIR), { recursive: true });
     expect((await run(variant('east'))).unchanged).toBe(0);
     expect((await run(variant('east'))).unchanged).toBe(1);
     const requested = variant('east');
     requested.metadata!.annotations = { [RECONCILE_REQUEST_ANNOTATION]: '2026-12-02T00:00:00Z' };
     expect((await run(requested)).unchanged).toBe(0);
+  });
+});
+
+describe('local mode: a pass with the same input as one that wrote nothing', () => {
+  it('is answered from one ls-remote per repository it read, with the same result', async () => {
+    const { run } = await world();
+    await run(variant('east'), variant('west'));
+    const computed = await run(variant('east'), variant('west')); // writes nothing: remembered
+    expect(computed.remembered).toBe(false);
+    const spawned = gitProcessStats.spawned;
+    const byCommand = structuredClone(gitProcessStats.byCommand);
+    const answered = await run(variant('east'), variant('west'));
+    expect(answered.remembered).toBe(true);
+    expect(gitProcessStats.spawned - spawned).toBe(2); // blueprints and deploy
+    expect(gitProcessStats.byCommand['ls-remote']!.count - byCommand['ls-remote']!.count).toBe(2);
+    expect([answered.pushes, answered.unchanged, answered.errors.size]).toEqual([0, 2, 0]);
+    expect(answered.variants).toEqual(computed.variants);
+    expect(answered.store.all()).toEqual(computed.store.all());
+  });
+
+  it('is decided per variant when one variant of the input changed', async () => {
+    const { run } = await world();
+    await run(variant('east'), variant('west'));
+    await run(variant('east'), variant('west'));
+    const one = await run(variant('east'), variant('west', { labels: { tier: 'gold' } }));
+    expect([one.remembered, one.unchanged, one.pushes]).toEqual([false, 1, 1]);
+  });
+
+  it('is not remembered when a variant failed, an object was refused, or from a real pass for a dry run', async () => {
+    const { run, runWith } = await world();
+    const broken = packageVariant('lost', {
+      upstream: { repo: 'gone', package: 'nginx' },
+      downstream: { repo: 'deploy', package: 'lost' },
+    });
+    const gone = repository('gone', 'file:///nonexistent/gone.git');
+    const refused = packageVariant('bad', { upstream: { repo: 'blueprints', package: '' }, downstream: {} });
+    for (const extra of [[broken, gone], [refused]]) {
+      const runs = [];
+      for (let i = 0; i < 3; i++) runs.push(await run(variant('east'), ...extra));
+      expect(runs[1]!.errors.size + runs[1]!.rejected.length).toBeGreaterThan(0);
+      expect(runs.map((r) => r.remembered)).toEqual([false, false, false]);
+    }
+    await run(variant('east'));
+    expect((await run(variant('east'))).remembered).toBe(true);
+    expect((await runWith({ dryRun: true }, variant('east'))).remembered).toBe(false);
+    expect((await runWith({ dryRun: true }, variant('east'))).remembered).toBe(true);
+  });
+
+  it('never writes a Secret value to the memo, and answers with the Secret the input gives', async () => {
+    const { run, cacheDir } = await world();
+    const value = 'pvctl-memo-secret-4f1c';
+    const secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'token', namespace: 'default' },
+      stringData: { token: value },
+      data: { other: Buffer.from(value).toString('base64') },
+    } as KubeObject;
+    await run(variant('east'), secret);
+    await run(variant('east'), secret);
+    const answered = await run(variant('east'), secret);
+    expect(answered.remembered).toBe(true);
+    const dir = join(cacheDir, PASS_MEMO_DIR);
+    const written = readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8'));
+    expect(written).toHaveLength(1);
+    expect(written[0]).not.toContain(value);
+    expect(written[0]).not.toContain(Buffer.from(value).toString('base64'));
+    expect(answered.store.all().find((o) => o.kind === 'Secret')).toMatchObject({
+      stringData: { token: value },
+      data: { other: Buffer.from(value).toString('base64') },
+    });
+  });
+
+  it('asks a repository behind credentials with the Secret the input gives', async () => {
+    const { root, upstream, deploy } = await world();
+    const server = await startGitHttpServer({ root: dirname(deploy.bare), username: 'bot', password: 'pw-9c2e' });
+    try {
+      const secret = {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'git-credentials', namespace: 'default' },
+        type: 'kubernetes.io/basic-auth',
+        stringData: { username: 'bot', password: 'pw-9c2e' },
+      } as KubeObject;
+      const deployRepo = repository('deploy', `${server.baseUrl}/${basename(deploy.bare)}`, true);
+      (deployRepo.spec as { git: { secretRef?: { name: string } } }).git.secretRef = { name: 'git-credentials' };
+      const input = [repository('blueprints', upstream.url), deployRepo, secret, variant('east')];
+      const runs = [];
+      for (let i = 0; i < 3; i++) runs.push(await reconcileLocally(input, { cacheDir: join(root, 'http-cache') }));
+      expect(runs.map((r) => [r.pushes, r.remembered, r.errors.size])).toEqual([
+        [1, false, 0],
+        [0, false, 0],
+        [0, true, 0],
+      ]);
+      expect(server.requests.filter((r) => !r.authorized && r.authorization)).toEqual([]);
+    } finally {
+      await server.close();
+    }
   });
 });

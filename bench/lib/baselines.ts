@@ -22,6 +22,7 @@ import { gitProcessStats, runGit } from '../../lib/git/exec.ts';
 import { writeCommits } from '../../lib/git/writer.ts';
 import { expectedDraft, storeFor, v2Lock, type Fleet } from './fleet.ts';
 import { PACKAGE } from './fleet-package.ts';
+import { childCpuSeconds } from './stats.ts';
 
 const SELF = new URL(import.meta.url).pathname;
 export const BASELINES = ['floor', 'naive', 'kpt'] as const;
@@ -58,12 +59,6 @@ export interface BaselineStats {
   maxRssMiB: number;
   cpu: { node: number; children: number };
   processSeconds?: number;
-}
-
-function childCpuSeconds(): number {
-  // /proc/self/stat fields 16 and 17: cutime and cstime of waited-for children, in clock ticks.
-  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[13]) + Number(fields[14])) / 100;
 }
 
 export function defaultJobs(): number {

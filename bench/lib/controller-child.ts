@@ -16,6 +16,7 @@ import { managerOptionsFrom } from '../../cli/commands/run.ts';
 import { Manager } from '../../controllers/manager.ts';
 import { gitProcessStats } from '../../lib/git/exec.ts';
 import { loadKubeConfig } from '../../lib/kube/client.ts';
+import { childCpuSeconds } from './stats.ts';
 
 /** Counters of the controller process; the benchmark subtracts two of them. */
 export interface ControllerStats {
@@ -49,12 +50,6 @@ export type ChildMessage =
   | { type: 'stats'; stats: ControllerStats }
   | { type: 'profiled' }
   | { type: 'stopped' };
-
-function childCpuSeconds(): number {
-  // /proc/self/stat fields 16 and 17: cutime and cstime of waited-for children, in clock ticks.
-  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[13]) + Number(fields[14])) / 100;
-}
 
 function statusKiB(field: string): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));

@@ -63,8 +63,18 @@ export function locationOf(repo: Repository): GitLocation {
 
 export { defaultCacheDir };
 
+/** A git repository a pass read: enough to ask it again whether anything moved. */
+export interface RepositoryRead {
+  url: string;
+  /** The Secret its credentials came from (never the credentials themselves). */
+  secret?: { namespace: string; name: string };
+  /** The branches and tags it had. */
+  refs: Map<string, string>;
+}
+
 export class GitStores {
   private readonly stores = new Map<string, GitStore>();
+  private readonly secrets = new Map<GitStore, { namespace: string; name: string }>();
   private readonly refreshed = new Map<GitStore, Promise<unknown>>();
   private readonly ociSources = new Map<string, OciSource>();
   private readonly cacheDir: string;
@@ -103,8 +113,27 @@ export class GitStores {
     if (!store) {
       store = new GitStore(options);
       this.stores.set(key, store);
+      if (location.secretName) this.secrets.set(store, { namespace: location.namespace, name: location.secretName });
     }
     return store;
+  }
+
+  /**
+   * The git repositories read so far and their refs; undefined when the reads cannot be asked
+   * again from refs alone: an OCI upstream was read, a repository could not be read, or some
+   * repository's refs moved meanwhile (read before and after the move, the pass saw two states).
+   */
+  reads(): RepositoryRead[] | undefined {
+    if (this.ociSources.size) return undefined;
+    const reads = new Map<string, RepositoryRead>();
+    for (const store of this.stores.values()) {
+      const refs = store.cache.lastRefs;
+      if (!refs || store.cache.refsMoved) return undefined;
+      const secret = this.secrets.get(store);
+      const read = { url: store.url, ...(secret ? { secret } : {}), refs };
+      reads.set(JSON.stringify([store.url, secret ?? null]), read);
+    }
+    return [...reads.values()];
   }
 
   /** The upstream source port on a location (refreshed once, as `ensureRefreshed`; OCI: tags listed once). */
@@ -162,6 +191,7 @@ export class GitStores {
   close(): void {
     for (const store of this.stores.values()) store.close();
     this.stores.clear();
+    this.secrets.clear();
     this.refreshed.clear();
     this.ociSources.clear();
   }

@@ -89,6 +89,8 @@ export class RepoCache {
   private initialized: Promise<void> | undefined;
   /** The remote's refs as of the last refresh (equal to the local mirror). */
   private snapshot: RefMap | undefined;
+  /** Whether the refs changed after they were first read in this process (a refresh that moved some, or our push). */
+  private moved = false;
 
   constructor(options: RepoCacheOptions) {
     this.remote = parseRemoteUrl(options.url);
@@ -101,6 +103,16 @@ export class RepoCache {
 
   get url(): string {
     return this.remote.url;
+  }
+
+  /** True once the refs differ from those first read: what was read before and after may disagree. */
+  get refsMoved(): boolean {
+    return this.moved;
+  }
+
+  /** The refs of the last refresh, without asking the remote; undefined before the first (or after it failed). */
+  get lastRefs(): RefMap | undefined {
+    return this.snapshot && new Map(this.snapshot);
   }
 
   /** Runs `fn` exclusively (no other write or refresh of this cache meanwhile). */
@@ -193,6 +205,7 @@ export class RepoCache {
       const remote = await this.lsRemote();
       const local = this.snapshot ?? (await this.localRefs());
       const moved = [...remote].filter(([ref, oid]) => local.get(ref) !== oid);
+      if (this.snapshot && (moved.length || remote.size !== this.snapshot.size)) this.moved = true;
       if (moved.length > PATTERN_FETCH_MIN_REFS) {
         // Everything the remote has, pruned to it; the mirror is then what the remote had a moment
         // later than ls-remote, so the snapshot is read back from it.
@@ -245,6 +258,7 @@ export class RepoCache {
   /** Records refs we pushed successfully (mirror and snapshot) without asking the remote. */
   async recordPushed(updates: ReadonlyArray<{ ref: string; newOid: string | null }>): Promise<void> {
     await this.updateLocalRefs(updates.map((u) => (u.newOid ? `update ${u.ref} ${u.newOid}\n` : `delete ${u.ref}\n`)));
+    if (updates.length) this.moved = true;
     if (this.snapshot) {
       for (const u of updates) {
         if (u.newOid) this.snapshot.set(u.ref, u.newOid);

@@ -95,3 +95,32 @@ describe('refresh with many moved refs', () => {
     expect(fetches()).toEqual([]);
   });
 });
+
+describe('refsMoved', () => {
+  it('stays false while every refresh finds the refs first read, and turns true when one moved them', async () => {
+    await cache.refresh();
+    await cache.refresh();
+    expect(cache.refsMoved).toBe(false);
+    await writeBranches(0, 1, 'moved-');
+    await cache.refresh();
+    expect(cache.refsMoved).toBe(true);
+  });
+
+  it('turns true when a ref is deleted, or recorded as pushed', async () => {
+    await writeBranches(0, 1, 'v1-');
+    await cache.refresh();
+    await git(undefined, 'update-ref', '-d', 'refs/heads/b/0');
+    await cache.refresh();
+    expect(cache.refsMoved).toBe(true);
+
+    const other = acquireRepoCache({ url: bare, cacheDir: join(root, 'other-cache') });
+    try {
+      const refs = await other.refs();
+      expect(other.refsMoved).toBe(false);
+      await other.recordPushed([{ ref: 'refs/heads/main', newOid: refs.get('refs/heads/main')! }]);
+      expect(other.refsMoved).toBe(true);
+    } finally {
+      releaseRepoCache(other);
+    }
+  });
+});
