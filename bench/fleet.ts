@@ -2,6 +2,8 @@
 //
 //   node bench/fleet.ts [--n 1000] [--repos 10] [--runs 3] [--cold-runs 1] [--threads N] [--profile] [--keep]
 //   (or N=1000 REPOS=10 RUNS=3 COLD_RUNS=1 PROFILE=1 in the environment)
+//   BENCH_NODE_FLAGS="--max-semi-space-size=8"   Node/V8 flags for each pass's process
+//   BENCH_HEAP_SNAPSHOT_MIB=200                   a heap snapshot (in the cwd) when a pass's heap passes 200 MiB
 //
 // Builds a fleet of real bare git repositories (bench/lib/fleet.ts), runs the clone pass, publishes
 // the drafts and every site's own customizations, then measures the upgrade pass that follows one
@@ -47,6 +49,7 @@ async function pass(
   const state = join(work, `${name}.json`);
   writeFileSync(state, JSON.stringify(objects));
   const args = [
+    ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []),
     ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-interval', '500'] : []),
     PASS_SCRIPT,
     '--pass',
@@ -340,6 +343,10 @@ function table(r: FleetResult): string {
     ],
     ['upgrade: pushes', String(up.pushes)],
     ['upgrade: peak RSS MiB', range(s.upgradeMaxRssMiB, 0)],
+    [
+      'upgrade: peak V8 heap used / heap total / external MiB',
+      up.memoryMiB ? `${up.memoryMiB.heapUsed} / ${up.memoryMiB.heapTotal} / ${up.memoryMiB.external}` : '-',
+    ],
     ['upgrade: CPU s node / git', `${up.cpu.node.toFixed(2)} / ${up.cpu.git.toFixed(2)}`],
     [
       'upgrade: event-loop delay ms p99 / max',

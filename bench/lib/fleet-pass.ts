@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { writeHeapSnapshot } from 'node:v8';
 import type { KubeObject } from '../../api/v1alpha1/index.ts';
 import { reconcileLocally } from '../../controllers/local.ts';
 import { gitProcessStats } from '../../lib/git/exec.ts';
@@ -28,9 +29,42 @@ export interface PassStats {
   /** CPU seconds of this Node process and of its (ended) git children. */
   cpu: { node: number; git: number };
   eventLoopDelayMs: { p50: number; p99: number; max: number };
+  /** Peaks of process.memoryUsage() (MiB), sampled every 50 ms: where the RSS is (V8 heap or outside it). */
+  memoryMiB?: { heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
   /** Whole child process, from spawn to exit (includes Node start and module loading). */
   processSeconds?: number;
   profile?: ProfileSummary;
+}
+
+const MiB = 2 ** 20;
+
+/**
+ * Peak memory by kind while a pass runs. With BENCH_HEAP_SNAPSHOT_MIB set, one V8 heap snapshot
+ * is written next to the cwd the first time the heap in use passes that many MiB (for a heap
+ * analysis: bench/lib/heap-summary.ts).
+ */
+function sampleMemory() {
+  const peaks = { heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
+  const snapshotAt = Number(process.env.BENCH_HEAP_SNAPSHOT_MIB ?? 0);
+  let snapshotTaken = false;
+  const sample = () => {
+    const usage = process.memoryUsage();
+    for (const key of Object.keys(peaks) as Array<keyof typeof peaks>) {
+      peaks[key] = Math.max(peaks[key], Math.round(usage[key] / MiB));
+    }
+    if (snapshotAt && !snapshotTaken && usage.heapUsed / MiB >= snapshotAt) {
+      snapshotTaken = true;
+      process.stderr.write(`heap snapshot: ${writeHeapSnapshot()}\n`);
+    }
+  };
+  const timer = setInterval(sample, 50);
+  return {
+    peaks,
+    stop: () => {
+      sample();
+      clearInterval(timer);
+    },
+  };
 }
 
 /** Child mode: one reconcileLocally pass over the objects in `state`, results written next to it. */
@@ -41,6 +75,7 @@ export async function runPass(name: string, state: string, cacheDir: string): Pr
   );
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();
+  const memory = sampleMemory();
   const cpu0 = process.cpuUsage();
   const git0 = childCpuSeconds();
   const start = performance.now();
@@ -48,6 +83,7 @@ export async function runPass(name: string, state: string, cacheDir: string): Pr
   const result = await reconcileLocally(objects, { cacheDir, threads: Number(process.env.BENCH_THREADS ?? 0) });
   const seconds = (performance.now() - start) / 1000;
   delay.disable();
+  memory.stop();
   const cpu = process.cpuUsage(cpu0);
   const statusChanges = result.variants.filter(
     (v) => JSON.stringify(v.status) !== before.get(v.metadata!.name!),
@@ -69,6 +105,7 @@ export async function runPass(name: string, state: string, cacheDir: string): Pr
     byCommand: gitProcessStats.byCommand,
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
     cpu: { node: (cpu.user + cpu.system) / 1e6, git: childCpuSeconds() - git0 },
+    memoryMiB: memory.peaks,
     eventLoopDelayMs: {
       p50: delay.percentile(50) / 1e6,
       p99: delay.percentile(99) / 1e6,

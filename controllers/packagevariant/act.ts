@@ -24,8 +24,11 @@ export interface ActDeps {
   downstreamWritten?(store: GitStore, packageName: string): Promise<void>;
 }
 
+/** What act needs of the observation (not the packages: they are let go before the push). */
+export type ActedOn = Pick<Observed, 'pv' | 'key' | 'downStore' | 'packageName' | 'upstream'>;
+
 /** Performs the decision; returns the status targets as git now holds them. */
-export async function act(deps: ActDeps, observed: Observed, decision: Decision): Promise<DownstreamTarget[]> {
+export async function act(deps: ActDeps, observed: ActedOn, decision: Decision): Promise<DownstreamTarget[]> {
   const { pv, downStore, packageName, upstream } = observed;
   let targets = decision.targets;
   const results = decision.ops.length ? await deps.pushes.submit(downStore, decision.ops) : [];

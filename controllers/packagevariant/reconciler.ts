@@ -16,6 +16,7 @@ import {
   validatePackageVariant,
   type PackageVariant,
 } from '../../api/v1alpha1/index.ts';
+import PQueue from 'p-queue';
 import type { RenderOptions } from '../../lib/fn/render.ts';
 import type { GitStore } from '../../lib/git/store.ts';
 import type { ReconcileResult } from '../../lib/kube/workqueue.ts';
@@ -63,6 +64,11 @@ export interface ReconcilerOptions extends Omit<ActDeps, 'objects' | 'stores' | 
   metrics?: VariantMetrics;
   /** Remembered no-op reconciles (local mode): a variant whose inputs did not move is not read again. */
   memo?: ReconcileMemo;
+  /**
+   * Reconciles that read, merge and decide packages at once (default PACKAGE_WORK_CONCURRENCY);
+   * the others wait with what they read from refs only. Bounds memory, not pushes.
+   */
+  packageWork?: number;
   /** Called after the variant's own push to its downstream package (so the watcher does not take it for news). */
   downstreamWritten?(store: GitStore, packageName: string): Promise<void>;
   now?: () => string;
@@ -81,11 +87,16 @@ export function failedStatusVersion(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null ? failedStatusVersions.get(error) : undefined;
 }
 
+/** Reconciles that read and merge packages at once, by default (ReconcilerOptions.packageWork). */
+export const PACKAGE_WORK_CONCURRENCY = 8;
+
 export class PackageVariantReconciler {
   private readonly options: ReconcilerOptions;
+  private readonly packageWork: PQueue;
 
   constructor(options: ReconcilerOptions) {
     this.options = options;
+    this.packageWork = new PQueue({ concurrency: options.packageWork ?? PACKAGE_WORK_CONCURRENCY });
   }
 
   /** Reconciles one variant, `namespace/name`. Throws to be retried with backoff. */
@@ -186,45 +197,49 @@ export class PackageVariantReconciler {
       });
       return remembered.outcome;
     }
-    const observed = await observeVariant(deps, pv, spec, refs);
-    log.debug(
-      {
-        durationMs: lap(),
-        upstreamCommit: observed.upstream.commit,
-        base: observed.base?.revision.ref,
-        drafts: observed.downstream.drafts.length,
-      },
-      'observed',
-    );
-    signal.throwIfAborted();
-    this.options.metrics?.upstreamResolved(observed.upstream.commit);
-    this.options.observe?.(key, {
-      ...watched,
-      upstream: observed.upstream.watch,
-      injectionKinds: [...observed.injection.keys()],
+    // Package contents are read, merged and decided a few reconciles at a time and let go before
+    // the push: a reconcile waiting for its push holds the draft it writes, not the packages.
+    const decided = await this.packageWork.add(async () => {
+      const observed = await observeVariant(deps, pv, spec, refs);
+      log.debug(
+        {
+          durationMs: lap(),
+          upstreamCommit: observed.upstream.commit,
+          base: observed.base?.revision.ref,
+          drafts: observed.downstream.drafts.length,
+        },
+        'observed',
+      );
+      signal.throwIfAborted();
+      this.options.metrics?.upstreamResolved(observed.upstream.commit);
+      const injectionKinds = [...observed.injection.keys()];
+      this.options.observe?.(key, { ...watched, upstream: observed.upstream.watch, injectionKinds });
+      if (suspendedBy) return { suspended: suspendedOutcome(observed, suspendedBy) };
+      const contentOptions = {
+        conflictPolicy: this.options.conflictPolicy ?? 'upstream-wins',
+        ...(this.options.render ? { render: this.options.render } : {}),
+      };
+      const { contentThreads } = this.options;
+      const content = contentThreads
+        ? await contentThreads.compute(observed, contentOptions)
+        : await computeContent(observed, contentOptions);
+      const decision = decide(observed, content);
+      log.debug(
+        {
+          durationMs: lap(),
+          task: content.task,
+          ops: decision.ops.map((op) => op.kind),
+          ...(decision.publish ? { publish: decision.publish.workspace } : {}),
+          ...(decision.held ? { held: decision.held } : {}),
+          ...(decision.withheld ? { withheld: decision.withheld } : {}),
+        },
+        'decided',
+      );
+      if (decision.stalled) throw new TerminalError(decision.stalled.reason, decision.stalled.message);
+      return { decision, injectionKinds, observed: withoutPackages(observed) };
     });
-    if (suspendedBy) return suspendedOutcome(observed, suspendedBy);
-    const contentOptions = {
-      conflictPolicy: this.options.conflictPolicy ?? 'upstream-wins',
-      ...(this.options.render ? { render: this.options.render } : {}),
-    };
-    const { contentThreads } = this.options;
-    const content = contentThreads
-      ? await contentThreads.compute(observed, contentOptions)
-      : await computeContent(observed, contentOptions);
-    const decision = decide(observed, content);
-    log.debug(
-      {
-        durationMs: lap(),
-        task: content.task,
-        ops: decision.ops.map((op) => op.kind),
-        ...(decision.publish ? { publish: decision.publish.workspace } : {}),
-        ...(decision.held ? { held: decision.held } : {}),
-        ...(decision.withheld ? { withheld: decision.withheld } : {}),
-      },
-      'decided',
-    );
-    if (decision.stalled) throw new TerminalError(decision.stalled.reason, decision.stalled.message);
+    if (decided.suspended) return decided.suspended;
+    const { decision, injectionKinds, observed } = decided;
     signal.throwIfAborted();
     const targets = await act(this.options, observed, decision);
     log.debug({ durationMs: lap(), targets: targets.map((t) => `${t.name} ${t.lifecycle}`) }, 'acted');
@@ -248,7 +263,7 @@ export class PackageVariantReconciler {
     if (refsPrint) {
       const wroteNothing = !decision.ops.length && !decision.publish && !decision.events.length;
       await memo!.remember(key, refsPrint, this.options.objects, namespace, {
-        injectionKinds: [...observed.injection.keys()],
+        injectionKinds,
         outcome: wroteNothing ? outcome : undefined,
       });
     }
@@ -311,6 +326,11 @@ export class PackageVariantReconciler {
     const statusVersion = await this.options.objects.patchStatus('PackageVariant', pv, status);
     return statusVersion ? { statusVersion } : undefined;
   }
+}
+
+/** What a reconcile keeps of its observation past the decision (for act and status.upstream): not the packages. */
+function withoutPackages({ pv, key, downStore, packageName, upstream, upstreamHistory, lock }: Observed) {
+  return { pv, key, downStore, packageName, upstream, upstreamHistory, lock };
 }
 
 /** Ready False, reason Suspended: what was observed, and what a resume would do first. */
