@@ -16,7 +16,6 @@ import {
   validatePackageVariant,
   type PackageVariant,
 } from '../../api/v1alpha1/index.ts';
-import PQueue from 'p-queue';
 import type { RenderOptions } from '../../lib/fn/render.ts';
 import type { GitStore } from '../../lib/git/store.ts';
 import type { ReconcileResult } from '../../lib/kube/workqueue.ts';
@@ -64,11 +63,6 @@ export interface ReconcilerOptions extends Omit<ActDeps, 'objects' | 'stores' | 
   metrics?: VariantMetrics;
   /** Remembered no-op reconciles (local mode): a variant whose inputs did not move is not read again. */
   memo?: ReconcileMemo;
-  /**
-   * Reconciles that read, merge and decide packages at once (default PACKAGE_WORK_CONCURRENCY);
-   * the others wait with what they read from refs only. Bounds memory, not pushes.
-   */
-  packageWork?: number;
   /** Called after the variant's own push to its downstream package (so the watcher does not take it for news). */
   downstreamWritten?(store: GitStore, packageName: string): Promise<void>;
   now?: () => string;
@@ -87,16 +81,11 @@ export function failedStatusVersion(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null ? failedStatusVersions.get(error) : undefined;
 }
 
-/** Reconciles that read and merge packages at once, by default (ReconcilerOptions.packageWork). */
-export const PACKAGE_WORK_CONCURRENCY = 8;
-
 export class PackageVariantReconciler {
   private readonly options: ReconcilerOptions;
-  private readonly packageWork: PQueue;
 
   constructor(options: ReconcilerOptions) {
     this.options = options;
-    this.packageWork = new PQueue({ concurrency: options.packageWork ?? PACKAGE_WORK_CONCURRENCY });
   }
 
   /** Reconciles one variant, `namespace/name`. Throws to be retried with backoff. */
@@ -197,9 +186,9 @@ export class PackageVariantReconciler {
       });
       return remembered.outcome;
     }
-    // Package contents are read, merged and decided a few reconciles at a time and let go before
-    // the push: a reconcile waiting for its push holds the draft it writes, not the packages.
-    const decided = await this.packageWork.add(async () => {
+    // The packages live only in this function: a reconcile waiting for its push (every other
+    // reconcile of the pass, in local mode) holds the draft it writes, not the packages it read.
+    const decided = await (async () => {
       const observed = await observeVariant(deps, pv, spec, refs);
       log.debug(
         {
@@ -237,7 +226,7 @@ export class PackageVariantReconciler {
       );
       if (decision.stalled) throw new TerminalError(decision.stalled.reason, decision.stalled.message);
       return { decision, injectionKinds, observed: withoutPackages(observed) };
-    });
+    })();
     if (decided.suspended) return decided.suspended;
     const { decision, injectionKinds, observed } = decided;
     signal.throwIfAborted();
