@@ -4,7 +4,7 @@
 // and `pvctl --help` load commander and nothing else.
 import { Command, type CommanderError } from 'commander';
 import { FAILED_EXIT, INTERNAL_ERROR_EXIT, UNAVAILABLE_EXIT, USAGE_EXIT } from './exit-codes.ts';
-import { packageVersion } from './version.ts';
+import { packageVersion } from '../lib/version.ts';
 
 export { INTERNAL_ERROR_EXIT };
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { KubeObject, PackageVariant, PackageVariantSet } from '../api/v1alpha1/index.ts';
 import type { FieldError } from '../api/v1alpha1/field-errors.ts';
 import { defaultCacheDir } from '../lib/git/repository.ts';
+import { packageVersion } from '../lib/version.ts';
 import type { RenderOptions } from '../lib/fn/render.ts';
 import type { ConflictPolicy } from '../lib/merge/index.ts';
 import type { LocalObjectStore, RecordedEvent } from './local-store.ts';
@@ -80,6 +81,7 @@ export async function reconcileLocally(input: unknown[], options: LocalRunOption
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const memo = new PassMemo(join(cacheDir, PASS_MEMO_DIR), cacheDir);
   const settings = {
+    version: packageVersion(),
     conflictPolicy: options.conflictPolicy ?? null,
     render: options.render ?? null,
     dryRun: options.dryRun ?? false,
