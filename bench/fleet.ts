@@ -36,8 +36,6 @@ import { median, spread } from './lib/stats.ts';
 
 const SELF = new URL(import.meta.url).pathname;
 
-export type { PassStats };
-
 /** Runs a pass in a fresh Node process; returns its stats and the objects it left. */
 async function pass(
   name: string,

@@ -32,8 +32,8 @@ export interface RememberedPass {
   sets: PackageVariantSet[];
 }
 
+/** One remembered pass; the file's name is its fingerprint, which includes VERSION. */
 interface Entry {
-  version: number;
   repositories: Array<{ url: string; secret?: { namespace: string; name: string }; refs: string }>;
   objects: KubeObject[];
   /** Positions in `objects` of the result's variants and sets (they are those objects). */
@@ -88,7 +88,6 @@ export class PassMemo {
     } catch {
       return undefined;
     }
-    if (entry.version !== VERSION) return undefined;
     const unmoved = await Promise.all(
       entry.repositories.map(async ({ url, secret, refs }) => {
         const found = secret && findSecret(input, secret.namespace, secret.name);
@@ -141,7 +140,6 @@ export class PassMemo {
     const sets = pass.sets.map((o) => position.get(identity(o)));
     if ([...variants, ...sets].includes(undefined)) return;
     const entry: Entry = {
-      version: VERSION,
       repositories: reads.map(({ url, secret, refs }) => ({
         url,
         ...(secret ? { secret } : {}),
