@@ -1,6 +1,6 @@
 // Fleet-upgrade benchmark of the PackageVariant controller in local mode (`make bench-fleet`).
 //
-//   node bench/fleet.ts [--n 1000] [--repos 10] [--runs 3] [--cold-runs 1] [--threads N] [--profile] [--keep]
+//   node bench/fleet.ts [--n 1000] [--repos 10] [--runs 3] [--cold-runs 1] [--threads N] [--pipeline] [--profile] [--keep]
 //   (or N=1000 REPOS=10 RUNS=3 COLD_RUNS=1 PROFILE=1 in the environment)
 //   BENCH_NODE_FLAGS="--max-semi-space-size=8"   Node/V8 flags for each pass's process
 //   BENCH_HEAP_SNAPSHOT_MIB=200                   a heap snapshot (in the cwd) when a pass's heap passes 200 MiB
@@ -384,6 +384,7 @@ async function main(): Promise<void> {
       'cold-runs': { type: 'string', default: process.env.COLD_RUNS ?? '1' },
       profile: { type: 'boolean', default: ['1', 'true', 'yes'].includes(process.env.PROFILE ?? '') },
       keep: { type: 'boolean', default: false },
+      pipeline: { type: 'boolean', default: false },
       out: { type: 'string' },
       threads: { type: 'string' },
     },
@@ -397,6 +398,7 @@ async function main(): Promise<void> {
     coldRuns: Number(values['cold-runs']),
     profile: values.profile,
     keep: values.keep,
+    pipeline: values.pipeline,
     log: (line) => console.error(line),
   });
   const { execFileSync } = await import('node:child_process');

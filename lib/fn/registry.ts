@@ -1,6 +1,7 @@
 // Which catalog images run as built-ins: an image's name (after a known catalog registry prefix)
 // and its tag (a version range per function). Unknown names, other registries, digests and versions
 // outside the range are not built-ins (they need the container runtime).
+import type { YAMLMap } from 'yaml';
 import type { FunctionOutput, ResourceList } from './types.ts';
 import type { Limits } from './runtimes/process.ts';
 
@@ -21,6 +22,8 @@ export interface Builtin {
   before: [number, number];
   runtime: 'typescript' | 'wasm';
   run(list: ResourceList, limits: Limits): Promise<FunctionOutput> | FunctionOutput;
+  /** The resources the function can read or change with this config; only those are given to it (undefined: all). */
+  scope?(config: YAMLMap | undefined): ((node: YAMLMap) => boolean) | undefined;
 }
 
 export interface ImageRef {

@@ -96,6 +96,37 @@ describe('renderPackage', () => {
     );
   });
 
+  // In-process mutators change the pipeline's own nodes; these are the guarantees that makes safe.
+  it('keeps the input files when a later function fails after an in-process mutator changed them', async () => {
+    const input = files({
+      Kptfile: kptfile(
+        '  mutators:\n    - image: set-namespace\n      configMap:\n        namespace: a\n    - image: set-labels\n      configPath: missing.yaml\n',
+      ),
+      'app.yaml': deployment,
+    });
+    const before = new Map([...input].map(([k, v]) => [k, Buffer.from(v)]));
+    const out = await renderPackage(input);
+    expect(out.error).toContain('missing function config');
+    expect(out.files).toBe(input);
+    expect(out.files).toEqual(before);
+  });
+
+  it('discards what an in-process validator changes, and leaves no kpt annotations or empty maps behind', async () => {
+    const bare = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bare\n';
+    const input = files({
+      Kptfile: kptfile(
+        '  mutators:\n    - image: set-labels\n      configMap:\n        tier: web\n  validators:\n    - image: set-namespace\n      configMap:\n        namespace: changed-by-a-validator\n',
+      ),
+      'cm.yaml': bare,
+      'app.yaml': deployment,
+    });
+    const out = await renderPackage(input);
+    expect(out.error).toBeUndefined();
+    const cm = out.files.get('cm.yaml')!.toString();
+    expect(cm).toBe('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bare\n  labels:\n    tier: web\n');
+    expect(out.files.get('app.yaml')!.toString()).not.toContain('changed-by-a-validator');
+    expect(out.files.get('app.yaml')!.toString()).not.toContain('config.kubernetes.io');
+  });
   it('refuses exec functions that are not allowed, and images without a built-in or runtime', async () => {
     for (const [fn, why, failed] of [
       ['exec: /bin/sh -c "touch /tmp/pwned"', 'exec functions are not allowed', '/bin/sh -c "touch /tmp/pwned"'],
@@ -174,6 +205,31 @@ describe('built-ins compiled to WebAssembly', () => {
         .replace('replicas: 3', 'replicas: 7'),
     );
     expect(out.files.get('cm.yaml')).toBe(input.get('cm.yaml'));
+  }, 60_000);
+  it('apply-replacements gets only what its config selects; the rest keep their bytes and order', async () => {
+    const replacements = (sourceName: string) =>
+      `apiVersion: fn.kpt.dev/v1alpha1\nkind: ApplyReplacements\nmetadata:\n  name: r\n  annotations:\n    config.kubernetes.io/local-config: "true"\nreplacements:\n  - source:\n      kind: ConfigMap\n      name: ${sourceName}\n      fieldPath: data.replicas\n    targets:\n      - select:\n          kind: Deployment\n        fieldPaths:\n          - spec.replicas\n`;
+    const service = 'apiVersion: v1\nkind:    Service # odd spacing\nmetadata: {name: web}\nspec: {replicas: 3}\n';
+    const many = [
+      service,
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  replicas: "7"\n',
+      deployment,
+    ];
+    const input = files({
+      Kptfile: kptfile('  mutators:\n    - image: gcr.io/kpt-fn/apply-replacements:v0.1\n      configPath: r.yaml\n'),
+      'r.yaml': replacements('settings'),
+      'all.yaml': many.join('---\n'),
+    });
+    const out = await renderPackage(input);
+    expect(out.error).toBeUndefined();
+    expect(out.files.get('all.yaml')!.toString()).toBe(
+      [service, many[1], deployment.replace('replicas: 3', 'replicas: 7')].join('---\n'),
+    );
+
+    input.set('r.yaml', Buffer.from(replacements('missing')));
+    const failed = await renderPackage(input);
+    expect(failed.error).toMatch(/apply-replacements.*failed/);
+    expect(JSON.stringify(failed.results.items[0]!.results)).toMatch(/nothing selected by ConfigMap.*missing/);
   }, 60_000);
 });
 

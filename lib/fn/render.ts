@@ -11,6 +11,7 @@ import { Document, YAMLMap, isMap } from 'yaml';
 import { KPTFILE, Kptfile, type PackageFiles } from '../kpt/index.ts';
 import { isKrmFile } from '../kpt/resources.ts';
 import { fingerprint, joinDocuments, parseDocuments, setField, YamlSyntaxError } from '../kpt/yaml.ts';
+import { parsedFile } from './parsed-files.ts';
 import { apiVersionOf, kindOf, nameOf, stringScalar } from './krm.ts';
 import { isIgnored, parseKrmignore, type Ignore } from './krmignore.ts';
 import { annotateForCall, collectOutput, FunctionContractError, type Item } from './resourcelist.ts';
@@ -179,37 +180,26 @@ function loadPackages(files: PackageFiles, requireKptfile = true): Map<string, P
     const rel = pkg.dir ? path.slice(pkg.dir.length + 1) : path;
     if (rel !== KPTFILE && isIgnored(pkg.ignore, rel)) continue;
     if (!isUtf8(content)) continue; // opaque: never decoded, left as it is
-    let docs;
+    let file;
     try {
-      docs = parseDocuments(content.toString('utf8'));
+      file = parsedFile(content);
     } catch (e) {
       if (e instanceof YamlSyntaxError)
         throw new RenderError(`${path}: invalid YAML${e.line ? ` at line ${e.line}` : ''}: ${e.message}`);
       throw e;
     }
-    let index = 0;
-    for (const doc of docs) {
-      const contents = doc.doc.contents;
-      if (contents === null || (contents as { value?: unknown }).value === null) continue;
-      if (!isMap(contents))
-        throw new RenderError(`${path} (document ${doc.index}): not a KRM resource (a YAML map is expected)`);
+    if ('notAMap' in file)
+      throw new RenderError(`${path} (document ${file.notAMap}): not a KRM resource (a YAML map is expected)`);
+    file.resources.forEach((resource, index) => {
       pkg.items.push({
-        node: contents,
+        node: resource.node,
         pkg: pkg.dir,
         path: rel,
         index,
-        seqIndent: doc.style.indentSeq ? 'wide' : 'compact',
-        origin: {
-          file: path,
-          index,
-          raw: doc.raw,
-          doc: doc.doc,
-          style: doc.style,
-          fingerprint: fingerprint(contents, true),
-        },
+        seqIndent: resource.style.indentSeq ? 'wide' : 'compact',
+        origin: { file: path, index, ...resource },
       });
-      index++;
-    }
+    });
   }
   return pkgs;
 }
@@ -333,26 +323,27 @@ async function runStep(
   const functionConfig = config ?? resolveConfig(pkg, spec, input, fail);
 
   const nodes = input.map((i) => i.node);
-  const chosen =
+  const picked =
     spec.selectors?.length || spec.exclude?.length
       ? select(nodes, spec.selectors, spec.exclude)
       : nodes.map((_, i) => i);
-  const selected = chosen.map((i) => input[i]!);
-  for (const item of selected) {
+  for (const item of picked.map((i) => input[i]!)) {
     const problem = notKrm(item.node, item.path);
     if (problem) fail(`input resource list must contain only KRM resources: ${join(item.pkg, item.path)}: ${problem}`);
   }
+  // what the function cannot read or change with this config stays out of its list, as if unselected
+  const inScope = runner.scope?.(functionConfig);
+  const chosen = inScope ? picked.filter((i) => inScope(nodes[i]!)) : picked;
+  const selected = chosen.map((i) => input[i]!);
 
   const limits = {
     timeoutMs: run.options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     maxOutputBytes: run.options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
   };
+  const call = annotateForCall(selected, runner.serialized ? 'text' : role === 'mutator' ? 'in-place' : 'copy');
   let output;
   try {
-    output = await runner.run(
-      { items: annotateForCall(selected, runner.serialized), ...(functionConfig ? { functionConfig } : {}) },
-      limits,
-    );
+    output = await runner.run({ items: call.nodes, ...(functionConfig ? { functionConfig } : {}) }, limits);
   } catch (e) {
     output = { results: [], error: (e as Error).message, exitCode: 1 };
   }
@@ -373,7 +364,14 @@ async function runStep(
   }
   if (role === 'validator') return input;
 
-  const collected = collectOutput(selected, output.items ?? [], pkg.dir, runner.serialized, output.unchanged);
+  const collected = collectOutput(
+    selected,
+    output.items ?? [],
+    pkg.dir,
+    runner.serialized,
+    call.before,
+    output.unchanged,
+  );
   checkOutput(collected, fail);
   if (chosen.length === input.length) return collected.map((c) => c.item);
   // kpt's MergeWithInput: untouched resources stay, changed ones take their place, deleted ones go, new ones come last
@@ -460,7 +458,8 @@ function writeBack(files: PackageFiles, pkgs: Map<string, Pkg>, items: Item[]): 
     list.sort((a, b) => a.index - b.index);
     const before = originalFiles.get(file);
     const unchanged = (item: Item) =>
-      item.origin !== undefined && fingerprint(item.node, true) === item.origin.fingerprint;
+      item.origin !== undefined &&
+      (item.node === item.origin.node || fingerprint(item.node, true) === item.origin.fingerprint);
     if (
       before &&
       before.length === list.length &&

@@ -3,20 +3,10 @@
 // annotations (plus `config.k8s.io/id` and kpt's `internal.config.kubernetes.io/package-path`);
 // after the function, paths and indexes are read back, the ids match outputs to inputs and every one
 // of these annotations is removed again.
-import {
-  Document,
-  Pair,
-  Scalar,
-  YAMLMap,
-  YAMLSeq,
-  isMap,
-  isScalar,
-  isSeq,
-  type Node as YNode,
-  type ToStringOptions,
-} from 'yaml';
+import { Document, Pair, Scalar, YAMLMap, YAMLSeq, isMap, isScalar, isSeq, type Node as YNode } from 'yaml';
 import { getField, getIn, parseDocuments, scalarString, setField } from '../kpt/yaml.ts';
 import { annotationsOf, kindOf, nameOf, namespaceOf } from './krm.ts';
+import { ownNode, type ParsedResource } from './parsed-files.ts';
 import type { ResourceList, ResultItem, Severity } from './types.ts';
 
 export const ANNOTATIONS = {
@@ -33,13 +23,9 @@ export const ANNOTATIONS = {
 const ALL_ANNOTATIONS: readonly string[] = Object.values(ANNOTATIONS);
 
 /** Where a resource came from in the package as read (for writing unchanged documents back byte for byte). */
-export interface Origin {
+export interface Origin extends ParsedResource {
   file: string;
   index: number;
-  raw: string;
-  doc: Document.Parsed;
-  style: ToStringOptions;
-  fingerprint: string;
 }
 
 /** A resource in the render pipeline: its node (without the annotations above) and where it lives. */
@@ -68,16 +54,35 @@ const quoted = (value: string) => {
 };
 
 /**
- * `items` with kpt's annotations, for one function call; ids are 1-based positions. A function run
- * in process changes what it is given, so it gets deep copies; `forText`: the items are only
- * written out as YAML (exec, wasm, container), so copies of the three maps on the way to the
- * annotations are enough and the rest is shared with the input.
+ * How a function call gets its items: `text` when they are only written out as YAML (exec, wasm,
+ * container): copies of the three maps on the way to the annotations, the rest shared with the
+ * pipeline; `in-place` for a mutator run in process: the pipeline's own nodes (a failed function
+ * fails the whole render, which then keeps the input files, so nothing is lost); `copy` for a
+ * validator run in process: deep copies, since what it changes must not reach the pipeline.
  */
-export function annotateForCall(items: Item[], forText = false): YAMLMap[] {
-  return items.map((item, i) => {
-    const node = forText ? copyOf(item.node) : (item.node.clone() as YAMLMap);
-    const metadata = copiedChild(node, 'metadata', forText);
-    const annotations = copiedChild(metadata, 'annotations', forText);
+export type CallMode = 'text' | 'in-place' | 'copy';
+
+/** Whether a node had a `metadata` map with an `annotations` map before kpt's annotations were added. */
+export interface Shape {
+  metadata: boolean;
+  annotations: boolean;
+}
+
+export function shapeOf(node: YAMLMap | undefined): Shape {
+  return {
+    metadata: node !== undefined && isMap(getField(node, 'metadata')),
+    annotations: node !== undefined && isMap(getIn(node, ['metadata', 'annotations'])),
+  };
+}
+
+/** `items` with kpt's annotations, for one function call; ids are 1-based positions; `before[i]` is item i's shape before. */
+export function annotateForCall(items: Item[], mode: CallMode): { nodes: YAMLMap[]; before: Shape[] } {
+  const before = items.map((item) => shapeOf(item.node));
+  const nodes = items.map((item, i) => {
+    if (mode === 'in-place') item.node = ownNode(item.node);
+    const node = mode === 'text' ? copyOf(item.node) : mode === 'copy' ? (item.node.clone() as YAMLMap) : item.node;
+    const metadata = copiedChild(node, 'metadata', mode === 'text');
+    const annotations = copiedChild(metadata, 'annotations', mode === 'text');
     const set = (key: string, value: string) => setField(annotations, key, quoted(value));
     set(ANNOTATIONS.legacyIndex, String(item.index));
     set(ANNOTATIONS.legacyPath, item.path);
@@ -89,6 +94,7 @@ export function annotateForCall(items: Item[], forText = false): YAMLMap[] {
     set(ANNOTATIONS.packagePath, item.pkg === '' ? '.' : item.pkg);
     return node;
   });
+  return { nodes, before };
 }
 
 /** A map sharing `map`'s key and value nodes, with its own list of pairs (so a set on it changes only it). */
@@ -106,23 +112,21 @@ function copiedChild(parent: YAMLMap, key: string, copy: boolean): YAMLMap {
   return map;
 }
 
-function stripped(node: YAMLMap, before?: YAMLMap): YAMLMap {
+function stripped(node: YAMLMap, before: Shape): YAMLMap {
   stripAnnotations(node, before);
   return node;
 }
 
 /** Removes kpt's annotations from a node; empty `annotations` / `metadata` maps that were not there before go too. */
-function stripAnnotations(node: YAMLMap, before?: YAMLMap): void {
+export function stripAnnotations(node: YAMLMap, before: Shape): void {
   const metadata = getField(node, 'metadata');
   if (!isMap(metadata)) return;
   const annotations = getField(metadata, 'annotations');
   if (!isMap(annotations)) return;
   annotations.items = annotations.items.filter((p) => !ALL_ANNOTATIONS.includes(scalarString(p.key) ?? ''));
-  const hadAnnotations = before !== undefined && isMap(getIn(before, ['metadata', 'annotations']));
-  if (annotations.items.length === 0 && !hadAnnotations) {
+  if (annotations.items.length === 0 && !before.annotations) {
     metadata.items = metadata.items.filter((p) => scalarString(p.key) !== 'annotations');
-    const hadMetadata = before !== undefined && isMap(getField(before, 'metadata'));
-    if (metadata.items.length === 0 && !hadMetadata) {
+    if (metadata.items.length === 0 && !before.metadata) {
       node.items = node.items.filter((p) => scalarString(p.key) !== 'metadata');
     }
   }
@@ -134,6 +138,7 @@ function stripAnnotations(node: YAMLMap, before?: YAMLMap): void {
  * `serialized`: the output came through YAML text (exec, wasm, container); it is then laid onto a
  * copy of the input node so unchanged parts keep their comments and layout.
  * New resources without a path get kpt's default `<namespace>/<kind>_<name>.yaml` in package `pkg`.
+ * `before`: the input items' shapes before the call (from {@link annotateForCall}).
  * `unchanged`: output nodes that are the very nodes given to the function, untouched by it; their
  * input item's node is taken as it is.
  */
@@ -142,6 +147,7 @@ export function collectOutput(
   output: YAMLMap[],
   pkg: string,
   serialized: boolean,
+  before: readonly Shape[],
   unchanged?: ReadonlySet<YAMLMap>,
 ): { item: Item; source?: number }[] {
   const items: { item: Item; source?: number }[] = [];
@@ -157,12 +163,13 @@ export function collectOutput(
     const indexText = changed(a[ANNOTATIONS.index], a[ANNOTATIONS.legacyIndex], from ? String(from.index) : undefined);
     const packagePath = a[ANNOTATIONS.packagePath];
     const seqIndent = a[ANNOTATIONS.seqIndent] === 'wide' ? 'wide' : 'compact';
+    const shape = from && id !== undefined ? before[id - 1]! : shapeOf(undefined);
     const result =
       from && unchanged?.has(node)
         ? from.node
         : from && serialized
-          ? patchNode(from.node.clone() as YAMLMap, stripped(node, from.node))
-          : stripped(node, from?.node);
+          ? patchNode(from.node.clone() as YAMLMap, stripped(node, shape))
+          : stripped(node, shape);
     const item: Item = {
       node: result as YAMLMap,
       pkg: from?.pkg ?? (packagePath !== undefined && packagePath !== '.' ? packagePath : pkg),

@@ -1,7 +1,7 @@
 // Picks the runtime of one pipeline entry: a built-in for catalog images it implements, an allowed
 // executable for `exec:`, the container runtime for other images when the operator enabled one.
 import { BUILTINS } from './builtins/index.ts';
-import { findBuiltin } from './registry.ts';
+import { findBuiltin, type Builtin } from './registry.ts';
 import { runContainer, type ContainerRuntime } from './runtimes/container.ts';
 import { resolveExec, runExec } from './runtimes/exec.ts';
 import type { Limits } from './runtimes/process.ts';
@@ -25,6 +25,7 @@ export interface Runner {
   /** The output arrives as YAML text (and is laid onto the input to keep its layout). */
   serialized: boolean;
   run(list: ResourceList, limits: Limits): Promise<FunctionOutput>;
+  scope?: Builtin['scope'];
 }
 
 /** The runner for `spec`, or why it cannot run. */
@@ -45,6 +46,7 @@ export function resolveRunner(spec: FunctionSpec, options: RunnerOptions): Runne
       kind: 'builtin',
       serialized: builtin.runtime === 'wasm',
       run: async (list, limits) => builtin.run(list, limits),
+      ...(builtin.scope ? { scope: builtin.scope } : {}),
     };
   }
   if (options.containerRuntime) {

@@ -1,6 +1,7 @@
 // The built-in functions and the catalog versions they stand for (docs/render.md has the table).
 import type { Builtin } from '../registry.ts';
 import { runWasm } from '../runtimes/wasm.ts';
+import { replacementScope } from './replacement-scope.ts';
 import { setLabels } from './set-labels.ts';
 import { setNamespace } from './set-namespace.ts';
 
@@ -13,6 +14,7 @@ export const BUILTINS: readonly Builtin[] = [
     before: [1, 0],
     runtime: 'wasm',
     run: (list, limits) => runWasm('apply-replacements', list, limits),
+    scope: replacementScope,
   },
   {
     name: 'set-annotations',

@@ -26,7 +26,7 @@ describe('runWasm', () => {
         'web.yaml',
       ),
     ];
-    const given = annotateForCall(input);
+    const { nodes: given, before } = annotateForCall(input, 'text');
     const out = await runWasm(
       'set-image',
       { items: given, functionConfig: config },
@@ -38,7 +38,7 @@ describe('runWasm', () => {
     expect(out.items![1]).not.toBe(given[1]);
     expect([...out.unchanged!]).toEqual([given[0]]);
 
-    const collected = collectOutput(input, out.items!, '', true, out.unchanged);
+    const collected = collectOutput(input, out.items!, '', true, before, out.unchanged);
     expect(collected[0]!.item.node).toBe(input[0]!.node);
     const text = (node: YAMLMap) => Object.assign(new Document(), { contents: node }).toString();
     expect(text(collected[1]!.item.node)).toContain('image: nginx:1.27 # pinned');
