@@ -183,6 +183,26 @@ describe('renderPackage', () => {
   });
 });
 
+describe('parsed files shared between renders', () => {
+  it('renders the same bytes alike the first time, from the cache, and after another config', async () => {
+    const app = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared-${Date.now()}\n`;
+    const withNamespace = (namespace: string) =>
+      files({
+        Kptfile: kptfile(
+          `  mutators:\n    - image: gcr.io/kpt-fn/set-namespace:v0.4\n      configMap:\n        namespace: ${namespace}\n`,
+        ),
+        'app.yaml': app,
+      });
+    const expected = (namespace: string) => app.replace(/(name: .*\n)/, `$1  namespace: ${namespace}\n`);
+    for (const namespace of ['a', 'b', 'c', 'a']) {
+      const out = await renderPackage(withNamespace(namespace));
+      expect(out.files.get('app.yaml')!.toString()).toBe(expected(namespace));
+    }
+    const untouched = await renderPackage(files({ Kptfile: kptfile('  mutators: []\n'), 'app.yaml': app }));
+    expect(untouched.files.get('app.yaml')!.toString()).toBe(app);
+  });
+});
+
 describe('built-ins compiled to WebAssembly', () => {
   it('apply-replacements and starlark run in the worker', async () => {
     const input = files({

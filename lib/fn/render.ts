@@ -10,8 +10,8 @@ import { posix } from 'node:path';
 import { Document, YAMLMap, isMap } from 'yaml';
 import { KPTFILE, Kptfile, type PackageFiles } from '../kpt/index.ts';
 import { isKrmFile } from '../kpt/resources.ts';
-import { fingerprint, joinDocuments, parseDocuments, setField, YamlSyntaxError } from '../kpt/yaml.ts';
-import { parsedFile } from './parsed-files.ts';
+import { cloneNode, fingerprint, joinDocuments, parseDocuments, setField, YamlSyntaxError } from '../kpt/yaml.ts';
+import { isShared, parsedFile } from './parsed-files.ts';
 import { apiVersionOf, kindOf, nameOf, stringScalar } from './krm.ts';
 import { isIgnored, parseKrmignore, type Ignore } from './krmignore.ts';
 import { annotateForCall, collectOutput, FunctionContractError, type Item } from './resourcelist.ts';
@@ -137,7 +137,7 @@ export async function evalFunction(
         throw new RenderError(
           `function config ${JSON.stringify(options.fnConfigPath)} must hold exactly one resource, found ${found.length}`,
         );
-      config = found[0]!.node.clone() as YAMLMap;
+      config = cloneNode(found[0]!.node);
     }
     const output = await runStep(run, run.pkgs.get('')!, spec, input, 'mutator', config);
     return { files: writeBack(files, run.pkgs, output), results: run.results };
@@ -425,7 +425,7 @@ function resolveConfig(pkg: Pkg, spec: FunctionSpec, input: Item[], fail: (why: 
     if (found.length === 0) fail(`missing function config ${JSON.stringify(spec.configPath)}`);
     if (found.length > 1)
       fail(`function config ${JSON.stringify(spec.configPath)} must hold exactly one resource, found ${found.length}`);
-    return found[0]!.node.clone() as YAMLMap;
+    return cloneNode(found[0]!.node);
   }
   if (spec.configMap && Object.keys(spec.configMap).length) {
     const cm = new Document({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'function-input' }, data: {} })
@@ -459,7 +459,9 @@ function writeBack(files: PackageFiles, pkgs: Map<string, Pkg>, items: Item[]): 
     const before = originalFiles.get(file);
     const unchanged = (item: Item) =>
       item.origin !== undefined &&
-      (item.node === item.origin.node || fingerprint(item.node, true) === item.origin.fingerprint);
+      // a shared node is never changed; one of this render alone may have been changed in place
+      ((item.node === item.origin.node && isShared(item.node)) ||
+        fingerprint(item.node, true) === item.origin.fingerprint);
     if (
       before &&
       before.length === list.length &&

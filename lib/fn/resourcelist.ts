@@ -4,7 +4,7 @@
 // after the function, paths and indexes are read back, the ids match outputs to inputs and every one
 // of these annotations is removed again.
 import { Document, Pair, Scalar, YAMLMap, YAMLSeq, isMap, isScalar, isSeq, type Node as YNode } from 'yaml';
-import { getField, getIn, parseDocuments, scalarString, setField } from '../kpt/yaml.ts';
+import { cloneNode, getField, getIn, parseDocuments, scalarString, setField } from '../kpt/yaml.ts';
 import { annotationsOf, kindOf, nameOf, namespaceOf } from './krm.ts';
 import { ownNode, type ParsedResource } from './parsed-files.ts';
 import type { ResourceList, ResultItem, Severity } from './types.ts';
@@ -80,7 +80,7 @@ export function annotateForCall(items: Item[], mode: CallMode): { nodes: YAMLMap
   const before = items.map((item) => shapeOf(item.node));
   const nodes = items.map((item, i) => {
     if (mode === 'in-place') item.node = ownNode(item.node);
-    const node = mode === 'text' ? copyOf(item.node) : mode === 'copy' ? (item.node.clone() as YAMLMap) : item.node;
+    const node = mode === 'text' ? copyOf(item.node) : mode === 'copy' ? cloneNode(item.node) : item.node;
     const metadata = copiedChild(node, 'metadata', mode === 'text');
     const annotations = copiedChild(metadata, 'annotations', mode === 'text');
     const set = (key: string, value: string) => setField(annotations, key, quoted(value));
@@ -168,7 +168,7 @@ export function collectOutput(
       from && unchanged?.has(node)
         ? from.node
         : from && serialized
-          ? patchNode(from.node.clone() as YAMLMap, stripped(node, shape))
+          ? patchNode(cloneNode(from.node), stripped(node, shape))
           : stripped(node, shape);
     const item: Item = {
       node: result as YAMLMap,

@@ -1,7 +1,20 @@
 // Comment-preserving YAML helpers shared by the Kptfile, package and merge code (the `yaml` package's
 // Document API). Multi-document files keep the exact source text of every document, so a file whose
 // documents are not changed can be written back byte for byte.
-import { Composer, Document, isMap, isPair, isScalar, isSeq, Pair, Parser, Scalar, YAMLMap, YAMLSeq } from 'yaml';
+import {
+  Composer,
+  Document,
+  isMap,
+  isNode,
+  isPair,
+  isScalar,
+  isSeq,
+  Pair,
+  Parser,
+  Scalar,
+  YAMLMap,
+  YAMLSeq,
+} from 'yaml';
 import type { Node as YNode, ScalarTag, Tags, ToStringOptions } from 'yaml';
 
 export type { YNode };
@@ -269,10 +282,29 @@ export function ensureMap(root: YAMLMap, path: readonly string[]): YAMLMap {
   return current;
 }
 
-/** Deep copy of a node (comments and styles included). */
+/**
+ * Deep copy of a node (comments and styles included), as `node.clone()` makes it but several times
+ * faster: yaml's clone copies every property through its descriptor, which dominated the render.
+ */
 export function cloneNode<T extends YNode>(node: T): T {
-  return node.clone() as T;
+  return copyTree(node) as T;
 }
+
+function copyTree(value: unknown): unknown {
+  if (isScalar(value)) return withRange(Object.assign(new Scalar(value.value), value), value);
+  if (isMap(value) || isSeq(value)) {
+    const copy = Object.assign(isMap(value) ? new YAMLMap(value.schema) : new YAMLSeq(value.schema), value);
+    copy.items = (value.items as unknown[]).map(copyTree) as typeof copy.items;
+    return withRange(copy, value);
+  }
+  if (isPair(value)) return new Pair(copyTree(value.key), copyTree(value.value));
+  return isNode(value) ? value.clone() : value; // an alias
+}
+
+const withRange = <T extends YNode>(copy: T, node: YNode) => {
+  if (node.range) copy.range = [...node.range];
+  return copy;
+};
 
 /** Plain JS value of a node (maps as objects). */
 export function toPlain(node: unknown): unknown {
