@@ -16,8 +16,9 @@
 // The render metrics (packagevariant_render_duration_seconds) exist only in controller mode, so the
 // cost per function is measured apart, in a fresh Node process: renderPackage on one rendered
 // package of the fleet (the v2 blueprint, rendered, with a site's customizations) with a pipeline of
-// each function alone, minus the same package with no pipeline (parse + write back), plus the first
-// render of the process (WebAssembly worker start and module compile, paid once per pass).
+// each function alone, minus the same package with no pipeline (the write-back: the files' parse is
+// cached from the second render on), plus the first render of the process (WebAssembly worker start
+// and module compile, paid once per pass).
 // Writes bench/results/fleet-render.json and the `fleet-render` section of BENCHMARKS.md.
 // Benchmarks never assert on time.
 import { execFile } from 'node:child_process';
@@ -217,7 +218,7 @@ export function markdown(r: FleetRenderResult): string {
     '',
     '| pipeline | median | p95 | the function alone (median − empty) |',
     '|---|---|---|---|',
-    `| empty (parse + write back) | ${f2(fn.emptyPipeline.median)} | ${f2(fn.emptyPipeline.p95)} | – |`,
+    `| empty (write back; the files are parsed once and cached) | ${f2(fn.emptyPipeline.median)} | ${f2(fn.emptyPipeline.p95)} | – |`,
   );
   for (const name of ALL_FUNCTIONS) {
     const t = fn.functions[name];

@@ -131,7 +131,7 @@ const all = await time(pkg(Object.keys(FUNCTIONS)));
 stopWasmRuntime();
 
 console.log(`render, 20 resources (10 Deployments, 10 ConfigMaps), ${RUNS} runs per pipeline, node ${process.version}`);
-console.log(`  empty pipeline (read + write back):  median ${ms(median(baseline))}, p95 ${ms(p95(baseline))}`);
+console.log(`  empty pipeline (write back; parse cached):  median ${ms(median(baseline))}, p95 ${ms(p95(baseline))}`);
 for (const [fn, r] of Object.entries(rows)) {
   console.log(`  ${fn.padEnd(20)} median ${ms(r.median)}, p95 ${ms(r.p95)}  → the function: ${ms(r.cost)}`);
 }
