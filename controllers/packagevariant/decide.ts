@@ -3,7 +3,7 @@
 import type { DownstreamTarget, MergeConflict } from '../../api/v1alpha1/index.ts';
 import type { BatchOp } from '../../lib/git/batch.ts';
 import type { PackageRevision } from '../../lib/git/store.ts';
-import { Kptfile } from '../../lib/kpt/kptfile.ts';
+import { readKptfile } from '../../lib/kpt/kptfile.ts';
 import { KPTFILE, type PackageModes } from '../../lib/kpt/package.ts';
 import type { Conflict } from '../../lib/merge/index.ts';
 import type { KubeEvent } from '../store.ts';
@@ -255,7 +255,7 @@ function pushOnRenderFailure(observed: Observed, content: Content): boolean {
   const kptfile = content.files.get(KPTFILE);
   if (!kptfile) return false;
   try {
-    const meta = (Kptfile.parse(kptfile).toJSON() as { metadata?: { annotations?: Record<string, string> } }).metadata;
+    const meta = (readKptfile(kptfile).toJSON() as { metadata?: { annotations?: Record<string, string> } }).metadata;
     return meta?.annotations?.[PUSH_ON_RENDER_FAILURE] === 'true';
   } catch {
     return false;

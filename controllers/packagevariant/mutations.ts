@@ -3,7 +3,7 @@
 // in-memory files of a downstream package, and says whether any file changed.
 import type { PackageVariantSpec } from '../../api/v1alpha1/index.ts';
 import { PACKAGE_CONTEXT_FILE, updatePackageContext } from '../../lib/kpt/context.ts';
-import { Kptfile, KptfileError } from '../../lib/kpt/kptfile.ts';
+import { Kptfile, KptfileError, readKptfile } from '../../lib/kpt/kptfile.ts';
 import { KPTFILE, type PackageFiles } from '../../lib/kpt/package.ts';
 import { PackageError } from '../../lib/kpt/resources.ts';
 import { ensureMap, fingerprint, getField, Scalar, scalarString, setField } from '../../lib/kpt/yaml.ts';
@@ -109,7 +109,7 @@ function applyPackageContext(files: PackageFiles, spec: PackageVariantSpec): Pac
 function kptfilesEqual(a: Buffer, b: Buffer): boolean {
   if (a.equals(b)) return true;
   try {
-    return fingerprint(Kptfile.parse(a).contents, false) === fingerprint(Kptfile.parse(b).contents, false);
+    return fingerprint(readKptfile(a).contents, false) === fingerprint(readKptfile(b).contents, false);
   } catch {
     return false;
   }

@@ -12,7 +12,7 @@ import {
 } from '../../api/v1alpha1/index.ts';
 import type { Owner } from '../../lib/git/message.ts';
 import type { GitStore, PackageRevision } from '../../lib/git/store.ts';
-import { Kptfile } from '../../lib/kpt/kptfile.ts';
+import { readKptfile } from '../../lib/kpt/kptfile.ts';
 import { KPTFILE, type PackageFiles } from '../../lib/kpt/package.ts';
 import { TerminalError } from '../errors.ts';
 import type { ObjectStore } from '../store.ts';
@@ -277,7 +277,7 @@ export function upstreamLockOf(files: PackageFiles): { commit: string; ref?: str
   const kptfile = files.get(KPTFILE);
   if (!kptfile) return undefined;
   try {
-    const git = Kptfile.parse(kptfile).upstreamLock?.git;
+    const git = readKptfile(kptfile).upstreamLock?.git;
     if (!git?.commit) return undefined;
     return { commit: git.commit, ...(git.ref ? { ref: git.ref } : {}) };
   } catch {

@@ -15,7 +15,7 @@ import {
   type PackageVariant,
 } from '../../api/v1alpha1/index.ts';
 import type { BatchOp, BatchResult } from '../../lib/git/batch.ts';
-import { Kptfile } from '../../lib/kpt/kptfile.ts';
+import { readKptfile } from '../../lib/kpt/kptfile.ts';
 import { KPTFILE, type PackageFiles } from '../../lib/kpt/package.ts';
 
 export { UPGRADE_HELD_REASON };
@@ -47,7 +47,7 @@ export interface ReadinessGates {
 export function readinessGates(files: PackageFiles): ReadinessGates {
   const text = files.get(KPTFILE);
   if (!text) return { gates: [], pending: [] };
-  const kptfile = Kptfile.parse(text).toJSON() as {
+  const kptfile = readKptfile(text).toJSON() as {
     info?: { readinessGates?: { conditionType?: string }[] };
     status?: { conditions?: { type?: string; status?: string }[] };
   };

@@ -8,7 +8,7 @@ import PQueue from 'p-queue';
 import { isUtf8 } from 'node:buffer';
 import { posix } from 'node:path';
 import { Document, YAMLMap, isMap } from 'yaml';
-import { KPTFILE, Kptfile, type PackageFiles } from '../kpt/index.ts';
+import { KPTFILE, readKptfile, type KptfileView, type PackageFiles } from '../kpt/index.ts';
 import { isKrmFile } from '../kpt/resources.ts';
 import { cloneNode, fingerprint, joinDocuments, parseDocuments, setField, YamlSyntaxError } from '../kpt/yaml.ts';
 import { isShared, parsedFile } from './parsed-files.ts';
@@ -54,7 +54,7 @@ const NEW_STYLE = { indent: 2, lineWidth: 0, minContentWidth: 0, flowCollectionP
 
 interface Pkg {
   dir: string;
-  kptfile?: Kptfile;
+  kptfile?: KptfileView;
   items: Item[];
   ignore: Ignore;
 }
@@ -159,9 +159,9 @@ function loadPackages(files: PackageFiles, requireKptfile = true): Map<string, P
   for (const [path, content] of files) {
     if (path !== KPTFILE && !path.endsWith(`/${KPTFILE}`)) continue;
     const dir = dirOf(path);
-    let kptfile: Kptfile;
+    let kptfile: KptfileView;
     try {
-      kptfile = Kptfile.parse(content, path);
+      kptfile = readKptfile(content, path);
     } catch (e) {
       throw new RenderError(`${path}: ${(e as Error).message.replace(`${path}: `, '')}`);
     }
@@ -205,7 +205,7 @@ function loadPackages(files: PackageFiles, requireKptfile = true): Map<string, P
 }
 
 /** The checks kpt makes of a Kptfile's pipeline before it renders anything (kptfile/v1 validation). */
-function validatePipeline(path: string, kptfile: Kptfile, files: PackageFiles): void {
+function validatePipeline(path: string, kptfile: KptfileView, files: PackageFiles): void {
   const dir = dirOf(path);
   const pipeline = (kptfile.toJSON().pipeline ?? {}) as { mutators?: FunctionSpec[]; validators?: FunctionSpec[] };
   for (const spec of [...(pipeline.mutators ?? []), ...(pipeline.validators ?? [])]) {

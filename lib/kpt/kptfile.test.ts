@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { Kptfile, KptfileError, parseKptfile, setPackageVariantFunctions } from './kptfile.ts';
+import { Kptfile, KptfileError, parseKptfile, readKptfile, setPackageVariantFunctions } from './kptfile.ts';
 
 const WITH_COMMENTS = `# The wordpress blueprint.
 apiVersion: kpt.dev/v1
@@ -196,5 +196,22 @@ pipeline:
       ],
     });
     expect(() => parseKptfile(kptfile.toString())).not.toThrow();
+  });
+});
+
+describe('readKptfile', () => {
+  it('shares one parse between readers of the same bytes, and only of the same bytes', () => {
+    const first = readKptfile(Buffer.from(WITH_COMMENTS));
+    expect(readKptfile(Buffer.from(WITH_COMMENTS))).toBe(first);
+    expect(first.name).toBe('wordpress');
+    const other = readKptfile(Buffer.from(WITH_COMMENTS.replace('name: wordpress', 'name: blog')));
+    expect(other).not.toBe(first);
+    expect(other.name).toBe('blog');
+  });
+
+  it('reports a broken Kptfile on every read, with the reader’s file name', () => {
+    const broken = Buffer.from('apiVersion: kpt.dev/v1\nkind: Kptfile\npipeline: [a]\n');
+    expect(() => readKptfile(broken, 'a/Kptfile')).toThrow(/^a\/Kptfile: .*field pipeline/);
+    expect(() => readKptfile(broken, 'b/Kptfile')).toThrow(/^b\/Kptfile: .*field pipeline/);
   });
 });

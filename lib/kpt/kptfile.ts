@@ -2,6 +2,7 @@
 // decoder reports them) on top of a comment-preserving YAML document, plus typed access to
 // `upstream` and `upstreamLock` written the way kpt writes them.
 import { isUtf8 } from 'node:buffer';
+import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import {
   Document,
@@ -353,6 +354,30 @@ export class Kptfile {
     insertSection(this.contents, name, created);
     return created;
   }
+}
+
+/** What a caller that only reads a Kptfile uses of it. */
+export type KptfileView = Readonly<Pick<Kptfile, 'contents' | 'name' | 'upstream' | 'upstreamLock' | 'toJSON'>>;
+
+// A reconcile reads the same Kptfile bytes several times (the lock, the merge's check, the compare
+// after mutations, the render), so read-only parses are shared by content. Only parses that
+// succeed are kept; an error is reported again, with the caller's file name, on every read.
+const READ_LIMIT = 256;
+const views = new Map<string, Kptfile>();
+
+/** A parsed, validated Kptfile shared by every reader of the same bytes: never change it (use {@link Kptfile.parse} to edit). */
+export function readKptfile(content: Buffer, file = 'Kptfile'): KptfileView {
+  const key = createHash('sha1').update(content).digest('base64');
+  const known = views.get(key);
+  if (known) {
+    views.delete(key);
+    views.set(key, known);
+    return known;
+  }
+  const kptfile = Kptfile.parse(content, file);
+  views.set(key, kptfile);
+  if (views.size > READ_LIMIT) views.delete(views.keys().next().value!);
+  return kptfile;
 }
 
 /** Parses and validates a Kptfile (see {@link Kptfile.parse}). */

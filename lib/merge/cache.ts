@@ -4,7 +4,7 @@
 // documents are never modified by the merge (nodes taken from them are copied). Package contents
 // are treated as immutable: do not change a Buffer in place after passing it to the merge.
 import { createHash } from 'node:crypto';
-import { Kptfile, KptfileError } from '../kpt/kptfile.ts';
+import { KptfileError, readKptfile } from '../kpt/kptfile.ts';
 import { MergeError } from './types.ts';
 import { parseResourceFile, type ResourceFile } from '../kpt/resources.ts';
 
@@ -57,7 +57,7 @@ export function validateLocalKptfile(content: Buffer): void {
   const key = validKey('\0Kptfile', content);
   if (valid.has(key)) return;
   try {
-    Kptfile.parse(content, 'Kptfile');
+    readKptfile(content, 'Kptfile');
   } catch (e) {
     if (e instanceof KptfileError) throw new MergeError(`local ${e.message}`, 'Kptfile');
     throw e;

@@ -1,10 +1,20 @@
 // Package merge: the entry point the controller and `pvctl merge` call. Pure and synchronous: three
 // in-memory packages in, the upgraded local package and a conflict report out.
 import { isUtf8 } from 'node:buffer';
-import { Kptfile, KptfileError, removeSection } from '../kpt/kptfile.ts';
+import { Kptfile, KptfileError, readKptfile, removeSection } from '../kpt/kptfile.ts';
 import { KPTFILE, type PackageFiles } from '../kpt/package.ts';
 import { isKrmFile, isResourceFile, PackageError, parseResourceFile, type ResourceFile } from '../kpt/resources.ts';
-import { fingerprint, getField, getIn, isMap, isSeq, scalarString, toPlain, type YNode } from '../kpt/yaml.ts';
+import {
+  cloneNode,
+  fingerprint,
+  getField,
+  getIn,
+  isMap,
+  isSeq,
+  scalarString,
+  toPlain,
+  type YNode,
+} from '../kpt/yaml.ts';
 import { mergeKptfiles } from './kptfile.ts';
 import { markValid, parseUpstreamFile, validateLocalFile, validateLocalKptfile } from './cache.ts';
 import {
@@ -292,8 +302,7 @@ function locallyModifiedFiles(original: PackageFiles, local: PackageFiles): stri
 }
 
 function kptfileCore(content: Buffer, path: string, root: boolean): string {
-  const kptfile = Kptfile.parse(content, path);
-  const contents = kptfile.contents.clone() as YNode & typeof kptfile.contents;
+  const contents = cloneNode(readKptfile(content, path).contents);
   for (const key of ['upstream', 'upstreamLock']) contents.delete(key);
   if (root) {
     stripRenderStatus(contents);

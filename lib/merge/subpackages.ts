@@ -3,9 +3,9 @@
 // are merged. A *local* subpackage (its Kptfile has no upstream) present on all three sides merges
 // with the package; a *remote* one (its Kptfile has `upstream.git`) follows its own upstream, so the
 // merge leaves it exactly as the local package has it.
-import { Kptfile } from '../kpt/kptfile.ts';
+import { readKptfile } from '../kpt/kptfile.ts';
 import { KPTFILE, type PackageFiles } from '../kpt/package.ts';
-import { fingerprint } from '../kpt/yaml.ts';
+import { cloneNode, fingerprint } from '../kpt/yaml.ts';
 import { MergeError, type MergeInput, type Strategy } from './types.ts';
 
 export interface SubpackagePlan {
@@ -30,7 +30,7 @@ function subpackageDirs(input: MergeInput): string[] {
 function isRemote(content: Buffer | undefined, path: string): boolean {
   if (!content) return false;
   try {
-    return Kptfile.parse(content, path).upstream?.git !== undefined;
+    return readKptfile(content, path).upstream?.git !== undefined;
   } catch {
     return false; // the file merge reports a broken Kptfile
   }
@@ -48,7 +48,7 @@ function unchanged(dir: string, original: PackageFiles, local: PackageFiles): bo
     if (a.equals(b)) return true;
     if (!path.endsWith(`/${KPTFILE}`)) return false;
     const core = (c: Buffer) => {
-      const contents = Kptfile.parse(c, path).contents.clone() as typeof Kptfile.prototype.contents;
+      const contents = cloneNode(readKptfile(c, path).contents);
       contents.delete('upstream');
       contents.delete('upstreamLock');
       return fingerprint(contents, false);
