@@ -359,10 +359,12 @@ export class Kptfile {
 /** What a caller that only reads a Kptfile uses of it. */
 export type KptfileView = Readonly<Pick<Kptfile, 'contents' | 'name' | 'upstream' | 'upstreamLock' | 'toJSON'>>;
 
-// A reconcile reads the same Kptfile bytes several times (the lock, the merge's check, the compare
-// after mutations, the render), so read-only parses are shared by content. Only parses that
-// succeed are kept; an error is reported again, with the caller's file name, on every read.
-const READ_LIMIT = 256;
+// A reconcile reads the same Kptfile bytes several times (the lock, the merge's check, the render,
+// the compare with the downstream), so read-only parses are shared by content. A pass interleaves
+// the reconciles of its whole fleet, so the reads of one Kptfile can lie a fleet apart: 1,024
+// entries of about 18 KiB each (a 40-line Kptfile). Only parses that succeed are kept; an error is
+// reported again, with the caller's file name, on every read.
+const READ_LIMIT = 1024;
 const views = new Map<string, Kptfile>();
 
 /** A parsed, validated Kptfile shared by every reader of the same bytes: never change it (use {@link Kptfile.parse} to edit). */
