@@ -2,9 +2,9 @@
 // after draft (every resource a site does not customize), so each distinct file is parsed once. The
 // nodes handed out from the cache are shared between renders and never changed: a function that runs
 // in process gets its own copy of a node first (`ownNode`).
-import { createHash } from 'node:crypto';
 import { isMap, type Document, type ToStringOptions, type YAMLMap } from 'yaml';
-import { cloneNode, fingerprint, parseDocuments } from '../kpt/yaml.ts';
+import { contentKey, takeParse } from '../kpt/parse-handoff.ts';
+import { cloneNode, fingerprint, parseDocuments, type SourceDocument } from '../kpt/yaml.ts';
 
 export interface ParsedResource {
   node: YAMLMap;
@@ -29,7 +29,7 @@ const shared = new WeakSet<YAMLMap>();
 
 /** The parsed resources of a file's UTF-8 content; throws YamlSyntaxError (not remembered). */
 export function parsedFile(content: Buffer): ParsedFile {
-  const key = createHash('sha1').update(content).digest('base64');
+  const key = contentKey(content);
   const known = cache.get(key);
   if (known) {
     cache.delete(key);
@@ -39,18 +39,18 @@ export function parsedFile(content: Buffer): ParsedFile {
   if (!seen.has(key)) {
     if (seen.size >= SEEN_LIMIT) seen.delete(seen.keys().next().value!);
     seen.add(key);
-    return parse(content.toString('utf8'), false);
+    return fromDocuments(takeParse(key) ?? parseDocuments(content.toString('utf8')), false);
   }
   seen.delete(key);
-  const file = parse(content.toString('utf8'), true);
+  const file = fromDocuments(takeParse(key) ?? parseDocuments(content.toString('utf8')), true);
   cache.set(key, file);
   if (cache.size > LIMIT) cache.delete(cache.keys().next().value!);
   return file;
 }
 
-function parse(text: string, share: boolean): ParsedFile {
+function fromDocuments(documents: readonly SourceDocument[], share: boolean): ParsedFile {
   const resources: ParsedResource[] = [];
-  for (const doc of parseDocuments(text)) {
+  for (const doc of documents) {
     const contents = doc.doc.contents;
     if (contents === null || (contents as { value?: unknown }).value === null) continue;
     if (!isMap(contents)) return { notAMap: doc.index };

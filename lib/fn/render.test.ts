@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureMergeKeys } from '../kpt/identity.ts';
 import { renderPackage } from './render.ts';
 import { stopWasmRuntime } from './runtimes/wasm.ts';
 
@@ -200,6 +201,33 @@ describe('parsed files shared between renders', () => {
     }
     const untouched = await renderPackage(files({ Kptfile: kptfile('  mutators: []\n'), 'app.yaml': app }));
     expect(untouched.files.get('app.yaml')!.toString()).toBe(app);
+  });
+});
+
+describe('a parse handed over by the merge', () => {
+  it('renders as a fresh parse does, and the merge keeps its own answer', async () => {
+    const marked = `apiVersion: apps/v1
+kind: Deployment
+metadata: # kpt-merge: /handed
+  name: handed
+  annotations:
+    internal.kpt.dev/upstream-identifier: 'apps|Deployment|default|handed'
+spec:
+  replicas: 1
+`;
+    const input = files({
+      Kptfile: kptfile(
+        '  mutators:\n    - image: gcr.io/kpt-fn/set-namespace:v0.4\n      configMap:\n        namespace: prod\n',
+      ),
+      'app.yaml': marked,
+    });
+    const fresh = await renderPackage(input);
+    const keyed = ensureMergeKeys(input);
+    expect(keyed.get('app.yaml')).toBe(input.get('app.yaml')); // already marked: the parse is offered
+    const handed = await renderPackage(keyed);
+    expect(handed.files.get('app.yaml')!.toString()).toBe(fresh.files.get('app.yaml')!.toString());
+    expect(handed.files.get('app.yaml')!.toString()).toContain('  namespace: prod\n');
+    expect(ensureMergeKeys(input).get('app.yaml')).toBe(input.get('app.yaml'));
   });
 });
 

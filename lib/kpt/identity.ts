@@ -3,6 +3,7 @@
 // and the `internal.kpt.dev/upstream-identifier` annotation kpt/Porch write next to it.
 import { createHash } from 'node:crypto';
 import { KPTFILE, type PackageFiles } from './package.ts';
+import { contentKey, offerParse } from './parse-handoff.ts';
 import { isParsedResourceFile, parseResourceFile, yamlText } from './resources.ts';
 import {
   ensureMap,
@@ -146,6 +147,8 @@ export function ensureMergeKeys(files: PackageFiles, options: EnsureMergeKeysOpt
       return document.raw;
     });
     const result = changed ? Buffer.from(joinDocuments(texts), 'utf8') : content;
+    // the render reads these bytes next; unchanged, the parse is theirs exactly
+    if (!changed && !isKptfile) offerParse(contentKey(content), parsed.documents);
     out.set(path, result);
     marked.set(key, changed ? result : SAME);
     if (marked.size > MARKED_LIMIT) marked.delete(marked.keys().next().value as string);
