@@ -12,6 +12,7 @@ import type { PackageFiles, PackageModes } from '../../lib/kpt/package.ts';
 import type { RecordedConflict } from '../../lib/git/message.ts';
 import type { DefaultedPackageVariantSpec, MergeConflict } from '../../api/v1alpha1/index.ts';
 import { renderPackage, type RenderOptions } from '../../lib/fn/render.ts';
+import { declaresPipeline } from '../../lib/kpt/kptfile.ts';
 import type { ResultList } from '../../lib/fn/types.ts';
 import { applyMutations, type InjectionOutcome } from './mutations.ts';
 import type { PackageRevision } from '../../lib/git/store.ts';
@@ -192,14 +193,6 @@ export const renderStage: ContentStage = async (content, observed, options) => {
 /** The modes that still apply after a stage changed the files: an executable bit needs its file. */
 function modesFor(files: PackageFiles, modes: PackageModes): PackageModes {
   return new Map([...modes].filter(([path, e]) => e.kind !== 'executable' || files.has(path)));
-}
-
-function declaresPipeline(files: PackageFiles): boolean {
-  for (const [path, content] of files) {
-    if ((path === 'Kptfile' || path.endsWith('/Kptfile')) && /^pipeline:/m.test(content.toString('latin1')))
-      return true;
-  }
-  return false;
 }
 
 export const CONTENT_STAGES: readonly ContentStage[] = [mergeStage, mutateStage, renderStage];

@@ -2,6 +2,7 @@
 // `kpt-merge: <namespace>/<name>` line comment on `metadata:` overrides the name and namespace,
 // and the `internal.kpt.dev/upstream-identifier` annotation kpt/Porch write next to it.
 import { createHash } from 'node:crypto';
+import { declaresPipeline } from './kptfile.ts';
 import { KPTFILE, type PackageFiles } from './package.ts';
 import { contentKey, offerParse } from './parse-handoff.ts';
 import { isParsedResourceFile, parseResourceFile, yamlText } from './resources.ts';
@@ -123,6 +124,7 @@ export interface EnsureMergeKeysOptions {
  */
 export function ensureMergeKeys(files: PackageFiles, options: EnsureMergeKeysOptions = {}): PackageFiles {
   const out: PackageFiles = new Map();
+  const rendered = declaresPipeline(files);
   for (const [path, content] of files) {
     const isKptfile = path === KPTFILE || path.endsWith(`/${KPTFILE}`);
     if (!isParsedResourceFile(path, content) && !(isKptfile && options.includeKptfile)) {
@@ -148,7 +150,7 @@ export function ensureMergeKeys(files: PackageFiles, options: EnsureMergeKeysOpt
     });
     const result = changed ? Buffer.from(joinDocuments(texts), 'utf8') : content;
     // the render reads these bytes next; unchanged, the parse is theirs exactly
-    if (!changed && !isKptfile) offerParse(contentKey(content), parsed.documents);
+    if (rendered && !changed && !isKptfile) offerParse(contentKey(content), parsed.documents);
     out.set(path, result);
     marked.set(key, changed ? result : SAME);
     if (marked.size > MARKED_LIMIT) marked.delete(marked.keys().next().value as string);

@@ -356,15 +356,24 @@ export class Kptfile {
   }
 }
 
+/** Whether some Kptfile of a package declares a pipeline (so that it is rendered after a write). */
+export function declaresPipeline(files: ReadonlyMap<string, Buffer>): boolean {
+  for (const [path, content] of files) {
+    if ((path === 'Kptfile' || path.endsWith('/Kptfile')) && /^pipeline:/m.test(content.toString('latin1')))
+      return true;
+  }
+  return false;
+}
+
 /** What a caller that only reads a Kptfile uses of it. */
 export type KptfileView = Readonly<Pick<Kptfile, 'contents' | 'name' | 'upstream' | 'upstreamLock' | 'toJSON'>>;
 
 // A reconcile reads the same Kptfile bytes several times (the lock, the merge's check, the render,
 // the compare with the downstream), so read-only parses are shared by content. A pass interleaves
-// the reconciles of its whole fleet, so the reads of one Kptfile can lie a fleet apart: 1,024
-// entries of about 18 KiB each (a 40-line Kptfile). Only parses that succeed are kept; an error is
-// reported again, with the caller's file name, on every read.
-const READ_LIMIT = 1024;
+// the reconciles of its whole fleet, so some reads of one Kptfile lie a fleet apart and miss; the
+// cache stays small (a parsed 40-line Kptfile is about 18 KiB). Only parses that succeed are kept;
+// an error is reported again, with the caller's file name, on every read.
+const READ_LIMIT = 256;
 const views = new Map<string, Kptfile>();
 
 /** A parsed, validated Kptfile shared by every reader of the same bytes: never change it (use {@link Kptfile.parse} to edit). */
