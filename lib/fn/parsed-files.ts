@@ -36,15 +36,15 @@ export function parsedFile(content: Buffer): ParsedFile {
     cache.set(key, known);
     return known;
   }
-  if (!seen.has(key)) {
+  const secondSighting = seen.delete(key);
+  const file = fromDocuments(takeParse(key) ?? parseDocuments(content.toString('utf8')), secondSighting);
+  if (secondSighting) {
+    cache.set(key, file);
+    if (cache.size > LIMIT) cache.delete(cache.keys().next().value!);
+  } else {
     if (seen.size >= SEEN_LIMIT) seen.delete(seen.keys().next().value!);
     seen.add(key);
-    return fromDocuments(takeParse(key) ?? parseDocuments(content.toString('utf8')), false);
   }
-  seen.delete(key);
-  const file = fromDocuments(takeParse(key) ?? parseDocuments(content.toString('utf8')), true);
-  cache.set(key, file);
-  if (cache.size > LIMIT) cache.delete(cache.keys().next().value!);
   return file;
 }
 
@@ -70,4 +70,4 @@ function fromDocuments(documents: readonly SourceDocument[], share: boolean): Pa
 export const isShared = (node: YAMLMap): boolean => shared.has(node);
 
 /** `node` itself when it is not shared, else a copy the caller may change. */
-export const ownNode = (node: YAMLMap): YAMLMap => (shared.has(node) ? cloneNode(node) : node);
+export const ownNode = (node: YAMLMap): YAMLMap => (isShared(node) ? cloneNode(node) : node);

@@ -68,7 +68,7 @@ export interface Shape {
   annotations: boolean;
 }
 
-export function shapeOf(node: YAMLMap | undefined): Shape {
+function shapeOf(node: YAMLMap | undefined): Shape {
   return {
     metadata: node !== undefined && isMap(getField(node, 'metadata')),
     annotations: node !== undefined && isMap(getIn(node, ['metadata', 'annotations'])),
@@ -118,7 +118,7 @@ function stripped(node: YAMLMap, before: Shape): YAMLMap {
 }
 
 /** Removes kpt's annotations from a node; empty `annotations` / `metadata` maps that were not there before go too. */
-export function stripAnnotations(node: YAMLMap, before: Shape): void {
+function stripAnnotations(node: YAMLMap, before: Shape): void {
   const metadata = getField(node, 'metadata');
   if (!isMap(metadata)) return;
   const annotations = getField(metadata, 'annotations');

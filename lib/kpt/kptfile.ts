@@ -2,8 +2,8 @@
 // decoder reports them) on top of a comment-preserving YAML document, plus typed access to
 // `upstream` and `upstreamLock` written the way kpt writes them.
 import { isUtf8 } from 'node:buffer';
-import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
+import { contentKey } from './parse-handoff.ts';
 import {
   Document,
   ensureMap,
@@ -378,7 +378,7 @@ const views = new Map<string, Kptfile>();
 
 /** A parsed, validated Kptfile shared by every reader of the same bytes: never change it (use {@link Kptfile.parse} to edit). */
 export function readKptfile(content: Buffer, file = 'Kptfile'): KptfileView {
-  const key = createHash('sha1').update(content).digest('base64');
+  const key = contentKey(content);
   const known = views.get(key);
   if (known) {
     views.delete(key);
