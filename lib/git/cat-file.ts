@@ -2,6 +2,7 @@
 // repository, requests are pipelined (written at once, answered in order).
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { decodeName, encodeName } from '../bytes/names.ts';
+import { Fifo } from '../fifo.ts';
 import { GitError, killGroup, spawnGit } from './exec.ts';
 import { GitInputError } from './validate.ts';
 
@@ -22,7 +23,7 @@ interface Pending {
 export class CatFileBatch {
   private readonly gitDir: string;
   private child: ChildProcessWithoutNullStreams | undefined;
-  private readonly pending: Pending[] = [];
+  private readonly pending = new Fifo<Pending>();
   private chunks: Buffer[] = [];
   private buffered = 0;
   /** Header of the object whose content is being received. */
@@ -76,7 +77,7 @@ export class CatFileBatch {
 
   private rejectPending(message: string): void {
     const error = new GitError(`git cat-file --batch in ${this.gitDir}: ${message}`, null, message);
-    for (const p of this.pending.splice(0)) p.reject(error);
+    for (const p of this.pending.drain()) p.reject(error);
   }
 
   private start(): ChildProcessWithoutNullStreams {
@@ -136,9 +137,8 @@ export class CatFileBatch {
         const line = this.take(newline + 1)
           .subarray(0, newline)
           .toString('utf8');
-        const request = this.pending[0];
         if (line.endsWith(' missing') || line.endsWith(' ambiguous')) {
-          this.pending.shift();
+          const request = this.pending.shift();
           this.settle();
           request?.resolve(undefined);
           continue;

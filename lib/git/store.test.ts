@@ -1,5 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { join } from 'node:path';
+import { CatFileBatch } from './cat-file.ts';
 import { gitProcessStats, runGit } from './exec.ts';
 import { GitStore, type GitStoreOptions } from './store.ts';
 import { createRepo, kptfile, removeDir, samplePackage, tempDir, type WorkClone } from './testing/repos.ts';
@@ -84,6 +85,25 @@ describe('GitStore reading', () => {
     expect(third.get('cm-0.yaml')).toBe(second.get('cm-0.yaml'));
     second.delete('cm-0.yaml');
     expect((await store.readPackage({ packageName: 'db', ref: 'main' })).has('cm-0.yaml')).toBe(true);
+  });
+
+  it('shares the reads in flight of concurrent callers: one commit read, one package walk', async () => {
+    const commit = await git('rev-parse', 'main');
+    const [one, store] = [open({}, 'one'), open({}, 'many')];
+    await Promise.all([one.refresh(), store.refresh()]);
+    const reads = jest.spyOn(CatFileBatch.prototype, 'read');
+    try {
+      await one.discoverPackages(commit);
+      const single = reads.mock.calls.length;
+      reads.mockClear();
+      const found = await Promise.all(Array.from({ length: 10 }, () => store.discoverPackages(commit)));
+      expect(found).toEqual(Array.from({ length: 10 }, () => ['app', 'db']));
+      // Only the directory lookup is per call; ten walks of their own would read ten times as much.
+      expect(reads.mock.calls.length).toBe(single + 9);
+      expect(reads.mock.calls.filter(([name]) => name === commit)).toHaveLength(1);
+    } finally {
+      reads.mockRestore();
+    }
   });
 
   it('reports a missing package or ref with the repository, ref and path', async () => {

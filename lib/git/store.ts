@@ -134,11 +134,11 @@ export class GitStore {
   readonly dryRun: boolean;
   /** Dry run: every ref update a push would have made, in order. */
   readonly previewed: RefUpdate[] = [];
-  private readonly commits = new Map<string, ParsedCommit>();
+  private readonly commits = new Map<string, Promise<ParsedCommit & { oid: string }>>();
   /** Owner trailers by commit id (null: none). */
   private readonly owners = new Map<string, Owner | null>();
   private closed = false;
-  private readonly packagesByTree = new Map<string, string[]>();
+  private readonly packagesByTree = new Map<string, Promise<string[]>>();
   /** Recently read package trees (LRU by insertion order), within TREE_CACHE_BYTES. */
   private readonly treeFiles = new Map<string, { files: PackageFileMap; bytes: number }>();
   private treeFileBytes = 0;
@@ -249,8 +249,18 @@ export class GitStore {
 
   /** A commit (parsed, cached: commits are immutable and small). Peels annotated tags. */
   async commit(oid: string): Promise<ParsedCommit & { oid: string }> {
-    const cached = this.commits.get(oid);
-    if (cached) return { ...cached, oid };
+    // The read in flight is shared too: a fleet's variants ask for the same commits at once.
+    let commit = this.commits.get(oid);
+    if (!commit) {
+      commit = this.readCommit(oid);
+      if (this.commits.size >= MAX_COMMIT_CACHE) this.commits.clear();
+      this.commits.set(oid, commit);
+      commit.catch(() => this.commits.delete(oid));
+    }
+    return { ...(await commit) };
+  }
+
+  private async readCommit(oid: string): Promise<ParsedCommit & { oid: string }> {
     const object = await this.cache.reader.read(oid);
     if (!object) throw new GitStoreError(`repository ${this.url}: commit ${oid} not found`);
     if (object.type === 'tag') {
@@ -260,10 +270,7 @@ export class GitStore {
     }
     if (object.type !== 'commit')
       throw new GitStoreError(`repository ${this.url}: ${oid} is a ${object.type}, not a commit`);
-    const parsed = parseCommit(object.content);
-    if (this.commits.size >= MAX_COMMIT_CACHE) this.commits.clear();
-    this.commits.set(oid, parsed);
-    return { ...parsed, oid };
+    return { ...parseCommit(object.content), oid };
   }
 
   /** Tree id of `path` in a commit ('' = root), or undefined when there is no directory there. */
@@ -398,8 +405,18 @@ export class GitStore {
   async discoverPackages(commitOid: string): Promise<string[]> {
     const root = await this.treeAt(commitOid, this.directory);
     if (!root) return [];
-    const cached = this.packagesByTree.get(root);
-    if (cached) return [...cached];
+    // The walk in flight is shared: a fleet's variants ask about the same branch at once.
+    let packages = this.packagesByTree.get(root);
+    if (!packages) {
+      packages = this.walkPackages(root);
+      if (this.packagesByTree.size > 1000) this.packagesByTree.clear();
+      this.packagesByTree.set(root, packages);
+      packages.catch(() => this.packagesByTree.delete(root));
+    }
+    return [...(await packages)];
+  }
+
+  private async walkPackages(root: string): Promise<string[]> {
     const found: string[] = [];
     const walk = async (oid: string, prefix: string): Promise<void> => {
       const entries = await this.treeEntries(oid);
@@ -412,10 +429,7 @@ export class GitStore {
       await Promise.all(dirs.map((e) => walk(e.oid, `${prefix}${e.name}/`)));
     };
     await walk(root, '');
-    found.sort();
-    if (this.packagesByTree.size > 1000) this.packagesByTree.clear();
-    this.packagesByTree.set(root, found);
-    return [...found];
+    return found.sort();
   }
 
   /** A package (full path) at `commitOid` that contains or lies inside `packageName`, if any. */

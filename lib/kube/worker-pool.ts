@@ -4,6 +4,7 @@
 // worker would wait on its own push and each push would carry the writes of only `concurrency`
 // reconciles.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { Fifo } from '../fifo.ts';
 
 export class WorkerPool {
   private readonly concurrency: number;
@@ -12,7 +13,7 @@ export class WorkerPool {
   private running = 0;
   private parked = 0;
   private inFlight = 0;
-  private readonly resuming: (() => void)[] = [];
+  private readonly resuming = new Fifo<() => void>();
   private idle: (() => void)[] = [];
 
   /**

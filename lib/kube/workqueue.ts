@@ -2,6 +2,7 @@
 // de-duplicated), a key is never processed twice at the same time (an add during processing is
 // kept and handed out again after `done`), failures back off per key exponentially, and keys can be
 // added after a delay. Workers come from a `WorkerPool` (see `runWorkers`).
+import { Fifo } from '../fifo.ts';
 import { backoffDelay, type BackoffPolicy } from './backoff.ts';
 import { WorkerPool } from './worker-pool.ts';
 
@@ -17,7 +18,7 @@ export interface WorkQueueHooks {
 }
 
 export class WorkQueue {
-  private readonly queue: string[] = [];
+  private readonly queue = new Fifo<string>();
   private readonly dirty = new Set<string>();
   private readonly processing = new Map<string, number>();
   private readonly enqueuedAt = new Map<string, number>();
@@ -135,7 +136,7 @@ export class WorkQueue {
   /** Stops accepting keys and drops waiting and delayed ones; keys in progress may still call `done`. */
   shutDown(): void {
     this.shuttingDown = true;
-    this.queue.length = 0;
+    this.queue.drain();
     this.dirty.clear();
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
