@@ -242,7 +242,7 @@ async function previewsOf(stores: GitStores, variants: PackageVariant[]): Promis
   const previews: Array<Promise<DraftPreview>> = [];
   for (const git of stores.all()) {
     if (!git.previewed.length) continue;
-    const tip = (await git.refs()).get(branchRef(git.branch));
+    const tip = await git.ref(branchRef(git.branch));
     for (const update of git.previewed) {
       const pv = update.newOid ? byCommit.get(update.newOid) : undefined;
       const packageName = pv?.spec?.downstream?.package;

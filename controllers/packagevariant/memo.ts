@@ -120,7 +120,7 @@ export async function refsFingerprint(
 ): Promise<string | undefined> {
   const { downstream, downStore, upstream, packageName } = refs;
   if (downstream.drafts.length === 0 && downstream.ownedPublished.length === 0) return undefined;
-  const tip = (await downStore.refs()).get(`refs/heads/${downStore.branch}`);
+  const tip = await downStore.ref(`refs/heads/${downStore.branch}`);
   const tipTree = tip ? await downStore.packageTree(tip, packageName) : undefined;
   return sha256([
     MEMO_VERSION,

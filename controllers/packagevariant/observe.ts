@@ -202,7 +202,7 @@ export async function observeVariant(
     spec.publishPolicy === 'Automatic' && draft?.base
       ? await branchMovedPackage(downStore, packageName, draft.base)
       : false;
-  const tip = base ? undefined : (await downStore.refs()).get(`refs/heads/${downStore.branch}`);
+  const tip = base ? undefined : await downStore.ref(`refs/heads/${downStore.branch}`);
   const fileInTheWay = tip ? await downStore.fileInTheWay(tip, packageName) : undefined;
   const rivals = ownsPackage ? [] : await rivalVariants(deps.objects, pv, spec);
   const publishedLock =
@@ -316,7 +316,7 @@ async function observeInjectionSources(
 
 /** Whether the package on the deployment branch differs from the package at `base` (where a draft started). */
 async function branchMovedPackage(store: GitStore, packageName: string, base: string): Promise<boolean> {
-  const tip = (await store.refs()).get(`refs/heads/${store.branch}`);
+  const tip = await store.ref(`refs/heads/${store.branch}`);
   if (!tip || tip === base) return false;
   const [now, then] = await Promise.all([store.packageTree(tip, packageName), store.packageTree(base, packageName)]);
   return now !== then;

@@ -148,7 +148,7 @@ async function resolveTrack(store: GitStore, packageName: string, track: string)
     case 'revision': {
       const revision = Number(arg);
       const tag = `refs/tags/${store.packagePath(packageName)}/v${revision}`;
-      const commit = (await store.refs()).get(tag);
+      const commit = await store.ref(tag);
       if (!commit) {
         throw new UpstreamNotFoundError(`revision ${revision} of package ${packageName} not found in ${store.url}`);
       }

@@ -12,6 +12,7 @@ import { CatFileBatch } from './cat-file.ts';
 import { networkEnv, type GitCredentials } from './credentials.ts';
 import { GitError, runGit } from './exec.ts';
 import { networkTimeoutMs } from './limits.ts';
+import { RefIndex } from './refs.ts';
 import { parseRemoteUrl, type RemoteUrl } from './url.ts';
 
 export type RefMap = Map<string, string>;
@@ -89,6 +90,8 @@ export class RepoCache {
   private initialized: Promise<void> | undefined;
   /** The remote's refs as of the last refresh (equal to the local mirror). */
   private snapshot: RefMap | undefined;
+  /** The snapshot parsed and indexed, built on first use after each change. */
+  private index: RefIndex | undefined;
   /** Whether the refs changed after they were first read in this process (a refresh that moved some, or our push). */
   private moved = false;
 
@@ -199,6 +202,13 @@ export class RepoCache {
     return new Map(this.snapshot);
   }
 
+  /** The refs as of the last refresh, indexed (refreshing first if there was none); never changes once handed out. */
+  async refIndex(): Promise<RefIndex> {
+    if (!this.snapshot) await this.refresh();
+    this.index ??= new RefIndex(new Map(this.snapshot));
+    return this.index;
+  }
+
   /** Brings the mirror up to date with the remote; returns the refs that changed. */
   refresh(): Promise<string[]> {
     return this.exclusive(async () => {
@@ -211,6 +221,7 @@ export class RepoCache {
         // later than ls-remote, so the snapshot is read back from it.
         await this.fetch(['--prune', '--end-of-options', this.url, ...MIRROR_REFSPECS], moved.length);
         this.snapshot = await this.localRefs();
+        this.index = undefined;
         return changedRefs(local, this.snapshot);
       }
       const toFetch: string[] = [];
@@ -227,6 +238,7 @@ export class RepoCache {
       }
       await this.updateLocalRefs(updates);
       this.snapshot = remote;
+      this.index = undefined;
       return changedRefs(local, remote);
     });
   }
@@ -260,6 +272,7 @@ export class RepoCache {
     await this.updateLocalRefs(updates.map((u) => (u.newOid ? `update ${u.ref} ${u.newOid}\n` : `delete ${u.ref}\n`)));
     if (updates.length) this.moved = true;
     if (this.snapshot) {
+      this.index = undefined;
       for (const u of updates) {
         if (u.newOid) this.snapshot.set(u.ref, u.newOid);
         else this.snapshot.delete(u.ref);

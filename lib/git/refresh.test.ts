@@ -124,3 +124,25 @@ describe('refsMoved', () => {
     }
   });
 });
+
+describe('refIndex', () => {
+  it('is built again after a refresh that moved refs and after a recorded push; an index handed out never changes', async () => {
+    await writeBranches(0, 2, 'v1-');
+    await cache.refresh();
+    const first = await cache.refIndex();
+    expect(await cache.refIndex()).toBe(first); // one index per snapshot
+    const before = first.get('refs/heads/b/0');
+
+    await writeBranches(0, 1, 'v2-');
+    await cache.refresh();
+    const second = await cache.refIndex();
+    expect(second.get('refs/heads/b/0')).toBe((await remoteRefs()).get('refs/heads/b/0'));
+    expect(second.get('refs/heads/b/0')).not.toBe(before);
+    expect(first.get('refs/heads/b/0')).toBe(before);
+
+    await cache.recordPushed([{ ref: 'refs/heads/b/1', newOid: null }]);
+    const third = await cache.refIndex();
+    expect(third.has('refs/heads/b/1')).toBe(false);
+    expect(second.has('refs/heads/b/1')).toBe(true);
+  });
+});

@@ -1,5 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import { deletionProposedRef, draftRef, parseRef, proposedRef, publishedTag, relativePackagePath } from './refs.ts';
+import {
+  deletionProposedRef,
+  draftRef,
+  parseRef,
+  proposedRef,
+  publishedTag,
+  RefIndex,
+  relativePackagePath,
+} from './refs.ts';
 
 describe('Porch ref layout', () => {
   it('names refs as Porch does', () => {
@@ -34,5 +42,30 @@ describe('Porch ref layout', () => {
   it('relates full paths to the repository directory', () => {
     expect(relativePackagePath('blueprints/net/basens', 'blueprints')).toBe('net/basens');
     expect(relativePackagePath('basens', '')).toBe('basens');
+  });
+});
+
+describe('RefIndex', () => {
+  const refs = new Map([
+    ['refs/heads/main', 'a'],
+    ['refs/tags/pkgs/app/v1', 'b'],
+    ['refs/heads/drafts/pkgs/app/upgrade', 'c'],
+    ['refs/heads/drafts/pkgs/app-2/upgrade', 'd'],
+    ['refs/heads/deletionProposed/pkgs/app/v1', 'b'],
+    ['refs/tags/app/v1', 'e'],
+    ['refs/heads/other', 'f'],
+  ]);
+
+  it("gives one package path's revision refs, parsed, and nothing of a package whose name only starts the same", () => {
+    const index = new RefIndex(refs);
+    expect(index.ofPackage('pkgs/app').map((r) => [r.ref, r.oid, r.parsed.kind])).toEqual([
+      ['refs/tags/pkgs/app/v1', 'b', 'published'],
+      ['refs/heads/drafts/pkgs/app/upgrade', 'c', 'draft'],
+      ['refs/heads/deletionProposed/pkgs/app/v1', 'b', 'deletionProposed'],
+    ]);
+    expect(index.ofPackage('pkgs')).toEqual([]);
+    expect(index.branchRefs().map((r) => r.ref)).toEqual(['refs/heads/main', 'refs/heads/other']);
+    expect(index.all).toHaveLength(refs.size);
+    expect([index.get('refs/heads/main'), index.has('refs/heads/nope'), index.size]).toEqual(['a', false, 7]);
   });
 });

@@ -90,3 +90,57 @@ export function inDirectory(pkgPath: string, directory: string): boolean {
 export function relativePackagePath(pkgPath: string, directory: string): string {
   return directory === '' ? pkgPath : pkgPath.slice(directory.length + 1);
 }
+
+export interface IndexedRef {
+  ref: string;
+  oid: string;
+  parsed: ParsedRef;
+}
+
+/**
+ * One ref snapshot, parsed once and indexed by package path. A fleet's variants each ask about
+ * their own package in a repository of thousands of refs; walking and parsing every ref per
+ * question made a pass quadratic in the fleet's size.
+ */
+export class RefIndex {
+  readonly all: readonly IndexedRef[];
+  private readonly refs: ReadonlyMap<string, string>;
+  private readonly byPackage = new Map<string, IndexedRef[]>();
+  private readonly branches: IndexedRef[] = [];
+
+  constructor(refs: ReadonlyMap<string, string>) {
+    this.refs = refs;
+    this.all = [...refs].map(([ref, oid]) => ({ ref, oid, parsed: parseRef(ref) }));
+    for (const entry of this.all) {
+      const { parsed } = entry;
+      if (parsed.kind === 'branch') this.branches.push(entry);
+      else if (parsed.kind !== 'other') {
+        const list = this.byPackage.get(parsed.pkgPath);
+        if (list) list.push(entry);
+        else this.byPackage.set(parsed.pkgPath, [entry]);
+      }
+    }
+  }
+
+  get(ref: string): string | undefined {
+    return this.refs.get(ref);
+  }
+
+  has(ref: string): boolean {
+    return this.refs.has(ref);
+  }
+
+  get size(): number {
+    return this.refs.size;
+  }
+
+  /** The revision refs (draft, proposed, published, deletionProposed) of one package path, in snapshot order. */
+  ofPackage(pkgPath: string): readonly IndexedRef[] {
+    return this.byPackage.get(pkgPath) ?? [];
+  }
+
+  /** The branch refs, in snapshot order. */
+  branchRefs(): readonly IndexedRef[] {
+    return this.branches;
+  }
+}

@@ -191,16 +191,21 @@ export class GitStore {
   /** Fetches what moved; creates the branch when allowed and missing. Returns the changed refs. */
   async refresh(): Promise<string[]> {
     const changed = await this.cache.refresh();
-    if (this.createBranch && !(await this.cache.refs()).has(branchRef(this.branch))) {
+    if (this.createBranch && !(await this.ref(branchRef(this.branch)))) {
       await this.ensureBranch();
       changed.push(branchRef(this.branch));
     }
     return changed;
   }
 
-  /** Refs as of the last refresh. */
+  /** Refs as of the last refresh (a copy). */
   refs(): Promise<RefMap> {
     return this.cache.refs();
+  }
+
+  /** One ref as of the last refresh. */
+  async ref(name: string): Promise<string | undefined> {
+    return (await this.cache.refIndex()).get(name);
   }
 
   /**
@@ -465,7 +470,7 @@ export class GitStore {
 
   /** Resolves a ref name as a user would write it, to a full ref and commit. */
   async resolveRef(ref: string, packageName?: string): Promise<{ ref: string; commit: string } | undefined> {
-    const refs = await this.refs();
+    const refs = await this.cache.refIndex();
     if (ref.startsWith('refs/')) {
       const oid = refs.get(ref);
       return oid ? { ref, commit: oid } : undefined;
@@ -484,9 +489,8 @@ export class GitStore {
   async latestPublished(packageName: string): Promise<{ ref: string; commit: string; revision: number } | undefined> {
     const pkgPath = this.packagePath(packageName);
     let best: { ref: string; commit: string; revision: number } | undefined;
-    for (const [ref, oid] of await this.refs()) {
-      const parsed = parseRef(ref);
-      if (parsed.kind === 'published' && parsed.pkgPath === pkgPath && parsed.revision > (best?.revision ?? 0)) {
+    for (const { ref, oid, parsed } of (await this.cache.refIndex()).ofPackage(pkgPath)) {
+      if (parsed.kind === 'published' && parsed.revision > (best?.revision ?? 0)) {
         best = { ref, commit: oid, revision: parsed.revision };
       }
     }
@@ -569,7 +573,7 @@ export class GitStore {
 
   /** The deployment branch's first-parent commits (newest first, bounded), as of the last refresh. */
   private async deploymentBranchHistory(): Promise<Set<string>> {
-    const tip = (await this.refs()).get(branchRef(this.branch));
+    const tip = await this.ref(branchRef(this.branch));
     if (!tip) return new Set();
     if (this.branchHistory?.tip !== tip) {
       const commits = (async () => {
@@ -592,10 +596,9 @@ export class GitStore {
    * this uid. Reads only commit messages, from caches after the first call.
    */
   async revisionsOwnedBy(uid: string): Promise<PackageRevision[]> {
-    const refs = await this.refs();
+    const refs = await this.cache.refIndex();
     const found: PackageRevision[] = [];
-    for (const [ref, oid] of refs) {
-      const parsed = parseRef(ref);
+    for (const { ref, oid, parsed } of refs.all) {
       if (parsed.kind !== 'draft' && parsed.kind !== 'proposed' && parsed.kind !== 'published') continue;
       if (!inDirectory(parsed.pkgPath, this.directory)) continue;
       const common = {
@@ -642,11 +645,11 @@ export class GitStore {
 
   /** Every package revision in the repository (optionally of one package). */
   async listRevisions(filter: { packageName?: string } = {}): Promise<PackageRevision[]> {
-    const refs = await this.refs();
+    const refs = await this.cache.refIndex();
     const onlyPath = filter.packageName ? this.packagePath(filter.packageName) : undefined;
     const tasks: Array<Promise<PackageRevision | PackageRevision[] | undefined>> = [];
-    for (const [ref, oid] of refs) {
-      const parsed = parseRef(ref);
+    const candidates = onlyPath ? [...refs.branchRefs(), ...refs.ofPackage(onlyPath)] : refs.all;
+    for (const { ref, oid, parsed } of candidates) {
       if (parsed.kind === 'branch') {
         if (parsed.branch === this.branch) tasks.push(this.placeholders(ref, oid, onlyPath));
         continue;
