@@ -20,7 +20,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './lib/args.ts';
 import { API_VERSION, type KubeObject } from '../api/v1alpha1/index.ts';
 import { reconcileLocally } from '../controllers/local.ts';
 import { acquireRepoCache, releaseRepoCache } from '../lib/git/cache.ts';
@@ -387,13 +387,11 @@ function runPart(part: Part): unknown {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      part: { type: 'string' },
-      only: { type: 'string' },
-      out: { type: 'string' },
-      report: { type: 'boolean' },
-    },
+  const { values } = benchArgs(import.meta.url, {
+    part: { type: 'string' },
+    only: { type: 'string' },
+    out: { type: 'string' },
+    report: { type: 'boolean' },
   });
   if (values.part) {
     const part = values.part as Part;

@@ -19,7 +19,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './lib/args.ts';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject, PackageVariant } from '../api/v1alpha1/index.ts';
 import { installCrds, PROJECT_CRD_DIR } from '../e2e/testenv/crds.ts';
@@ -744,19 +744,17 @@ function table(r: ControllerResult): string {
 
 async function main(): Promise<void> {
   const truthy = (v: string | undefined) => ['1', 'true', 'yes'].includes(v ?? '');
-  const { values } = parseArgs({
-    options: {
-      n: { type: 'string', default: process.env.N ?? '1000' },
-      repos: { type: 'string', default: process.env.REPOS ?? '10' },
-      runs: { type: 'string', default: process.env.RUNS ?? '1' },
-      concurrency: { type: 'string', default: process.env.CONCURRENCY ?? '8' },
-      'poll-interval-ms': { type: 'string', default: process.env.POLL_INTERVAL_MS ?? '2000' },
-      'steady-intervals': { type: 'string', default: process.env.STEADY_INTERVALS ?? '5' },
-      local: { type: 'boolean', default: truthy(process.env.LOCAL) },
-      profile: { type: 'boolean', default: truthy(process.env.PROFILE) },
-      keep: { type: 'boolean', default: false },
-      out: { type: 'string' },
-    },
+  const { values } = benchArgs(import.meta.url, {
+    n: { type: 'string', default: process.env.N ?? '1000' },
+    repos: { type: 'string', default: process.env.REPOS ?? '10' },
+    runs: { type: 'string', default: process.env.RUNS ?? '1' },
+    concurrency: { type: 'string', default: process.env.CONCURRENCY ?? '8' },
+    'poll-interval-ms': { type: 'string', default: process.env.POLL_INTERVAL_MS ?? '2000' },
+    'steady-intervals': { type: 'string', default: process.env.STEADY_INTERVALS ?? '5' },
+    local: { type: 'boolean', default: truthy(process.env.LOCAL) },
+    profile: { type: 'boolean', default: truthy(process.env.PROFILE) },
+    keep: { type: 'boolean', default: false },
+    out: { type: 'string' },
   });
   const started = Date.now();
   const log = (line: string) => console.error(`[${((Date.now() - started) / 1000).toFixed(0)} s] ${line}`);

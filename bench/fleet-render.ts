@@ -24,7 +24,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './lib/args.ts';
 import { renderPackage } from '../lib/fn/render.ts';
 import { stopWasmRuntime } from '../lib/fn/runtimes/wasm.ts';
 import { runFleetBenchmark, type FleetResult } from './fleet.ts';
@@ -248,17 +248,15 @@ function writeReport(section: string): void {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      n: { type: 'string', default: process.env.N ?? '100' },
-      repos: { type: 'string', default: process.env.REPOS ?? '10' },
-      runs: { type: 'string', default: process.env.RUNS ?? '3' },
-      'fn-runs': { type: 'string', default: process.env.FN_RUNS ?? '50' },
-      'fn-timing': { type: 'boolean', default: false },
-      'no-report': { type: 'boolean', default: false },
-      profile: { type: 'boolean', default: ['1', 'true', 'yes'].includes(process.env.PROFILE ?? '') },
-      out: { type: 'string' },
-    },
+  const { values } = benchArgs(import.meta.url, {
+    n: { type: 'string', default: process.env.N ?? '100' },
+    repos: { type: 'string', default: process.env.REPOS ?? '10' },
+    runs: { type: 'string', default: process.env.RUNS ?? '3' },
+    'fn-runs': { type: 'string', default: process.env.FN_RUNS ?? '50' },
+    'fn-timing': { type: 'boolean', default: false },
+    'no-report': { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: ['1', 'true', 'yes'].includes(process.env.PROFILE ?? '') },
+    out: { type: 'string' },
   });
   if (values['fn-timing']) {
     process.stdout.write(`\n${JSON.stringify(await functionTimings(Number(values['fn-runs'])))}\n`);

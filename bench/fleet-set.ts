@@ -14,7 +14,7 @@
 // which bench/report.ts shows in BENCHMARKS.md. Benchmarks never assert on time.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './lib/args.ts';
 import type { PackageVariant } from '../api/v1alpha1/index.ts';
 import type { TestEnv } from '../e2e/testenv/testenv.ts';
 import { removeDir, tempDir } from '../lib/git/testing/repos.ts';
@@ -223,14 +223,12 @@ export async function runSetBenchmark(o: {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      n: { type: 'string', default: process.env.N ?? '1000' },
-      repos: { type: 'string', default: process.env.REPOS ?? '10' },
-      concurrency: { type: 'string', default: process.env.CONCURRENCY ?? '8' },
-      'set-concurrency': { type: 'string', default: process.env.SET_CONCURRENCY ?? '2' },
-      out: { type: 'string' },
-    },
+  const { values } = benchArgs(import.meta.url, {
+    n: { type: 'string', default: process.env.N ?? '1000' },
+    repos: { type: 'string', default: process.env.REPOS ?? '10' },
+    concurrency: { type: 'string', default: process.env.CONCURRENCY ?? '8' },
+    'set-concurrency': { type: 'string', default: process.env.SET_CONCURRENCY ?? '2' },
+    out: { type: 'string' },
   });
   const started = Date.now();
   const summary = await runSetBenchmark({

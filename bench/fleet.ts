@@ -14,7 +14,7 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './lib/args.ts';
 import type { KubeObject } from '../api/v1alpha1/index.ts';
 import { removeDir, tempDir } from '../lib/git/testing/repos.ts';
 import {
@@ -376,18 +376,16 @@ function table(r: FleetResult): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      n: { type: 'string', default: process.env.N ?? '1000' },
-      repos: { type: 'string', default: process.env.REPOS ?? '10' },
-      runs: { type: 'string', default: process.env.RUNS ?? '3' },
-      'cold-runs': { type: 'string', default: process.env.COLD_RUNS ?? '1' },
-      profile: { type: 'boolean', default: ['1', 'true', 'yes'].includes(process.env.PROFILE ?? '') },
-      keep: { type: 'boolean', default: false },
-      pipeline: { type: 'boolean', default: false },
-      out: { type: 'string' },
-      threads: { type: 'string' },
-    },
+  const { values } = benchArgs(import.meta.url, {
+    n: { type: 'string', default: process.env.N ?? '1000' },
+    repos: { type: 'string', default: process.env.REPOS ?? '10' },
+    runs: { type: 'string', default: process.env.RUNS ?? '3' },
+    'cold-runs': { type: 'string', default: process.env.COLD_RUNS ?? '1' },
+    profile: { type: 'boolean', default: ['1', 'true', 'yes'].includes(process.env.PROFILE ?? '') },
+    keep: { type: 'boolean', default: false },
+    pipeline: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    threads: { type: 'string' },
   });
   // Read by each pass's process (bench/lib/fleet-pass.ts).
   if (values.threads !== undefined) process.env.BENCH_THREADS = values.threads;

@@ -8,19 +8,17 @@
 // on those drafts, never extrapolated into a total.
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './lib/args.ts';
 import { gitProcessStats, runGit } from '../lib/git/exec.ts';
 import { GitStore } from '../lib/git/store.ts';
 import { removeDir, tempDir } from '../lib/git/testing/repos.ts';
 import { writeCommits } from '../lib/git/writer.ts';
 
-const { values } = parseArgs({
-  options: {
-    repos: { type: 'string', default: '10' },
-    'drafts-per-repo': { type: 'string', default: '100' },
-    files: { type: 'string', default: '20' },
-    'naive-drafts': { type: 'string' },
-  },
+const { values } = benchArgs(import.meta.url, {
+  repos: { type: 'string', default: '10' },
+  'drafts-per-repo': { type: 'string', default: '100' },
+  files: { type: 'string', default: '20' },
+  'naive-drafts': { type: 'string' },
 });
 const REPOS = Number(values.repos);
 const PER_REPO = Number(values['drafts-per-repo']);

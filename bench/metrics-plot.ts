@@ -13,7 +13,7 @@
 import { cpus, loadavg, totalmem } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './lib/args.ts';
 import { runControllerBenchmark, sleep, type Controller } from './fleet-controller.ts';
 import { writePlotPng, type PlotSeries } from './lib/plot.ts';
 import { histogramQuantile, parseExposition, sumOf, type Sample } from './lib/prom-text.ts';
@@ -135,17 +135,15 @@ function sampler(controller: Controller, releasedAt: number, intervalMs: number,
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      n: { type: 'string', default: process.env.N ?? '30' },
-      repos: { type: 'string', default: process.env.REPOS ?? '3' },
-      concurrency: { type: 'string', default: process.env.CONCURRENCY ?? '8' },
-      'poll-interval-ms': { type: 'string', default: process.env.POLL_INTERVAL_MS ?? '2000' },
-      'scrape-ms': { type: 'string', default: process.env.SCRAPE_MS ?? '250' },
-      png: { type: 'string', default: join(ROOT, 'docs', 'img', 'fleet-upgrade-metrics.png') },
-      out: { type: 'string', default: join(HERE, 'results', 'metrics-plot.json') },
-      replot: { type: 'boolean', default: false },
-    },
+  const { values } = benchArgs(import.meta.url, {
+    n: { type: 'string', default: process.env.N ?? '30' },
+    repos: { type: 'string', default: process.env.REPOS ?? '3' },
+    concurrency: { type: 'string', default: process.env.CONCURRENCY ?? '8' },
+    'poll-interval-ms': { type: 'string', default: process.env.POLL_INTERVAL_MS ?? '2000' },
+    'scrape-ms': { type: 'string', default: process.env.SCRAPE_MS ?? '250' },
+    png: { type: 'string', default: join(ROOT, 'docs', 'img', 'fleet-upgrade-metrics.png') },
+    out: { type: 'string', default: join(HERE, 'results', 'metrics-plot.json') },
+    replot: { type: 'boolean', default: false },
   });
   if (values.replot) return plot(JSON.parse(readFileSync(values.out, 'utf8')) as Output, values.png);
   const n = Number(values.n);
