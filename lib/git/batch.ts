@@ -138,7 +138,8 @@ interface PlanContext {
   specs: CommitSpec[];
   /** Current tip of the deployment branch in this plan (object id or `:<mark>`), undefined if absent. */
   branchTip: string | undefined;
-  highestRevision: Map<string, number>;
+  /** Highest published revision by package path, read from `refs` at first use. */
+  highestRevision?: Map<string, number>;
 }
 
 const MARK = /^:(\d+)$/;
@@ -248,7 +249,6 @@ export class GitBatch {
           refs,
           specs: [],
           branchTip: refs.get(branchRef(store.branch)),
-          highestRevision: new Map(),
         };
         const planned = new Map<number, Plan>();
         /** The deployment branch tip after each planned operation (approvals move it). */
@@ -359,15 +359,18 @@ export class GitBatch {
   }
 
   private highestRevision(context: PlanContext, pkgPath: string): number {
-    const known = context.highestRevision.get(pkgPath);
-    if (known !== undefined) return known;
-    let highest = 0;
-    for (const ref of context.refs.keys()) {
-      const parsed = parseRef(ref);
-      if (parsed.kind === 'published' && parsed.pkgPath === pkgPath) highest = Math.max(highest, parsed.revision);
+    // One scan of the refs for every package: a batch of a thousand approvals in a repository of
+    // thousands of refs would otherwise scan them all per package.
+    if (!context.highestRevision) {
+      const highest = (context.highestRevision = new Map());
+      for (const ref of context.refs.keys()) {
+        const parsed = parseRef(ref);
+        if (parsed.kind === 'published') {
+          highest.set(parsed.pkgPath, Math.max(highest.get(parsed.pkgPath) ?? 0, parsed.revision));
+        }
+      }
     }
-    context.highestRevision.set(pkgPath, highest);
-    return highest;
+    return context.highestRevision.get(pkgPath) ?? 0;
   }
 
   private async plan(index: number, context: PlanContext): Promise<Plan> {
@@ -474,7 +477,7 @@ export class GitBatch {
         const tree = await store.packageTree(head, op.packageName);
         if (!tree) return final('rejected', `${from} has no package (Kptfile) at ${pkgPath}`);
         const revision = this.highestRevision(context, pkgPath) + 1;
-        context.highestRevision.set(pkgPath, revision);
+        context.highestRevision!.set(pkgPath, revision);
         const tag = publishedTag(pkgPath, revision);
         const { owner } = await store.draftHistory(head, pkgPath, op.workspace);
         const commit = this.addCommit(context, {

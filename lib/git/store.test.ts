@@ -355,6 +355,22 @@ describe('GitStore writing', () => {
       ['ws1', 1, 'Published'],
       ['ws2', 2, 'Published'],
     ]);
+
+    // One batch numbers each package from its own published revisions.
+    const batch = store.batch();
+    for (const packageName of ['app', 'db']) {
+      batch.createDraft({ packageName, workspace: 'ws3', files: samplePackage(packageName, 1, 'v3') });
+    }
+    await batch.push();
+    const approvals = await store
+      .batch()
+      .approve({ packageName: 'app', workspace: 'ws3' })
+      .approve({ packageName: 'db', workspace: 'ws3' })
+      .push();
+    expect(approvals.map((r) => [r.packageName, r.status, r.revision])).toEqual([
+      ['app', 'created', 3],
+      ['db', 'created', 1],
+    ]);
   });
 
   it('rebuilds an approval on a branch head that moved, instead of overwriting it', async () => {
