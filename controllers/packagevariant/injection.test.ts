@@ -4,6 +4,8 @@ import { parseKptfile, type Kptfile } from '../../lib/kpt/kptfile.ts';
 import {
   findInjectionPoints,
   injectConfig,
+  likelyInjectionPoints,
+  mayHoldInjectionPoint,
   setInjectionConditionsAndGates,
   validateInjectionPoints,
   type InjectionLookup,
@@ -162,6 +164,30 @@ describe('findInjectionPoints (Porch TestFindInjectionPoints)', () => {
       }),
     );
     expect(found.points[0]?.errors).toEqual(['a.yaml: an injection point needs a kind and a metadata.name']);
+  });
+
+  it('looks ahead without parsing the files that cannot declare a point, escaped keys included', () => {
+    const escapedJson =
+      '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"esc","annotations":{"kpt.dev/config\\u002Dinjection":"optional"}}}';
+    const escapedYaml =
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dq\n  annotations:\n    "kpt.dev\\x2Fconfig-injection": required\n';
+    const anchored =
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: alias\n  labels:\n    k: &key kpt.dev/config-injection\n  annotations:\n    *key : optional\n';
+    const files = pkg({
+      'plain.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n',
+      'broken.yaml': 'a: [\n',
+      'point.yaml': configMapPoint('foo', 'required'),
+      'esc.json': escapedJson,
+      'dq.yaml': escapedYaml,
+      'alias.yaml': anchored,
+    });
+    expect(mayHoldInjectionPoint(files.get('plain.yaml')!)).toBe(false);
+    expect(mayHoldInjectionPoint(files.get('broken.yaml')!)).toBe(false);
+    expect([escapedJson, escapedYaml, anchored].every((f) => mayHoldInjectionPoint(Buffer.from(f)))).toBe(true);
+    const all = findInjectionPoints(files);
+    expect(all.errors).toHaveLength(1);
+    expect(summary(likelyInjectionPoints(files))).toEqual(summary(all.points));
+    expect(all.points.map((p) => p.name).sort()).toEqual(['dq', 'esc', 'foo']);
   });
 });
 

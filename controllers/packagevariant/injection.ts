@@ -112,6 +112,24 @@ function scanFile(path: string, content: Buffer): FileScan {
   return scan;
 }
 
+/**
+ * Whether a file's bytes can declare an injection point. The annotation's key must be spelled out in
+ * the file unless it is written with escapes (YAML's double-quoted or JSON strings), which need a
+ * backslash; anchors and aliases repeat text that is in the file too.
+ */
+export function mayHoldInjectionPoint(content: Buffer): boolean {
+  return content.includes(CONFIG_INJECTION_ANNOTATION) || content.includes('\\');
+}
+
+/**
+ * The injection points of `files`, from the files that may hold one; files that do not parse are
+ * passed over. For looking ahead (which kinds to list) without parsing every file of a package.
+ */
+export function likelyInjectionPoints(files: PackageFiles): InjectionPoint[] {
+  const candidates = new Map([...files].filter(([, content]) => mayHoldInjectionPoint(content)));
+  return findInjectionPoints(candidates).points;
+}
+
 export function findInjectionPoints(files: PackageFiles): FoundInjectionPoints {
   const points: InjectionPoint[] = [];
   const errors: string[] = [];
@@ -237,8 +255,12 @@ export async function injectConfig(
   lookup: InjectionLookup,
 ): Promise<ConfigInjectionResult> {
   const scanned = new Map(files);
-  scanned.set(KPTFILE, Buffer.from(kptfile.toString(), 'utf8'));
-  const { points, errors } = findInjectionPoints(scanned);
+  const kptfileBytes = Buffer.from(kptfile.toString(), 'utf8');
+  scanned.set(KPTFILE, kptfileBytes);
+  // The Kptfile was just written from its parse, so it parses; it is read only if it may hold a point.
+  const { points, errors } = findInjectionPoints(
+    mayHoldInjectionPoint(kptfileBytes) ? scanned : new Map([...files].filter(([path]) => path !== KPTFILE)),
+  );
   validateInjectionPoints(points, errors);
   // Only the files that hold injection points are parsed for editing.
   const parsed = new Map<string, ResourceFile>();

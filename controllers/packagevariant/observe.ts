@@ -21,7 +21,7 @@ import { classifyDownstream, ownerOf, type DownstreamState } from './downstream.
 import { locationOf, type GitStores } from './git-stores.ts';
 import { readPackageContent } from '../repositories/git-source.ts';
 import type { PackageContent, TrackedRevision } from '../repositories/source.ts';
-import { findInjectionPoints } from './injection.ts';
+import { likelyInjectionPoints } from './injection.ts';
 import { behindOf } from './status.ts';
 import { resolveUpstream, upstreamLocation, UpstreamNotFoundError, type ResolvedUpstream } from './upstream.ts';
 
@@ -297,7 +297,7 @@ async function observeInjectionSources(
   const kinds = new Map<string, { apiVersion: string; kind: string }>();
   for (const files of inputs) {
     if (!files) continue;
-    for (const point of findInjectionPoints(files).points) {
+    for (const point of likelyInjectionPoints(files)) {
       if (point.apiVersion && point.kind) kinds.set(`${point.apiVersion}/${point.kind}`, point);
     }
   }
