@@ -22,6 +22,7 @@ import { runFleetBenchmark, type BaselineResult, type FleetResult } from './flee
 import { defaultJobs, type BaselineName } from './lib/baselines.ts';
 import { median, spread } from './lib/stats.ts';
 import { writeReport } from './report.ts';
+import { benchArgs } from './lib/args.ts';
 
 const HERE = new URL('.', import.meta.url).pathname;
 export const RESULTS = join(HERE, 'results', 'bench.json');
@@ -242,6 +243,7 @@ export function loadSetResult(): unknown {
 }
 
 if (process.argv[1] === new URL(import.meta.url).pathname) {
+  benchArgs(import.meta.url, {});
   main().catch((error: unknown) => {
     console.error(error);
     process.exit(1);

@@ -4,6 +4,9 @@
 import { performance } from 'node:perf_hooks';
 import type { PackageFiles } from '../lib/kpt/package.ts';
 import { mergePackages, type MergeInput } from '../lib/merge/index.ts';
+import { benchArgs } from './lib/args.ts';
+
+benchArgs(import.meta.url, {});
 
 const KPTFILE = `apiVersion: kpt.dev/v1
 kind: Kptfile

@@ -9,7 +9,9 @@ import { performance } from 'node:perf_hooks';
 import type { PackageFiles } from '../lib/kpt/package.ts';
 import { renderPackage } from '../lib/fn/render.ts';
 import { stopWasmRuntime } from '../lib/fn/runtimes/wasm.ts';
+import { benchArgs } from './lib/args.ts';
 
+benchArgs(import.meta.url, {});
 const RUNS = Number(process.env.RUNS ?? 200);
 
 const FUNCTIONS: Record<string, string> = {
