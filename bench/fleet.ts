@@ -1,6 +1,7 @@
 // Fleet-upgrade benchmark of the PackageVariant controller in local mode (`make bench-fleet`).
 //
-//   node bench/fleet.ts [--n 1000] [--repos 10] [--runs 3] [--cold-runs 1] [--threads N] [--pipeline] [--profile] [--keep]
+//   node bench/fleet.ts [--n 1000] [--repos 10] [--runs 3] [--cold-runs 1] [--threads N] [--concurrency C]
+//     [--pipeline] [--profile] [--keep]
 //   (or N=1000 REPOS=10 RUNS=3 COLD_RUNS=1 PROFILE=1 in the environment)
 //   BENCH_NODE_FLAGS="--max-semi-space-size=8"   Node/V8 flags for each pass's process
 //   BENCH_HEAP_SNAPSHOT_MIB=200                   a heap snapshot (in the cwd) when a pass's heap passes 200 MiB
@@ -386,9 +387,11 @@ async function main(): Promise<void> {
     pipeline: { type: 'boolean', default: false },
     out: { type: 'string' },
     threads: { type: 'string' },
+    concurrency: { type: 'string' },
   });
   // Read by each pass's process (bench/lib/fleet-pass.ts).
   if (values.threads !== undefined) process.env.BENCH_THREADS = values.threads;
+  if (values.concurrency !== undefined) process.env.BENCH_CONCURRENCY = values.concurrency;
   const result = await runFleetBenchmark({
     n: Number(values.n),
     repos: Number(values.repos),

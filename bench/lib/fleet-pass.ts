@@ -79,8 +79,13 @@ export async function runPass(name: string, state: string, cacheDir: string): Pr
   const cpu0 = process.cpuUsage();
   const git0 = childCpuSeconds();
   const start = performance.now();
-  // Content threads (--threads; 0, the default: on the main thread).
-  const result = await reconcileLocally(objects, { cacheDir, threads: Number(process.env.BENCH_THREADS ?? 0) });
+  // Content threads (--threads; 0, the default: on the main thread); reconciles at once (--concurrency; default all).
+  const concurrency = process.env.BENCH_CONCURRENCY ? Number(process.env.BENCH_CONCURRENCY) : undefined;
+  const result = await reconcileLocally(objects, {
+    cacheDir,
+    threads: Number(process.env.BENCH_THREADS ?? 0),
+    ...(concurrency ? { concurrency } : {}),
+  });
   const seconds = (performance.now() - start) / 1000;
   delay.disable();
   memory.stop();
