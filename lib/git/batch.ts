@@ -15,7 +15,7 @@ import {
 } from './message.ts';
 import { gitLimits } from './limits.ts';
 import { atomicPush, type RefUpdate, type RefPushStatus } from './push.ts';
-import { branchRef, deletionProposedRef, draftRef, parseRef, proposedRef, publishedTag } from './refs.ts';
+import { branchRef, deletionProposedRef, draftRef, proposedRef, publishedTag, type RefIndex } from './refs.ts';
 import { assertObjectId, assertOneLine, assertPackageEntries, assertWorkspaceName, GitInputError } from './validate.ts';
 import { writeCommits, type CommitSpec, type PackageModes } from './writer.ts';
 import type { RefMap, RepoCache } from './cache.ts';
@@ -138,8 +138,10 @@ interface PlanContext {
   specs: CommitSpec[];
   /** Current tip of the deployment branch in this plan (object id or `:<mark>`), undefined if absent. */
   branchTip: string | undefined;
-  /** Highest published revision by package path, read from `refs` at first use. */
-  highestRevision?: Map<string, number>;
+  /** `refs`, indexed by package. */
+  index: RefIndex;
+  /** Revisions this plan has given out, by package path (above those in `refs`). */
+  assignedRevision: Map<string, number>;
 }
 
 const MARK = /^:(\d+)$/;
@@ -245,10 +247,13 @@ export class GitBatch {
       if (pending.length === 0) break;
       const done = await store.cache.exclusive(async () => {
         const refs = await store.refs();
+        const index = await store.cache.refIndex(); // the same snapshot: both are read inside exclusive()
         const context: PlanContext = {
           refs,
           specs: [],
           branchTip: refs.get(branchRef(store.branch)),
+          index,
+          assignedRevision: new Map(),
         };
         const planned = new Map<number, Plan>();
         /** The deployment branch tip after each planned operation (approvals move it). */
@@ -359,18 +364,13 @@ export class GitBatch {
   }
 
   private highestRevision(context: PlanContext, pkgPath: string): number {
-    // One scan of the refs for every package: a batch of a thousand approvals in a repository of
-    // thousands of refs would otherwise scan them all per package.
-    if (!context.highestRevision) {
-      const highest = (context.highestRevision = new Map());
-      for (const ref of context.refs.keys()) {
-        const parsed = parseRef(ref);
-        if (parsed.kind === 'published') {
-          highest.set(parsed.pkgPath, Math.max(highest.get(parsed.pkgPath) ?? 0, parsed.revision));
-        }
-      }
+    const assigned = context.assignedRevision.get(pkgPath);
+    if (assigned !== undefined) return assigned;
+    let highest = 0;
+    for (const { parsed } of context.index.ofPackage(pkgPath)) {
+      if (parsed.kind === 'published') highest = Math.max(highest, parsed.revision);
     }
-    return context.highestRevision.get(pkgPath) ?? 0;
+    return highest;
   }
 
   private async plan(index: number, context: PlanContext): Promise<Plan> {
@@ -477,7 +477,7 @@ export class GitBatch {
         const tree = await store.packageTree(head, op.packageName);
         if (!tree) return final('rejected', `${from} has no package (Kptfile) at ${pkgPath}`);
         const revision = this.highestRevision(context, pkgPath) + 1;
-        context.highestRevision!.set(pkgPath, revision);
+        context.assignedRevision.set(pkgPath, revision);
         const tag = publishedTag(pkgPath, revision);
         const { owner } = await store.draftHistory(head, pkgPath, op.workspace);
         const commit = this.addCommit(context, {
