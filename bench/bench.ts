@@ -7,18 +7,23 @@
 //     BENCH_BASELINES_MAX_N=1000  larger fleets skip the naive and kpt baselines (hours)
 //     BENCH_CONTROLLER=1       controller mode against the real API server (0: local mode only)
 //     BENCH_ONLY=controller    measure controller mode again into the existing results (after a controller change)
+//     BENCH_RENDER_N=1000      the render pipeline variant (bench/fleet-render.ts) at this N, BENCH_RUNS runs
+//                              (default 1000 when BENCH_NS has it, else 0: none)
 //     REPOS=10 CONCURRENCY=8 BASELINE_JOBS=<CPUs> KPT=<kpt binary, from scripts/kpt.sh>
 //
 // Per N: bench/fleet.ts (local mode, with the floor, naive and kpt baselines on the same fleet),
 // then bench/fleet-controller.ts (controller mode, same generated fleet, real kube-apiserver). The
 // compact results go to bench/results/bench.json (the full ones to bench-raw-n<N>.json), and
-// bench/report.ts renders BENCHMARKS.md and the plot from them. Benchmarks never assert on time.
+// bench/report.ts renders BENCHMARKS.md and the plot from them. Then the fleet upgrade with a rendered
+// pipeline (bench/fleet-render.ts), which writes its own section. Benchmarks never assert on time.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { runControllerBenchmark, type ControllerResult } from './fleet-controller.ts';
 import { runFleetBenchmark, type BaselineResult, type FleetResult } from './fleet.ts';
+import { runFleetRender, writeFleetRender } from './fleet-render.ts';
+import { stopWasmRuntime } from '../lib/fn/runtimes/wasm.ts';
 import { defaultJobs, type BaselineName } from './lib/baselines.ts';
 import { median, spread } from './lib/stats.ts';
 import { writeReport } from './report.ts';
@@ -44,6 +49,10 @@ export interface ApproachResult {
   oneDraft: number;
   checked: number;
   duplicateDrafts: number;
+  /** Local mode: its clone pass (setup, Node start included); controller mode: objects created → all clone drafts. */
+  cloneSeconds?: number;
+  /** Local mode: a run with nothing changed (answered from the pass memo, Node start included) and its floor. */
+  noChange?: { seconds: Spread; gitProcesses: number; floorSeconds: number };
   note?: string;
 }
 
@@ -77,6 +86,12 @@ function localApproach(r: FleetResult): ApproachResult {
     oneDraft: v.oneDraft,
     checked: v.checked,
     duplicateDrafts: r.duplicateDrafts,
+    cloneSeconds: r.clone.processSeconds ?? r.clone.seconds,
+    noChange: {
+      seconds: spread(r.remembered.map((s) => s.processSeconds ?? s.seconds)),
+      gitProcesses: median(r.remembered.map((s) => s.gitProcesses)),
+      floorSeconds: r.summary['noChangeFloorSeconds'] as number,
+    },
   };
 }
 
@@ -112,6 +127,7 @@ function controllerApproach(r: ControllerResult): ApproachResult {
     oneDraft: v.oneDraft,
     checked: v.checked,
     duplicateDrafts: Math.max(...r.upgrade.map((u) => u.duplicateDrafts)),
+    cloneSeconds: r.setup.cloneDraftsSeconds,
     note: `concurrency ${r.concurrency}; API requests to idle; ${r.upgrade.filter((u) => u.statusUpgraded === r.n).length}/${r.upgrade.length} runs with every status naming the v2 draft`,
   };
 }
@@ -194,6 +210,21 @@ async function main(): Promise<void> {
   }
   writeReport(results, loadSetResult());
   log('BENCHMARKS.md and bench/results/bench.png written');
+  const renderN = Number(env('BENCH_RENDER_N', ns.includes(1000) ? '1000' : '0'));
+  if (renderN > 0) {
+    log(`N = ${renderN}: the upgrade without and with a rendered pipeline`);
+    const render = await runFleetRender({
+      ns: [renderN],
+      repos,
+      runs,
+      fnRuns: 50,
+      profile: false,
+      log: (l) => log(`  ${l}`),
+    });
+    writeFleetRender(render, { report: true });
+    stopWasmRuntime();
+    log('the fleet-render section of BENCHMARKS.md written');
+  }
 }
 
 function measureController(n: number, runs: number, repos: number, concurrency: number, log: (l: string) => void) {

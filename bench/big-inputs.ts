@@ -21,6 +21,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchArgs } from './lib/args.ts';
+import { writeSection } from './lib/report-sections.ts';
 import { API_VERSION, type KubeObject } from '../api/v1alpha1/index.ts';
 import { reconcileLocally } from '../controllers/local.ts';
 import { acquireRepoCache, releaseRepoCache } from '../lib/git/cache.ts';
@@ -35,7 +36,6 @@ import { spread } from './lib/stats.ts';
 
 const HERE = new URL('.', import.meta.url).pathname;
 const SELF = new URL(import.meta.url).pathname;
-const ROOT = join(HERE, '..');
 const list = (value: string | undefined, fallback: number[]) =>
   value ? value.split(',').map((v) => Number(v.trim())) : fallback;
 const RUNS = Number(process.env.BIG_RUNS ?? 2);
@@ -357,20 +357,6 @@ export function renderMarkdown(r: Results): string {
   return out.join('\n');
 }
 
-/** Writes the section into BENCHMARKS.md: replaces the marked one, or appends it. */
-function writeSection(markdown: string): void {
-  const file = join(ROOT, 'BENCHMARKS.md');
-  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-  const start = current.indexOf('<!-- big-inputs');
-  const endMarker = '<!-- /big-inputs -->';
-  const end = current.indexOf(endMarker);
-  const next =
-    start >= 0 && end > start
-      ? current.slice(0, start) + markdown + current.slice(end + endMarker.length)
-      : `${current.trimEnd()}\n\n${markdown}\n`;
-  writeFileSync(file, next);
-}
-
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
@@ -410,7 +396,7 @@ async function main(): Promise<void> {
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   const markdown = renderMarkdown(results);
   writeFileSync(out.replace(/\.json$/, '') + '.md', `${markdown}\n`);
-  if (!values.out) writeSection(markdown);
+  if (!values.out) writeSection('big-inputs', markdown);
   console.log(markdown);
 }
 

@@ -22,9 +22,10 @@
 // Writes bench/results/fleet-render.json and the `fleet-render` section of BENCHMARKS.md.
 // Benchmarks never assert on time.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchArgs } from './lib/args.ts';
+import { writeSection } from './lib/report-sections.ts';
 import { renderPackage } from '../lib/fn/render.ts';
 import { stopWasmRuntime } from '../lib/fn/runtimes/wasm.ts';
 import { runFleetBenchmark, type FleetResult } from './fleet.ts';
@@ -233,18 +234,63 @@ export function markdown(r: FleetRenderResult): string {
   return out.join('\n');
 }
 
-/** Replaces (or appends) the fleet-render section of BENCHMARKS.md. */
-function writeReport(section: string): void {
-  const file = join(HERE, '..', 'BENCHMARKS.md');
-  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-  const start = current.indexOf('<!-- fleet-render');
-  const endMarker = '<!-- /fleet-render -->';
-  const end = current.indexOf(endMarker);
-  const next =
-    start !== -1 && end > start
-      ? `${current.slice(0, start)}${section}${current.slice(end + endMarker.length)}`
-      : `${current.trimEnd()}\n\n${section}\n`;
-  writeFileSync(file, next);
+export interface FleetRenderOptions {
+  ns: number[];
+  repos: number;
+  runs: number;
+  fnRuns: number;
+  profile: boolean;
+  log(line: string): void;
+}
+
+/** The upgrade without and with the pipeline at each N, then the per-function timings. */
+export async function runFleetRender(o: FleetRenderOptions): Promise<FleetRenderResult> {
+  const shares: RenderShare[] = [];
+  for (const n of o.ns) {
+    const results: Partial<Record<'without' | 'with', FleetResult>> = {};
+    for (const mode of ['without', 'with'] as const) {
+      o.log(`N = ${n}, ${mode} pipeline`);
+      results[mode] = await runFleetBenchmark({
+        n,
+        repos: o.repos,
+        runs: o.runs,
+        coldRuns: 0,
+        pipeline: mode === 'with',
+        profile: o.profile,
+        log: (l) => o.log(`  ${mode}: ${l}`),
+      });
+    }
+    const s: RenderShare = {
+      n,
+      repos: o.repos,
+      runs: o.runs,
+      without: results.without!,
+      with: results.with!,
+      summary: share(results.without!, results.with!),
+    };
+    shares.push(s);
+    o.log(
+      `N = ${n}: ${range(s.summary.withoutSeconds)} s without, ${range(s.summary.withSeconds)} s with the pipeline: ` +
+        `+${pct(s.summary.addedFraction)}, render share ${pct(s.summary.renderShare)}, ${s.summary.perDraftMs.toFixed(0)} ms per draft` +
+        (s.summary.correct ? '' : ` — NOT CORRECT: ${s.with.verification.problems.slice(0, 3).join('; ')}`),
+    );
+  }
+  o.log('per-function timings (fresh process)');
+  const functions = await functionTimingsInChild(o.fnRuns);
+  const { loadavg } = await import('node:os');
+  return { date: new Date().toISOString(), node: process.version, loadAverage: loadavg(), shares, functions };
+}
+
+/** Writes the result (JSON, its markdown) and, with `report`, the fleet-render section of BENCHMARKS.md. */
+export function writeFleetRender(result: FleetRenderResult, options: { out?: string; report: boolean }): string {
+  const dir = join(HERE, 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = options.out ?? join(dir, 'fleet-render.json');
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  const section = markdown(result);
+  writeFileSync(join(dir, 'fleet-render.md'), `${section}\n`);
+  if (options.report) writeSection('fleet-render', section);
+  return file;
 }
 
 async function main(): Promise<void> {
@@ -262,57 +308,16 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${JSON.stringify(await functionTimings(Number(values['fn-runs'])))}\n`);
     return;
   }
-  const log = (line: string) => console.error(line);
-  const repos = Number(values.repos);
-  const runs = Number(values.runs);
-  const shares: RenderShare[] = [];
-  for (const n of values.n.split(',').map(Number)) {
-    const results: Partial<Record<'without' | 'with', FleetResult>> = {};
-    for (const mode of ['without', 'with'] as const) {
-      log(`N = ${n}, ${mode} pipeline`);
-      results[mode] = await runFleetBenchmark({
-        n,
-        repos,
-        runs,
-        coldRuns: 0,
-        pipeline: mode === 'with',
-        profile: values.profile,
-        log: (l) => log(`  ${mode}: ${l}`),
-      });
-    }
-    const s: RenderShare = {
-      n,
-      repos,
-      runs,
-      without: results.without!,
-      with: results.with!,
-      summary: share(results.without!, results.with!),
-    };
-    shares.push(s);
-    log(
-      `N = ${n}: ${range(s.summary.withoutSeconds)} s without, ${range(s.summary.withSeconds)} s with the pipeline: ` +
-        `+${pct(s.summary.addedFraction)}, render share ${pct(s.summary.renderShare)}, ${s.summary.perDraftMs.toFixed(0)} ms per draft` +
-        (s.summary.correct ? '' : ` — NOT CORRECT: ${s.with.verification.problems.slice(0, 3).join('; ')}`),
-    );
-  }
-  log('per-function timings (fresh process)');
-  const functions = await functionTimingsInChild(Number(values['fn-runs']));
-  const { loadavg } = await import('node:os');
-  const result: FleetRenderResult = {
-    date: new Date().toISOString(),
-    node: process.version,
-    loadAverage: loadavg(),
-    shares,
-    functions,
-  };
-  const dir = join(HERE, 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = values.out ?? join(dir, 'fleet-render.json');
-  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-  const section = markdown(result);
-  writeFileSync(join(dir, 'fleet-render.md'), `${section}\n`);
-  if (!values['no-report']) writeReport(section);
-  console.log(section);
+  const result = await runFleetRender({
+    ns: values.n.split(',').map(Number),
+    repos: Number(values.repos),
+    runs: Number(values.runs),
+    fnRuns: Number(values['fn-runs']),
+    profile: values.profile,
+    log: (line) => console.error(line),
+  });
+  const file = writeFleetRender(result, { ...(values.out ? { out: values.out } : {}), report: !values['no-report'] });
+  console.log(markdown(result));
   console.log(`\nresult: ${file}`);
   stopWasmRuntime();
 }

@@ -25,8 +25,12 @@ const results: BenchResults = {
       n: 100,
       repos: 10,
       approaches: {
-        local: approach(4),
-        controller: approach(8),
+        local: {
+          ...approach(4),
+          cloneSeconds: 5,
+          noChange: { seconds: { median: 0.3, min: 0.3, max: 0.3 }, gitProcesses: 10, floorSeconds: 0.1 },
+        },
+        controller: { ...approach(8), cloneSeconds: 15 },
         floor: approach(2),
         naive: approach(40, 1),
         kpt: { skipped: 'kpt not built' },
@@ -46,6 +50,17 @@ describe('BENCHMARKS.md', () => {
     expect(md).toContain('| controller ÷ local mode | 2.0× |');
     expect(md).toContain('skipped: kpt not built');
     expect(md).not.toContain('PackageVariantSet');
+  });
+
+  it('holds the ratios against the performance targets', () => {
+    const md = renderMarkdown(results);
+    expect(md).toContain('| local mode: upgrade ÷ git floor | 2.0× | ≤ 3× |');
+    expect(md).toContain('| 0.30 s ÷ 0.10 s = 3.0× (10 git processes) | ≤ 1.5× |');
+    expect(md).toContain(
+      '| controller ÷ local mode: N new variants → all clone drafts | 15.0 s ÷ 5.00 s = 3.0× | ≤ 2× |',
+    );
+    expect(md).toContain('| peak RSS, local / controller (MiB) | 200 / 200 |');
+    expect(md).not.toContain('the N = 1,000 upgrade');
   });
 
   it('plots every measured approach, none that was skipped', () => {

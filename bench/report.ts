@@ -5,9 +5,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ApproachResult, BenchResults } from './bench.ts';
 import { writePlotPng, type PlotSeries } from './lib/plot.ts';
+import { BENCHMARKS_MD, markedSections } from './lib/report-sections.ts';
 
 const HERE = new URL('.', import.meta.url).pathname;
-const ROOT = join(HERE, '..');
 
 /** What `make bench-set` (bench/fleet-set.ts) records; see there. */
 export interface SetSummary {
@@ -134,6 +134,7 @@ export function renderMarkdown(results: BenchResults, set?: SetSummary): string 
     '"dup" = packages with more than one). kpt formats its output differently, so its drafts are not',
     'expected to be byte-equal; the field checks apply to all.',
     '',
+    ...targets(results, head),
   ];
   if (set) {
     lines.push(
@@ -156,6 +157,62 @@ export function renderMarkdown(results: BenchResults, set?: SetSummary): string 
     );
   }
   return lines.join('\n');
+}
+
+/** The performance targets (issue 19), as ratios measured in this run. */
+function targets(results: BenchResults, head: string): string[] {
+  const points = results.points;
+  const row = (title: string, target: string, f: (p: BenchResults['points'][number]) => string) =>
+    `| ${title} | ${points.map(f).join(' | ')} | ${target} |`;
+  const times = (x: number, y: number) => `${(x / y).toFixed(1)}×`;
+  const local = (p: BenchResults['points'][number]) => measured(p.approaches.local);
+  const controller = (p: BenchResults['points'][number]) => measured(p.approaches.controller);
+  const at1000 = points.find((p) => p.n === 1000);
+  const growth = (e: ApproachResult | undefined, base: ApproachResult | undefined) =>
+    e && base ? times(e.seconds.median, base.seconds.median) : '–';
+  return [
+    '## Against the performance targets',
+    '',
+    'Ratios of this run (medians); the targets are the ones the performance work is held to.',
+    '',
+    `${head.split('\n')[0]} target |`,
+    `${head.split('\n')[1]}---|`,
+    row('local mode: upgrade ÷ git floor', '≤ 3×', (p) => ratio(p.approaches.local, p.approaches.floor)),
+    row(
+      'local mode: a run with nothing changed, with Node start ÷ Node start + one `ls-remote` per repository',
+      '≤ 1.5×',
+      (p) => {
+        const c = local(p)?.noChange;
+        return c
+          ? `${fmt(c.seconds.median)} s ÷ ${fmt(c.floorSeconds)} s = ${times(c.seconds.median, c.floorSeconds)} (${c.gitProcesses} git processes)`
+          : '–';
+      },
+    ),
+    row('controller ÷ local mode: upgrade', '≤ 1.5×', (p) => ratio(p.approaches.controller, p.approaches.local)),
+    row('controller ÷ local mode: N new variants → all clone drafts', '≤ 2×', (p) => {
+      const c = controller(p)?.cloneSeconds;
+      const l = local(p)?.cloneSeconds;
+      return c && l ? `${fmt(c)} s ÷ ${fmt(l)} s = ${times(c, l)}` : '–';
+    }),
+    row('peak RSS, local / controller (MiB)', '≤ 300 / ≤ 400; N = 10,000: ≤ 1,024', (p) => {
+      const [l, c] = [local(p), controller(p)];
+      return `${l ? int(l.maxRssMiB) : '–'} / ${c ? int(c.maxRssMiB) : '–'}`;
+    }),
+    ...(points.some((p) => p.n > 1000)
+      ? [
+          row('upgrade ÷ the N = 1,000 upgrade, local / controller', 'N = 10,000: ≤ 12×', (p) =>
+            p.n > 1000
+              ? `${growth(local(p), at1000 && measured(at1000.approaches.local))} / ${growth(controller(p), at1000 && measured(at1000.approaches.controller))}`
+              : '–',
+          ),
+        ]
+      : []),
+    '',
+    'The no-change run is the pass after the steady one (the state a scheduled CI job finds); the clone',
+    'pass of local mode includes Node start, that of controller mode the creation of the N objects.',
+    'What bounds each ratio, with profiles: [docs/benchmarks.md](docs/benchmarks.md).',
+    '',
+  ];
 }
 
 function verbs(requests: Record<string, number>): string {
@@ -186,7 +243,10 @@ export function writeReport(results: BenchResults, set?: unknown): void {
     logX: true,
     logY: true,
   });
-  writeFileSync(join(ROOT, 'BENCHMARKS.md'), renderMarkdown(results, set as SetSummary | undefined));
+  // The sections other benchmarks write (big inputs, rendering) are kept, after this run's page.
+  const current = existsSync(BENCHMARKS_MD) ? readFileSync(BENCHMARKS_MD, 'utf8') : '';
+  const page = [renderMarkdown(results, set as SetSummary | undefined).trimEnd(), ...markedSections(current)];
+  writeFileSync(BENCHMARKS_MD, `${page.join('\n\n')}\n`);
 }
 
 if (process.argv[1] === new URL(import.meta.url).pathname) {
