@@ -3,6 +3,7 @@
 //   node bench/bench.ts        (configured by the environment)
 //     BENCH_NS=10,100,1000     fleet sizes; BENCH_LARGE=1 adds 10,000
 //     BENCH_RUNS=3             measured runs per approach and N (the table shows medians)
+//     BENCH_LARGE_RUNS=1       measured runs from N = 10,000 on
 //     BENCH_SLOW_RUNS=1        runs of the naive and kpt baselines from N = 1,000 on (they take minutes)
 //     BENCH_BASELINES_MAX_N=1000  larger fleets skip the naive and kpt baselines (hours)
 //     BENCH_CONTROLLER=1       controller mode against the real API server (0: local mode only)
@@ -147,6 +148,8 @@ async function main(): Promise<void> {
   const ns = env('BENCH_NS', '10,100,1000').split(',').map(Number);
   if (process.env.BENCH_LARGE === '1' && !ns.includes(10_000)) ns.push(10_000);
   const runs = Number(env('BENCH_RUNS', '3'));
+  const largeRuns = Number(env('BENCH_LARGE_RUNS', '1'));
+  const renderN = Number(env('BENCH_RENDER_N', ns.includes(1000) ? '1000' : '0'));
   const slowRuns = Number(env('BENCH_SLOW_RUNS', '1'));
   const baselinesMaxN = Number(env('BENCH_BASELINES_MAX_N', '1000'));
   const controllerMode = env('BENCH_CONTROLLER', '1') === '1';
@@ -166,24 +169,25 @@ async function main(): Promise<void> {
       ...(kpt ? { kpt: kptVersion(kpt) ?? 'unknown' } : {}),
       loadAverage: [],
     },
-    config: { ns, runs, slowRuns, baselinesMaxN, repos, concurrency, baselineJobs: jobs, controllerMode },
+    config: { ns, runs, largeRuns, slowRuns, baselinesMaxN, repos, concurrency, baselineJobs: jobs, controllerMode },
     points: [],
   };
   mkdirSync(join(HERE, 'results'), { recursive: true });
   if (controllerOnly) return remeasureController(ns, runs, repos, concurrency, log);
   for (const n of ns) {
-    const slow = n >= 1000 ? slowRuns : runs;
+    const nRuns = n > 1000 ? largeRuns : runs;
+    const slow = n >= 1000 ? slowRuns : nRuns;
     const tooBig = `N > ${baselinesMaxN}: hours; BENCH_BASELINES_MAX_N=${n} runs it`;
     log(`N = ${n}: local mode and baselines`);
     const local = await runFleetBenchmark({
       n,
       repos,
-      runs,
+      runs: nRuns,
       coldRuns: 0,
       baselineJobs: jobs,
       ...(kpt ? { kpt } : {}),
       baselines: {
-        floor: { runs },
+        floor: { runs: nRuns },
         naive: n > baselinesMaxN ? { skipped: tooBig } : { runs: slow },
         kpt: !kpt
           ? { skipped: 'kpt not built (make bench builds it with scripts/kpt.sh)' }
@@ -198,7 +202,7 @@ async function main(): Promise<void> {
       point.approaches[name] = baselineApproach(name, b);
     const raw: Record<string, unknown> = { local };
     if (controllerMode) {
-      const controller = await measureController(n, runs, repos, concurrency, log);
+      const controller = await measureController(n, nRuns, repos, concurrency, log);
       point.approaches.controller = controllerApproach(controller);
       raw.controller = controller;
     }
@@ -206,25 +210,18 @@ async function main(): Promise<void> {
     results.machine.loadAverage = (await import('node:os')).loadavg();
     writeFileSync(join(HERE, 'results', `bench-raw-n${n}.json`), `${JSON.stringify(raw, null, 1)}\n`);
     writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
-    log(`N = ${n} done; ${RESULTS}`);
+    writeReport(results, loadSetResult());
+    log(`N = ${n} done; ${RESULTS}, BENCHMARKS.md and bench/results/bench.png written`);
+    if (n === renderN) await measureRender(n, runs, repos, log);
   }
-  writeReport(results, loadSetResult());
-  log('BENCHMARKS.md and bench/results/bench.png written');
-  const renderN = Number(env('BENCH_RENDER_N', ns.includes(1000) ? '1000' : '0'));
-  if (renderN > 0) {
-    log(`N = ${renderN}: the upgrade without and with a rendered pipeline`);
-    const render = await runFleetRender({
-      ns: [renderN],
-      repos,
-      runs,
-      fnRuns: 50,
-      profile: false,
-      log: (l) => log(`  ${l}`),
-    });
-    writeFleetRender(render, { report: true });
-    stopWasmRuntime();
-    log('the fleet-render section of BENCHMARKS.md written');
-  }
+}
+
+async function measureRender(n: number, runs: number, repos: number, log: (l: string) => void): Promise<void> {
+  log(`N = ${n}: the upgrade without and with a rendered pipeline`);
+  const render = await runFleetRender({ ns: [n], repos, runs, fnRuns: 50, profile: false, log: (l) => log(`  ${l}`) });
+  writeFleetRender(render, { report: true });
+  stopWasmRuntime();
+  log('the fleet-render section of BENCHMARKS.md written');
 }
 
 function measureController(n: number, runs: number, repos: number, concurrency: number, log: (l: string) => void) {

@@ -89,7 +89,8 @@ export function renderMarkdown(results: BenchResults, set?: SetSummary): string 
       `${results.controllerDate ? ` (controller mode measured again on ${results.controllerDate.slice(0, 16).replace('T', ' ')} UTC, \`BENCH_ONLY=controller\`)` : ''}; ` +
       `load average at the end ${results.machine.loadAverage.map((l) => l.toFixed(1)).join(' / ')} ` +
       `(the machine is shared, so times are noisy: medians with (min–max)).`,
-    `Runs per N: ${String(results.config.runs)} (naive and kpt from N = 1,000: ${String(results.config.slowRuns)}).`,
+    `Runs per N: ${String(results.config.runs)} (${ns.some((n) => n > 1000) ? `from N = 10,000: ${String(results.config.largeRuns ?? results.config.runs)}; ` : ''}` +
+      `naive and kpt from N = 1,000: ${String(results.config.slowRuns)}).`,
     '',
     '![time from the upstream commit to all drafts pushed, against N](bench/results/bench.png)',
     '',
