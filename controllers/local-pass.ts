@@ -28,7 +28,13 @@ import { setUpstreamFinder } from './set-upstream.ts';
 import { keyOf, keyString, parseKey } from './store.ts';
 import { lineageOf, repositoryUrls } from './lineage.ts';
 import { branchRef } from '../lib/git/refs.ts';
-import type { DraftPreview, LocalRunOptions, LocalRunResult, Rejection } from './local.ts';
+import {
+  DEFAULT_PASS_CONCURRENCY,
+  type DraftPreview,
+  type LocalRunOptions,
+  type LocalRunResult,
+  type Rejection,
+} from './local.ts';
 
 /** Rollout waves one local run may go through (each: the sets, then the variants they released). */
 const MAX_ROLLOUT_ROUNDS = 100;
@@ -124,7 +130,7 @@ export async function runPass(
       }
     }
   };
-  const queue = new PQueue({ concurrency: options.concurrency ?? Infinity });
+  const queue = new PQueue({ concurrency: options.concurrency ?? DEFAULT_PASS_CONCURRENCY });
   let done = 0;
   let total = 0;
   const reconcileVariants = async (keys: string[]) => {

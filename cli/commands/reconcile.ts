@@ -12,7 +12,7 @@ import {
   type PackageVariantSet,
 } from '../../api/v1alpha1/index.ts';
 import { describeSource, loadManifests } from '../../lib/kube/manifest-reader.ts';
-import { reconcileLocally, type DraftPreview } from '../../controllers/local.ts';
+import { DEFAULT_PASS_CONCURRENCY, reconcileLocally, type DraftPreview } from '../../controllers/local.ts';
 import { keyOf, keyString } from '../../controllers/store.ts';
 import { createProgress, type Progress } from '../progress.ts';
 import { getCondition } from '../../lib/kube/conditions.ts';
@@ -233,7 +233,7 @@ export function registerReconcile(program: Command): void {
     .option('--cache-dir <dir>', 'where bare git caches are kept (default ~/.cache/packagevariant-controller/git)')
     .option(
       '--concurrency <n>',
-      'variants reconciled at once (default: all, so each repository is pushed once; lower bounds memory)',
+      `variants reconciled at once; each repository is pushed once per wave of this many (default ${DEFAULT_PASS_CONCURRENCY})`,
     )
     .option(...THREADS_OPTION)
     .option(...MAX_PUSH_REFS_OPTION)
