@@ -1,6 +1,6 @@
 // A long-lived `git cat-file --batch` process: one process serves every object read of a cache
 // repository, requests are pipelined (written at once, answered in order).
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { SpawnedProcess } from '../spawn/spawner.ts';
 import { decodeName, encodeName } from '../bytes/names.ts';
 import { Fifo } from '../fifo.ts';
 import { GitError, killGroup, spawnGit } from './exec.ts';
@@ -22,7 +22,7 @@ interface Pending {
 
 export class CatFileBatch {
   private readonly gitDir: string;
-  private child: ChildProcessWithoutNullStreams | undefined;
+  private child: SpawnedProcess | undefined;
   private readonly pending = new Fifo<Pending>();
   private chunks: Buffer[] = [];
   private buffered = 0;
@@ -80,7 +80,7 @@ export class CatFileBatch {
     for (const p of this.pending.drain()) p.reject(error);
   }
 
-  private start(): ChildProcessWithoutNullStreams {
+  private start(): SpawnedProcess {
     if (this.child) return this.child;
     const child = spawnGit(['cat-file', '--batch'], { cwd: this.gitDir, env: { GIT_DIR: this.gitDir } });
     this.child = child;
@@ -158,7 +158,7 @@ export class CatFileBatch {
 }
 
 /** An idle batch process must not keep Node alive; a busy one must. */
-function setActive(child: ChildProcessWithoutNullStreams, active: boolean): void {
+function setActive(child: SpawnedProcess, active: boolean): void {
   for (const handle of [child, child.stdin, child.stdout, child.stderr] as Array<{ ref(): void; unref(): void }>) {
     if (active) handle.ref();
     else handle.unref();

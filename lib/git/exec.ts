@@ -3,11 +3,10 @@
 // from error messages, a counter of spawned processes for the benchmarks, and observers of each
 // process's duration (metrics). No git process outlives this process: they are killed with their
 // helpers when it exits, and ssh kills its git when this process dies without exiting (SIGKILL).
-import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnProcess, type SpawnedProcess } from '../spawn/spawner.ts';
 
 /** Transports git may use (GIT_ALLOW_PROTOCOL); `ext::` and other remote helpers are refused. */
 export const ALLOWED_PROTOCOLS = ['file', 'https', 'http', 'ssh', 'git'] as const;
@@ -152,7 +151,7 @@ function describeCommand(args: readonly string[], secrets: readonly string[]): s
 const SSH_DIES_WITH_PARENT =
   'if true 2>/dev/null <&3; then (read -r _ <&3; kill -9 0) </dev/null >/dev/null 2>&1 & fi; exec ';
 
-const running = new Set<ChildProcess>();
+const running = new Set<SpawnedProcess>();
 let killOnExit = false;
 
 /** Kills every git process of this process that is still running, with its helpers. */
@@ -162,7 +161,7 @@ export function killGitProcesses(): void {
 }
 
 /** Starts a git process (for long-lived batch processes). The caller owns it. */
-export function spawnGit(args: readonly string[], options: GitExecOptions = {}): ChildProcessWithoutNullStreams {
+export function spawnGit(args: readonly string[], options: GitExecOptions = {}): SpawnedProcess {
   gitProcessStats.spawned++;
   const command = subcommand(args);
   const stats = (gitProcessStats.byCommand[command] ??= { count: 0, ms: 0 });
@@ -175,15 +174,9 @@ export function spawnGit(args: readonly string[], options: GitExecOptions = {}):
   }
   const env = { ...baseGitEnv(), ...options.env };
   env.GIT_SSH_COMMAND = SSH_DIES_WITH_PARENT + env.GIT_SSH_COMMAND;
-  const child = spawn('git', args, {
-    cwd: options.cwd,
-    env,
-    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-    windowsHide: true,
-    // Its own process group, so a timeout also ends helpers git started (git-remote-http, ssh).
-    detached: true,
-  }) as ChildProcessWithoutNullStreams;
-  const lifeline = child.stdio[3] as Socket;
+  // In its own process group, so a timeout also ends helpers git started (git-remote-http, ssh).
+  const child = spawnProcess('git', args, { cwd: options.cwd, env, extraPipes: 1 });
+  const lifeline = child.stdio[3]!;
   lifeline.unref(); // the process, and its stdio, decide whether it keeps the event loop alive
   running.add(child);
   const ended = () => {
