@@ -174,7 +174,8 @@ export async function runFleetBenchmark(options: FleetOptions): Promise<FleetRes
       upgrade.push(up.stats);
       log(
         `upgrade run ${run}: ${up.stats.seconds.toFixed(2)} s pass, ${up.stats.processSeconds.toFixed(2)} s from the release, ` +
-          `${up.stats.gitProcesses} git processes, ${up.stats.pushes} pushes, ${up.stats.maxRssMiB.toFixed(0)} MiB`,
+          `${up.stats.gitProcesses} git processes, ${up.stats.pushes} pushes, ${up.stats.maxRssMiB.toFixed(0)} MiB ` +
+          `(spawn helper ${up.stats.spawnHelperRssMiB.toFixed(0)} MiB), CPU Node ${up.stats.cpu.node.toFixed(1)} s / git ${up.stats.cpu.git.toFixed(1)} s`,
       );
       const counts = await draftRefCounts(fleet);
       duplicateDrafts = Math.max(duplicateDrafts, [...counts.values()].filter((c) => c > 1).length);

@@ -16,7 +16,7 @@ import { managerOptionsFrom } from '../../cli/commands/run.ts';
 import { Manager } from '../../controllers/manager.ts';
 import { gitProcessStats } from '../../lib/git/exec.ts';
 import { loadKubeConfig } from '../../lib/kube/client.ts';
-import { childCpuSeconds } from './stats.ts';
+import { childCpuSeconds, spawnHelperPeakRssMiB } from './stats.ts';
 
 /** Counters of the controller process; the benchmark subtracts two of them. */
 export interface ControllerStats {
@@ -35,6 +35,7 @@ export interface ControllerStats {
   /** Peak RSS since the last `resetPeak` (VmHWM), and over the whole process life. */
   peakRssMiB: number;
   maxRssMiB: number;
+  spawnHelperRssMiB: number;
   eventLoopDelayMs: { p50: number; p99: number; max: number };
 }
 
@@ -110,6 +111,7 @@ async function main(): Promise<void> {
       rssMiB: statusKiB('VmRSS') / 1024,
       peakRssMiB: statusKiB('VmHWM') / 1024,
       maxRssMiB: process.resourceUsage().maxRSS / 1024,
+      spawnHelperRssMiB: spawnHelperPeakRssMiB(),
       eventLoopDelayMs: {
         p50: delay.percentile(50) / 1e6,
         p99: delay.percentile(99) / 1e6,

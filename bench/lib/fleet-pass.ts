@@ -10,7 +10,7 @@ import type { KubeObject } from '../../api/v1alpha1/index.ts';
 import { reconcileLocally } from '../../controllers/local.ts';
 import { gitProcessStats } from '../../lib/git/exec.ts';
 import type { ProfileSummary } from './fleet-profile.ts';
-import { childCpuSeconds } from './stats.ts';
+import { childCpuSeconds, spawnHelperPeakRssMiB } from './stats.ts';
 
 export const PASS_SCRIPT = new URL(import.meta.url).pathname;
 
@@ -26,6 +26,8 @@ export interface PassStats {
   gitProcesses: number;
   byCommand: Record<string, { count: number; ms: number }>;
   maxRssMiB: number;
+  /** Peak RSS of the spawn helper process (lib/spawn), apart from maxRssMiB; 0 without one. */
+  spawnHelperRssMiB: number;
   /** CPU seconds of this Node process and of its (ended) git children. */
   cpu: { node: number; git: number };
   eventLoopDelayMs: { p50: number; p99: number; max: number };
@@ -109,6 +111,7 @@ export async function runPass(name: string, state: string, cacheDir: string): Pr
     gitProcesses: gitProcessStats.spawned,
     byCommand: gitProcessStats.byCommand,
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    spawnHelperRssMiB: spawnHelperPeakRssMiB(),
     cpu: { node: (cpu.user + cpu.system) / 1e6, git: childCpuSeconds() - git0 },
     memoryMiB: memory.peaks,
     eventLoopDelayMs: {

@@ -1,5 +1,6 @@
 // Summaries of repeated measurements.
 import { readFileSync } from 'node:fs';
+import { spawnHelperPid } from '../../lib/spawn/spawner.ts';
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -11,8 +12,35 @@ export function spread(values: number[]): { median: number; min: number; max: nu
   return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
 }
 
-/** CPU seconds of this process's waited-for children (/proc/self/stat fields 16 and 17, cutime and cstime, in clock ticks). */
+const statFields = (pid: number | 'self') =>
+  readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ').map(Number);
+
+/**
+ * CPU seconds of the git processes: this process's waited-for children (/proc/<pid>/stat fields 16
+ * and 17, cutime and cstime, in clock ticks), and the spawn helper's own and its children's (lib/spawn).
+ */
 export function childCpuSeconds(): number {
-  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[13]) + Number(fields[14])) / 100;
+  const own = statFields('self');
+  let ticks = own[13]! + own[14]!;
+  const helper = spawnHelperPid();
+  try {
+    if (helper)
+      ticks += statFields(helper)
+        .slice(11, 15)
+        .reduce((a, b) => a + b, 0);
+  } catch {
+    // the helper has just exited
+  }
+  return ticks / 100;
+}
+
+/** Peak RSS of the spawn helper process, MiB (0 when there is none). */
+export function spawnHelperPeakRssMiB(): number {
+  const helper = spawnHelperPid();
+  try {
+    const kib = helper && /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${helper}/status`, 'utf8'))?.[1];
+    return kib ? Number(kib) / 1024 : 0;
+  } catch {
+    return 0;
+  }
 }

@@ -1,7 +1,8 @@
 // Gathers the git writes of concurrent reconciles into one batch — one fast-import and one atomic
 // push — per repository. A wave is pushed as soon as every running reconcile is waiting for its
 // push (so a fleet pass pushes each repository once), or after `maxDelayMs` at the latest
-// (`Infinity`: only when every running reconcile waits, as in a one-shot local pass).
+// (`Infinity`: only when every running reconcile waits, as in a one-shot local pass). Writes that
+// arrive while their repository is pushing are its next wave, pushed when that push ends.
 import type { BatchOp, BatchResult, GitBatch } from '../../lib/git/batch.ts';
 import type { GitStore } from '../../lib/git/store.ts';
 import { parkWhile } from '../../lib/kube/worker-pool.ts';
@@ -120,14 +121,11 @@ export class PushCoalescer {
     this.pending.delete(store);
     const push = this.pushWave(store, wave).finally(() => {
       this.pushing.delete(store);
-      if (this.pending.has(store)) this.maybeFlushSoon();
+      // What came in during the push has waited as long as a push takes: it is the next wave, now
+      // (group commit), so that a busy repository pushes back to back instead of once a timer.
+      if (this.pending.has(store)) queueMicrotask(() => this.pushStore(store));
     });
     this.pushing.set(store, push);
-  }
-
-  private maybeFlushSoon(): void {
-    if (this.waiting >= this.active) queueMicrotask(() => this.flush());
-    else this.startTimer();
   }
 
   private async pushWave(store: GitStore, wave: Submission[]): Promise<void> {
