@@ -1,8 +1,9 @@
 // Gathers the git writes of concurrent reconciles into one batch — one fast-import and one atomic
 // push — per repository. A wave is pushed as soon as every running reconcile is waiting for its
 // push (so a fleet pass pushes each repository once), or after `maxDelayMs` at the latest
-// (`Infinity`: only when every running reconcile waits, as in a one-shot local pass). Writes that
-// arrive while their repository is pushing are its next wave, pushed when that push ends.
+// (`Infinity`: only when every running reconcile waits, as in a one-shot local pass). With a
+// timer, writes that arrive while their repository is pushing are its next wave, pushed when that
+// push ends.
 import type { BatchOp, BatchResult, GitBatch } from '../../lib/git/batch.ts';
 import type { GitStore } from '../../lib/git/store.ts';
 import { parkWhile } from '../../lib/kube/worker-pool.ts';
@@ -121,9 +122,12 @@ export class PushCoalescer {
     this.pending.delete(store);
     const push = this.pushWave(store, wave).finally(() => {
       this.pushing.delete(store);
+      if (!this.pending.has(store)) return;
       // What came in during the push has waited as long as a push takes: it is the next wave, now
       // (group commit), so that a busy repository pushes back to back instead of once a timer.
-      if (this.pending.has(store)) queueMicrotask(() => this.pushStore(store));
+      // Without a timer (a one-shot pass) a wave still waits for every running reconcile.
+      if (Number.isFinite(this.maxDelayMs)) queueMicrotask(() => this.pushStore(store));
+      else this.maybeFlush();
     });
     this.pushing.set(store, push);
   }
