@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import { makePki, writeKubeconfig } from './pki.ts';
-import type { KeyPair, TestUser } from './pki.ts';
+import { makePki, writeKubeconfig } from '../../lib/kube/testing/pki.ts';
+import type { KeyPair, TestUser } from '../../lib/kube/testing/pki.ts';
 import { ManagedProcess, reapStale, recordOwner, registerTempDir, releaseTempDir, TEMP_PREFIX } from './processes.ts';
 
 const HOST = '127.0.0.1';

@@ -11,6 +11,7 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import type { ConfigurationOptions, V1Status } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
 
 export type KubeConfigSource =
   | { kind: 'file'; path: string; context?: string }
@@ -46,6 +47,7 @@ export interface KubeClients {
 }
 
 export function makeClients(kubeConfig: KubeConfig): KubeClients {
+  reuseConnections(kubeConfig);
   return {
     kubeConfig,
     core: kubeConfig.makeApiClient(CoreV1Api),
@@ -54,6 +56,48 @@ export function makeClients(kubeConfig: KubeConfig): KubeClients {
     apiextensions: kubeConfig.makeApiClient(ApiextensionsV1Api),
     rbac: kubeConfig.makeApiClient(RbacAuthorizationV1Api),
   };
+}
+
+type CreateDispatcher = (cluster: unknown, agentOptions: Record<string, unknown>) => unknown;
+const reusing = new WeakSet<KubeConfig>();
+const MAX_AGENTS = 4;
+
+/**
+ * client-node 2.x makes a new undici Agent for every request (`applySecurityAuthentication` →
+ * `createDispatcher`), so every API request opened a new TLS connection: ~2 s of handshakes in a
+ * 1,000-variant upgrade. One Agent per TLS identity (server, CA, client certificate and key, by
+ * content, so rotated files get a new one) keeps connections alive across requests. The method is
+ * private in client-node's types; client.test.ts fails if an upgrade moves it.
+ */
+function reuseConnections(kubeConfig: KubeConfig): void {
+  const target = kubeConfig as unknown as { createDispatcher?: CreateDispatcher };
+  const create = target.createDispatcher;
+  if (typeof create !== 'function' || reusing.has(kubeConfig)) return;
+  reusing.add(kubeConfig);
+  const agents = new Map<string, unknown>();
+  target.createDispatcher = (cluster, agentOptions) => {
+    const key = identityOf(cluster, agentOptions);
+    if (!agents.has(key)) {
+      agents.set(key, create.call(kubeConfig, cluster, agentOptions));
+      // Credentials rotated away: their Agent and its idle connections go.
+      for (const [old, agent] of agents) {
+        if (agents.size <= MAX_AGENTS) break;
+        agents.delete(old);
+        void (agent as { close?: () => Promise<void> } | undefined)?.close?.().catch(() => {});
+      }
+    }
+    return agents.get(key);
+  };
+}
+
+function identityOf(cluster: unknown, agentOptions: Record<string, unknown>): string {
+  const hash = createHash('sha256').update(JSON.stringify(cluster ?? null));
+  for (const [key, value] of Object.entries(agentOptions)) {
+    hash.update(`\0${key}=`);
+    if (Buffer.isBuffer(value)) hash.update(value);
+    else hash.update(JSON.stringify(value) ?? 'undefined');
+  }
+  return hash.digest('hex');
 }
 
 /**
