@@ -201,16 +201,21 @@ async function main(): Promise<void> {
     for (const [name, b] of Object.entries(local.baselines) as Array<[BaselineName, BaselineResult]>)
       point.approaches[name] = baselineApproach(name, b);
     const raw: Record<string, unknown> = { local };
+    results.points.push(point);
+    // Written before controller mode too, so that an interrupted large run keeps its local results.
+    const save = async () => {
+      results.machine.loadAverage = (await import('node:os')).loadavg();
+      writeFileSync(join(HERE, 'results', `bench-raw-n${n}.json`), `${JSON.stringify(raw, null, 1)}\n`);
+      writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+      writeReport(results, loadSetResult());
+    };
+    await save();
     if (controllerMode) {
       const controller = await measureController(n, nRuns, repos, concurrency, log);
       point.approaches.controller = controllerApproach(controller);
       raw.controller = controller;
+      await save();
     }
-    results.points.push(point);
-    results.machine.loadAverage = (await import('node:os')).loadavg();
-    writeFileSync(join(HERE, 'results', `bench-raw-n${n}.json`), `${JSON.stringify(raw, null, 1)}\n`);
-    writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
-    writeReport(results, loadSetResult());
     log(`N = ${n} done; ${RESULTS}, BENCHMARKS.md and bench/results/bench.png written`);
     if (n === renderN) await measureRender(n, runs, repos, log);
   }
