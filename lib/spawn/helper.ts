@@ -9,7 +9,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 /** Parent → helper. */
 export type HelperRequest =
   | { type: 'stdio'; id: number; index: number }
-  | { type: 'spawn'; id: number; command: string; args: string[]; cwd?: string; env: Record<string, string> }
+  | {
+      type: 'spawn';
+      id: number;
+      command: string;
+      args: string[];
+      cwd?: string;
+      env: Record<string, string>;
+      stdio: number;
+    }
   | { type: 'kill'; id: number; signal: NodeJS.Signals };
 
 /** Helper → parent. */
@@ -41,6 +49,15 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 function start(request: Extract<HelperRequest, { type: 'spawn' }>): void {
   const handles = stdio.get(request.id) ?? [];
   stdio.delete(request.id);
+  if (handles.length !== request.stdio || handles.includes(undefined as never)) {
+    for (const handle of handles) handle?.close();
+    reply({
+      type: 'error',
+      id: request.id,
+      message: `the spawn helper got ${handles.filter(Boolean).length} of ${request.stdio} stdio streams`,
+    });
+    return;
+  }
   // The sockets are non-blocking, as this process and its parent use them; a child expects blocking
   // descriptors (libuv makes 0–2 blocking itself, not 3 and on: a shell's `read <&3` would fail).
   for (const handle of handles) handle.setBlocking(true);

@@ -36,7 +36,12 @@ export interface SpawnOptions {
  * A process of at least this RSS spawns through the helper (measured: a direct spawn blocks 20–40 ms
  * at 500–700 MiB). PVCTL_SPAWN_HELPER_MIN_RSS_MIB sets it: 0 always uses the helper, a large number never.
  */
-let minRssMiB = Number(process.env.PVCTL_SPAWN_HELPER_MIN_RSS_MIB || 200);
+let minRssMiB = threshold(process.env.PVCTL_SPAWN_HELPER_MIN_RSS_MIB);
+
+function threshold(value: string | undefined): number {
+  const mib = Number(value);
+  return value && Number.isFinite(mib) && mib >= 0 ? mib : 200;
+}
 
 /** Sets the RSS from which processes are spawned through the helper (0: always; tests). */
 export function setSpawnHelperMinRssMiB(mib: number): void {
@@ -181,6 +186,9 @@ class SpawnHelper {
     const script = fileURLToPath(new URL(`./helper${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
     this.child = fork(script, [], {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      // Its own session: a terminal's Ctrl-C is for pvctl, which drains its work before it exits;
+      // the helper ends when pvctl's channel closes.
+      detached: true,
       execArgv: process.execArgv.filter((a) => a.startsWith('--disable-warning')),
     });
     this.child.on('message', (message: HelperReply) => this.processes.get(message.id)?.onReply(message));
@@ -213,6 +221,7 @@ class SpawnHelper {
           args: [...args],
           ...(options.cwd ? { cwd: options.cwd } : {}),
           env: options.env,
+          stdio: ends.length,
         });
       })
       .catch((error: unknown) => proc.failed(error instanceof Error ? error : new Error(String(error))));
