@@ -19,7 +19,7 @@
 // pipeline (bench/fleet-render.ts), which writes its own section. Benchmarks never assert on time.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { runControllerBenchmark, type ControllerResult } from './fleet-controller.ts';
 import { runFleetBenchmark, type BaselineResult, type FleetResult } from './fleet.ts';
@@ -203,18 +203,18 @@ async function main(): Promise<void> {
     const raw: Record<string, unknown> = { local };
     results.points.push(point);
     // Written before controller mode too, so that an interrupted large run keeps its local results.
-    const save = async () => {
-      results.machine.loadAverage = (await import('node:os')).loadavg();
+    const save = () => {
+      results.machine.loadAverage = loadavg();
       writeFileSync(join(HERE, 'results', `bench-raw-n${n}.json`), `${JSON.stringify(raw, null, 1)}\n`);
       writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
       writeReport(results, loadSetResult());
     };
-    await save();
+    save();
     if (controllerMode) {
       const controller = await measureController(n, nRuns, repos, concurrency, log);
       point.approaches.controller = controllerApproach(controller);
       raw.controller = controller;
-      await save();
+      save();
     }
     log(`N = ${n} done; ${RESULTS}, BENCHMARKS.md and bench/results/bench.png written`);
     if (n === renderN) await measureRender(n, runs, repos, log);

@@ -23,6 +23,7 @@
 // Benchmarks never assert on time.
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { benchArgs } from './lib/args.ts';
 import { writeSection } from './lib/report-sections.ts';
@@ -277,7 +278,6 @@ export async function runFleetRender(o: FleetRenderOptions): Promise<FleetRender
   }
   o.log('per-function timings (fresh process)');
   const functions = await functionTimingsInChild(o.fnRuns);
-  const { loadavg } = await import('node:os');
   return { date: new Date().toISOString(), node: process.version, loadAverage: loadavg(), shares, functions };
 }
 

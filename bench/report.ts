@@ -168,9 +168,7 @@ function targets(results: BenchResults, head: string): string[] {
   const times = (x: number, y: number) => `${(x / y).toFixed(1)}×`;
   const local = (p: BenchResults['points'][number]) => measured(p.approaches.local);
   const controller = (p: BenchResults['points'][number]) => measured(p.approaches.controller);
-  const at1000 = points.find((p) => p.n === 1000);
-  const growth = (e: ApproachResult | undefined, base: ApproachResult | undefined) =>
-    e && base ? times(e.seconds.median, base.seconds.median) : '–';
+  const at1000 = points.find((p) => p.n === 1000)?.approaches;
   return [
     '## Against the performance targets',
     '',
@@ -203,7 +201,7 @@ function targets(results: BenchResults, head: string): string[] {
       ? [
           row('upgrade ÷ the N = 1,000 upgrade, local / controller', 'N = 10,000: ≤ 12×', (p) =>
             p.n > 1000
-              ? `${growth(local(p), at1000 && measured(at1000.approaches.local))} / ${growth(controller(p), at1000 && measured(at1000.approaches.controller))}`
+              ? `${ratio(p.approaches.local, at1000?.local)} / ${ratio(p.approaches.controller, at1000?.controller)}`
               : '–',
           ),
         ]

@@ -7,7 +7,7 @@
 //   node bench/lib/controller-child.ts --kubeconfig F --namespace NS --poll-interval 2s
 //     --concurrency 8 --cache-dir D --webhook-secret-file F [--log-level warn]
 //     [--metrics-bind-address 127.0.0.1:0]   (default 0: no metrics server; the port is reported)
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Session } from 'node:inspector/promises';
@@ -16,7 +16,7 @@ import { managerOptionsFrom } from '../../cli/commands/run.ts';
 import { Manager } from '../../controllers/manager.ts';
 import { gitProcessStats } from '../../lib/git/exec.ts';
 import { loadKubeConfig } from '../../lib/kube/client.ts';
-import { childCpuSeconds, spawnHelperPeakRssMiB } from './stats.ts';
+import { childCpuSeconds, spawnHelperPeakRssMiB, statusKiB } from './stats.ts';
 
 /** Counters of the controller process; the benchmark subtracts two of them. */
 export interface ControllerStats {
@@ -51,11 +51,6 @@ export type ChildMessage =
   | { type: 'stats'; stats: ControllerStats }
   | { type: 'profiled' }
   | { type: 'stopped' };
-
-function statusKiB(field: string): number {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
-  return match ? Number(match[1]) : 0;
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -34,13 +34,18 @@ export function childCpuSeconds(): number {
   return ticks / 100;
 }
 
-/** Peak RSS of the spawn helper process, MiB (0 when there is none). */
-export function spawnHelperPeakRssMiB(): number {
-  const helper = spawnHelperPid();
+/** A `kB` field of /proc/<pid>/status (VmRSS, VmHWM, ...), in KiB; 0 when absent or the process is gone. */
+export function statusKiB(field: string, pid: number | 'self' = 'self'): number {
   try {
-    const kib = helper && /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${helper}/status`, 'utf8'))?.[1];
-    return kib ? Number(kib) / 1024 : 0;
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : 0;
   } catch {
     return 0;
   }
+}
+
+/** Peak RSS of the spawn helper process, MiB (0 when there is none). */
+export function spawnHelperPeakRssMiB(): number {
+  const helper = spawnHelperPid();
+  return helper ? statusKiB('VmHWM', helper) / 1024 : 0;
 }
