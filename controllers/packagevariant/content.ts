@@ -4,6 +4,7 @@
 // CONTENT_STAGES. Stages read and write nothing (injection sources come from the observation), and
 // what they read of it is plain data (ContentInput), so the pipeline can run on a worker thread
 // (content-threads.ts).
+import PQueue from 'p-queue';
 import { basename } from 'node:path';
 import type { Conflict, ConflictPolicy } from '../../lib/merge/index.ts';
 import { mergeModes } from '../../lib/merge/modes.ts';
@@ -197,14 +198,18 @@ function modesFor(files: PackageFiles, modes: PackageModes): PackageModes {
 
 export const CONTENT_STAGES: readonly ContentStage[] = [mergeStage, mutateStage, renderStage];
 
+const slots = new PQueue({ concurrency: 2 });
+
 export async function computeContent(
   observed: ContentInput,
   options: ContentOptions,
   stages: readonly ContentStage[] = CONTENT_STAGES,
 ): Promise<Content> {
-  let content = startContent(observed);
-  for (const stage of stages) content = await stage(content, observed, options);
-  return content;
+  return slots.add(async () => {
+    let content = startContent(observed);
+    for (const stage of stages) content = await stage(content, observed, options);
+    return content;
+  }) as Promise<Content>;
 }
 
 function toConflict(c: RecordedConflict): Conflict {

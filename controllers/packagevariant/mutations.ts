@@ -3,7 +3,7 @@
 // in-memory files of a downstream package, and says whether any file changed.
 import type { PackageVariantSpec } from '../../api/v1alpha1/index.ts';
 import { PACKAGE_CONTEXT_FILE, updatePackageContext } from '../../lib/kpt/context.ts';
-import { Kptfile, KptfileError, readKptfile } from '../../lib/kpt/kptfile.ts';
+import { Kptfile, KptfileError, readKptfile, shareKptfile } from '../../lib/kpt/kptfile.ts';
 import { KPTFILE, type PackageFiles } from '../../lib/kpt/package.ts';
 import { PackageError } from '../../lib/kpt/resources.ts';
 import { ensureMap, fingerprint, getField, Scalar, scalarString, setField } from '../../lib/kpt/yaml.ts';
@@ -54,9 +54,10 @@ export async function applyMutations(
   current = injected.files;
 
   current = new Map(current);
-  current.set(KPTFILE, Buffer.from(kptfile.toString(), 'utf8'));
+  const written = Buffer.from(kptfile.toString(), 'utf8');
   const original = files.get(KPTFILE)!;
-  if (kptfilesEqual(original, current.get(KPTFILE)!)) current.set(KPTFILE, original);
+  if (written.equals(original)) shareKptfile(original, kptfile); // the render reads it next
+  current.set(KPTFILE, kptfilesEqual(original, written) ? original : written);
   const changed = packagesDiffer(files, current);
   return { files: changed ? current : files, changed, injections };
 }

@@ -47,8 +47,41 @@ export function stringScalar(value: string): Scalar {
   return s;
 }
 
+/** Thrown by {@link setString} inside {@link withoutWrites} when the string would change. */
+export class WriteAttempt extends Error {}
+
+let readOnly = false;
+
+/**
+ * Runs `f` (a built-in, synchronously) with every {@link setString} that would change a node
+ * throwing {@link WriteAttempt}; writes of the value a node already holds are allowed, as they
+ * change nothing. So a function that leaves its input as it is can run on shared nodes uncopied.
+ */
+export function withoutWrites<T>(f: () => T): T {
+  readOnly = true;
+  try {
+    return f();
+  } finally {
+    readOnly = false;
+  }
+}
+
+/** Whether `path` holds a string scalar `value` that {@link setString} would leave as it is. */
+function holdsString(root: YAMLMap, path: readonly string[], value: string): boolean {
+  const existing = getIn(root, path);
+  return (
+    isScalar(existing) &&
+    existing.value === value &&
+    !((existing.type === Scalar.PLAIN || existing.type === undefined) && YAML11_SPECIAL.test(value))
+  );
+}
+
 /** Sets a string at `path`; an existing scalar keeps its node (comments, quoting where still valid). */
 export function setString(root: YAMLMap, path: readonly string[], value: string): void {
+  if (readOnly) {
+    if (holdsString(root, path, value)) return;
+    throw new WriteAttempt(`${path.join('.')} would change`);
+  }
   const parent = ensureMap(root, path.slice(0, -1));
   const key = path[path.length - 1]!;
   const existing = getField(parent, key);

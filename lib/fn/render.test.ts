@@ -202,6 +202,27 @@ describe('parsed files shared between renders', () => {
     const untouched = await renderPackage(files({ Kptfile: kptfile('  mutators: []\n'), 'app.yaml': app }));
     expect(untouched.files.get('app.yaml')!.toString()).toBe(app);
   });
+  it('runs a mutator on shared nodes it leaves as they are, and on copies when it would change them', async () => {
+    const name = `probe-${Date.now()}`;
+    // `namespace: yes`: a string a YAML 1.1 reader takes for a boolean, whose write changes its quoting
+    const app = (namespace: string) =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: ${namespace} # site\n  labels:\n    tier: web\n`;
+    const pipeline = (namespace: string) =>
+      kptfile(
+        `  mutators:\n    - image: gcr.io/kpt-fn/set-namespace:v0.4\n      configMap:\n        namespace: "${namespace}"\n` +
+          '    - image: gcr.io/kpt-fn/set-labels:v0.2\n      configMap:\n        tier: web\n',
+      );
+    const render = async (namespace: string, text: string) => {
+      const out = await renderPackage(files({ Kptfile: pipeline(namespace), 'app.yaml': text }));
+      expect(out.error).toBeUndefined();
+      return out.files.get('app.yaml')!.toString();
+    };
+    const firstYes = await render('yes', app('yes')); // parsed fresh: not shared yet
+    for (let i = 0; i < 3; i++) expect(await render('prod', app('prod'))).toBe(app('prod')); // shared from the second
+    expect(await render('staging', app('prod'))).toBe(app('staging'));
+    expect(await render('prod', app('prod'))).toBe(app('prod')); // the shared nodes were not changed
+    for (let i = 0; i < 3; i++) expect(await render('yes', app('yes'))).toBe(firstYes);
+  });
 });
 
 describe('a parse handed over by the merge', () => {

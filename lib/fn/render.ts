@@ -11,6 +11,7 @@ import { Document, YAMLMap, isMap } from 'yaml';
 import { KPTFILE, readKptfile, type KptfileView, type PackageFiles } from '../kpt/index.ts';
 import { isKrmFile } from '../kpt/resources.ts';
 import { cloneNode, fingerprint, joinDocuments, parseDocuments, setField, YamlSyntaxError } from '../kpt/yaml.ts';
+import { contentKey } from '../kpt/parse-handoff.ts';
 import { isShared, parsedFile } from './parsed-files.ts';
 import { apiVersionOf, kindOf, nameOf, stringScalar } from './krm.ts';
 import { isIgnored, parseKrmignore, type Ignore } from './krmignore.ts';
@@ -18,7 +19,13 @@ import { annotateForCall, collectOutput, FunctionContractError, type Item } from
 import { resolveRunner, type RunnerOptions } from './runners.ts';
 import { select } from './select.ts';
 import { writeRenderStatus, type StepResult } from './status.ts';
-import { newResultList, type FunctionResult, type FunctionSpec, type ResultList } from './types.ts';
+import {
+  newResultList,
+  type FunctionOutput,
+  type FunctionResult,
+  type FunctionSpec,
+  type ResultList,
+} from './types.ts';
 
 export interface RenderOptions extends RunnerOptions {
   /** Write kpt's `status.conditions[Rendered]` and `status.renderStatus` into the root Kptfile (kpt ≥ 1.0 does; default false). */
@@ -205,9 +212,31 @@ function loadPackages(files: PackageFiles, requireKptfile = true): Map<string, P
 }
 
 /** The checks kpt makes of a Kptfile's pipeline before it renders anything (kptfile/v1 validation). */
+interface Pipeline {
+  mutators?: FunctionSpec[];
+  validators?: FunctionSpec[];
+}
+
+// Kptfile views are shared and never changed (readKptfile), nor is what is read of them here.
+const pipelines = new WeakMap<KptfileView, Pipeline>();
+
+function pipelineOf(kptfile: KptfileView | undefined): Pipeline {
+  if (!kptfile) return {};
+  let pipeline = pipelines.get(kptfile);
+  if (!pipeline) {
+    pipeline = (kptfile.toJSON().pipeline ?? {}) as Pipeline;
+    pipelines.set(kptfile, pipeline);
+  }
+  return pipeline;
+}
+
+// Function config files already found to hold one KRM resource, by content: a fleet's drafts share them.
+const CHECKED_CONFIG_LIMIT = 1000;
+const checkedConfigs = new Set<string>();
+
 function validatePipeline(path: string, kptfile: KptfileView, files: PackageFiles): void {
   const dir = dirOf(path);
-  const pipeline = (kptfile.toJSON().pipeline ?? {}) as { mutators?: FunctionSpec[]; validators?: FunctionSpec[] };
+  const pipeline = pipelineOf(kptfile);
   for (const spec of [...(pipeline.mutators ?? []), ...(pipeline.validators ?? [])]) {
     const fail = (why: string): never => {
       throw new RenderError(
@@ -233,6 +262,8 @@ function validatePipeline(path: string, kptfile: KptfileView, files: PackageFile
       }
       const content = files.get(file);
       if (!content) fail(`missing function config ${JSON.stringify(spec.configPath)}`);
+      const key = contentKey(content!);
+      if (checkedConfigs.has(key)) continue;
       let docs;
       try {
         docs = parseDocuments(content!.toString('utf8')).filter((d) => d.doc.contents !== null);
@@ -243,6 +274,8 @@ function validatePipeline(path: string, kptfile: KptfileView, files: PackageFile
         fail(`function config ${JSON.stringify(spec.configPath)} must hold exactly one resource, found ${docs.length}`);
       const problem = isMap(docs[0]!.doc.contents) ? notKrm(docs[0]!.doc.contents as YAMLMap) : 'not a YAML map';
       if (problem) fail(`function config ${JSON.stringify(spec.configPath)}: ${problem}`);
+      if (checkedConfigs.size >= CHECKED_CONFIG_LIMIT) checkedConfigs.delete(checkedConfigs.values().next().value!);
+      checkedConfigs.add(key);
     }
   }
 }
@@ -273,7 +306,7 @@ async function hydrate(run: Run, dir: string): Promise<Item[]> {
   const pkg = run.pkgs.get(dir)!;
   let input = [...pkg.items];
   for (const sub of directSubpackages(run.pkgs, dir)) input = input.concat(await hydrate(run, sub));
-  const pipeline = (pkg.kptfile?.toJSON().pipeline ?? {}) as { mutators?: FunctionSpec[]; validators?: FunctionSpec[] };
+  const pipeline = pipelineOf(pkg.kptfile);
   if (!pipeline.mutators?.length && !pipeline.validators?.length) {
     for (const item of input) {
       const problem = notKrm(item.node, item.path);
@@ -340,12 +373,23 @@ async function runStep(
     timeoutMs: run.options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     maxOutputBytes: run.options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
   };
-  const call = annotateForCall(selected, runner.serialized ? 'text' : role === 'mutator' ? 'in-place' : 'copy');
-  let output;
-  try {
-    output = await runner.run({ items: call.nodes, ...(functionConfig ? { functionConfig } : {}) }, limits);
-  } catch (e) {
-    output = { results: [], error: (e as Error).message, exitCode: 1 };
+  const withConfig = (nodes: YAMLMap[]) => ({ items: nodes, ...(functionConfig ? { functionConfig } : {}) });
+  let call: ReturnType<typeof annotateForCall> | undefined;
+  let output: FunctionOutput | undefined;
+  // Shared nodes must not change: a mutator that leaves them as they are (a draft rendered before)
+  // runs on them uncopied, one that would change them runs again on copies.
+  if (runner.runUnchanged && selected.some((item) => isShared(item.node))) {
+    const probe = annotateForCall(selected, 'text');
+    const unchanged = runner.runUnchanged(withConfig(probe.nodes), limits);
+    if (unchanged) [call, output] = [probe, { ...unchanged, unchanged: new Set(probe.nodes) }];
+  }
+  if (!call || !output) {
+    call = annotateForCall(selected, runner.serialized ? 'text' : role === 'mutator' ? 'in-place' : 'copy');
+    try {
+      output = await runner.run(withConfig(call.nodes), limits);
+    } catch (e) {
+      output = { results: [], error: (e as Error).message, exitCode: 1 };
+    }
   }
   const result: FunctionResult = {
     ...(spec.image ? { image: resolvedImage(spec.image) } : { exec: spec.exec }),

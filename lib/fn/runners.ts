@@ -1,6 +1,7 @@
 // Picks the runtime of one pipeline entry: a built-in for catalog images it implements, an allowed
 // executable for `exec:`, the container runtime for other images when the operator enabled one.
 import { BUILTINS } from './builtins/index.ts';
+import { withoutWrites } from './krm.ts';
 import { findBuiltin, type Builtin } from './registry.ts';
 import { runContainer, type ContainerRuntime } from './runtimes/container.ts';
 import { resolveExec, runExec } from './runtimes/exec.ts';
@@ -25,6 +26,11 @@ export interface Runner {
   /** The output arrives as YAML text (and is laid onto the input to keep its layout). */
   serialized: boolean;
   run(list: ResourceList, limits: Limits): Promise<FunctionOutput>;
+  /**
+   * An in-process built-in run that may not change its input: the output when the function left
+   * every node as it was, undefined when it would have changed one (nothing was changed).
+   */
+  runUnchanged?(list: ResourceList, limits: Limits): FunctionOutput | undefined;
   scope?: Builtin['scope'];
 }
 
@@ -46,6 +52,9 @@ export function resolveRunner(spec: FunctionSpec, options: RunnerOptions): Runne
       kind: 'builtin',
       serialized: builtin.runtime === 'wasm',
       run: async (list, limits) => builtin.run(list, limits),
+      ...(builtin.runtime === 'typescript'
+        ? { runUnchanged: (list, limits) => runUnchanged(builtin, list, limits) }
+        : {}),
       ...(builtin.scope ? { scope: builtin.scope } : {}),
     };
   }
@@ -54,4 +63,15 @@ export function resolveRunner(spec: FunctionSpec, options: RunnerOptions): Runne
     return { kind: 'container', serialized: true, run: (list, limits) => runContainer(runtime, image, list, limits) };
   }
   return `${builtin}, and no container runtime is enabled (containerRuntime) to run the image`;
+}
+
+function runUnchanged(builtin: Builtin, list: ResourceList, limits: Limits): FunctionOutput | undefined {
+  let output;
+  try {
+    output = withoutWrites(() => builtin.run(list, limits));
+  } catch {
+    return undefined; // a WriteAttempt; any other error the full run meets again, and reports
+  }
+  if (output instanceof Promise) throw new Error(`the built-in ${builtin.name} must run synchronously`);
+  return output;
 }

@@ -386,9 +386,19 @@ export function readKptfile(content: Buffer, file = 'Kptfile'): KptfileView {
     return known;
   }
   const kptfile = Kptfile.parse(content, file);
+  shareKptfile(content, kptfile);
+  return kptfile;
+}
+
+/**
+ * Makes `kptfile` the shared read-only parse of `content` (see {@link readKptfile}): for a caller that
+ * parsed those bytes to edit them, changed nothing (its text is `content` byte for byte) and is done with it.
+ */
+export function shareKptfile(content: Buffer, kptfile: Kptfile): void {
+  const key = contentKey(content);
+  views.delete(key);
   views.set(key, kptfile);
   if (views.size > READ_LIMIT) views.delete(views.keys().next().value!);
-  return kptfile;
 }
 
 /** Parses and validates a Kptfile (see {@link Kptfile.parse}). */
