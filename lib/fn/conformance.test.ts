@@ -8,7 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { readPackageDir, type PackageFiles } from '../kpt/package.ts';
 import { evalFunction, renderPackage, type RenderOutcome } from './render.ts';
-import { stopWasmRuntime } from './runtimes/wasm.ts';
+import { stopWasmRuntime, wasmAnswers } from './runtimes/wasm.ts';
 
 afterAll(() => stopWasmRuntime());
 
@@ -110,6 +110,23 @@ function normalizeResults(list: unknown): unknown {
 }
 
 async function runCase(dir: string): Promise<string[]> {
+  const { out, expected, config } = await renderCase(dir);
+  const problems: string[] = [];
+  const exitCode = out.error === undefined ? 0 : 1;
+  if (exitCode !== (config.exitCode ?? 0))
+    problems.push(`exit code ${exitCode}, expected ${config.exitCode ?? 0} (${out.error ?? 'no error'})`);
+  if (existsSync(`${dir}/results.yaml`)) {
+    const want = normalizeResults(yamlFile(`${dir}/results.yaml`));
+    const got = normalizeResults(JSON.parse(JSON.stringify(out.results)));
+    if (!isDeepStrictEqual(want, got))
+      problems.push(`results differ:\n${JSON.stringify(want, null, 1)}\n--- actual\n${JSON.stringify(got, null, 1)}`);
+  }
+  // a failed render leaves the files as they were (kpt writes nothing but the Kptfile's status)
+  problems.push(...treeDifferences(expected, out.files));
+  return problems;
+}
+
+async function renderCase(dir: string): Promise<{ out: RenderOutcome; expected: PackageFiles; config: CaseConfig }> {
   const config = { ...yamlFile(`${dir}/config.yaml`), ...yamlFile(`${dir}/case.yaml`) } as CaseConfig;
   const input = readPackageDir(`${dir}/input`);
   const expected = readPackageDir(`${dir}/expected`);
@@ -132,24 +149,10 @@ async function runCase(dir: string): Promise<string[]> {
   } else {
     out = await renderPackage(input, options);
   }
-  const problems: string[] = [];
-  const exitCode = out.error === undefined ? 0 : 1;
-  if (exitCode !== (config.exitCode ?? 0))
-    problems.push(`exit code ${exitCode}, expected ${config.exitCode ?? 0} (${out.error ?? 'no error'})`);
-  if (existsSync(`${dir}/results.yaml`)) {
-    const want = normalizeResults(yamlFile(`${dir}/results.yaml`));
-    const got = normalizeResults(JSON.parse(JSON.stringify(out.results)));
-    if (!isDeepStrictEqual(want, got))
-      problems.push(`results differ:\n${JSON.stringify(want, null, 1)}\n--- actual\n${JSON.stringify(got, null, 1)}`);
-  }
-  // a failed render leaves the files as they were (kpt writes nothing but the Kptfile's status)
-  problems.push(...treeDifferences(expected, out.files));
-  return problems;
+  return { out, expected, config };
 }
 
-for (const suite of ['catalog', 'kpt-render']) {
-  const root = `${TESTDATA}${suite}`;
-  const known = knownDifferences(root);
+function caseDirs(root: string): string[] {
   const cases: string[] = [];
   const walk = (dir: string, name: string) => {
     if (existsSync(`${dir}/input`)) cases.push(name);
@@ -158,8 +161,39 @@ for (const suite of ['catalog', 'kpt-render']) {
         if (e.isDirectory()) walk(`${dir}/${e.name}`, name ? `${name}/${e.name}` : e.name);
   };
   walk(root, '');
+  return cases.sort();
+}
+
+// The WebAssembly built-ins answer with edits of the items they changed in a few places; every
+// catalog case must render to the same bytes and results as with whole items.
+describe('WebAssembly answers as edits', () => {
+  const WASM = ['apply-replacements', 'apply-setters', 'search-replace', 'set-annotations', 'set-image', 'starlark'];
+  it('render every case of the WebAssembly functions as whole items do', async () => {
+    const root = `${TESTDATA}catalog`;
+    const cases = caseDirs(root).filter((c) => WASM.includes(c.split('/')[0]!));
+    const editedBefore = wasmAnswers.editedItems;
+    const differing: string[] = [];
+    for (const name of cases) {
+      const edits = (await renderCase(`${root}/${name}`)).out;
+      wasmAnswers.wholeItems = true;
+      const whole = await renderCase(`${root}/${name}`).finally(() => (wasmAnswers.wholeItems = false));
+      const sameFiles =
+        edits.files.size === whole.out.files.size &&
+        [...edits.files].every(([path, content]) => whole.out.files.get(path)?.equals(content));
+      if (!sameFiles || !isDeepStrictEqual(edits.results, whole.out.results) || edits.error !== whole.out.error)
+        differing.push(name);
+    }
+    expect(cases.length).toBeGreaterThan(30);
+    expect(differing).toEqual([]);
+    expect(wasmAnswers.editedItems - editedBefore).toBeGreaterThan(20); // the edits were used
+  }, 120_000);
+});
+
+for (const suite of ['catalog', 'kpt-render']) {
+  const root = `${TESTDATA}${suite}`;
+  const known = knownDifferences(root);
   describe(suite, () => {
-    for (const name of cases.sort()) {
+    for (const name of caseDirs(root)) {
       const reason = known.get(name);
       it(
         reason ? `${name} (listed: ${reason})` : name,

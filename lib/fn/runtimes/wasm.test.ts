@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { Document, parseDocument, type YAMLMap } from 'yaml';
 import { annotateForCall, collectOutput, type Item } from '../resourcelist.ts';
-import { runWasm, stopWasmRuntime } from './wasm.ts';
+import { renderPackage } from '../render.ts';
+import { runWasm, stopWasmRuntime, wasmAnswers } from './wasm.ts';
 
 afterAll(() => stopWasmRuntime());
 
@@ -43,5 +44,85 @@ describe('runWasm', () => {
     const text = (node: YAMLMap) => Object.assign(new Document(), { contents: node }).toString();
     expect(text(collected[1]!.item.node)).toContain('image: nginx:1.27 # pinned');
     expect(text(collected[1]!.item.node)).not.toContain('internal.config.kubernetes.io');
+  });
+});
+
+describe('answers as edits', () => {
+  it('render as whole items do: a key removed, list items and values changed, keys added', async () => {
+    const script = [
+      'def run(items):',
+      '  for r in items:',
+      '    if r["kind"] != "Deployment":',
+      '      continue',
+      '    r["metadata"]["labels"].pop("legacy")',
+      '    r["spec"]["replicas"] = 5',
+      '    r["spec"]["template"]["spec"]["containers"][0]["image"] = "web:2"',
+      '    r["spec"]["template"]["spec"]["containers"][0]["args"][1] = "8080"',
+      '    r["metadata"]["annotations"]["owner"] = "team-a"',
+      '    r["spec"]["paused"] = True',
+      'run(ctx.resource_list["items"])',
+    ].join('\n');
+    const starlark = new Document({
+      apiVersion: 'fn.kpt.dev/v1alpha1',
+      kind: 'StarlarkRun',
+      metadata: { name: 'edit', annotations: { 'config.kubernetes.io/local-config': 'true' } },
+      source: script,
+    }).toString();
+    // starlark drops every comment of what it writes: without comments, its changes are edits
+    const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels:
+    app: web
+    legacy: "true"
+spec:
+  replicas: 2
+  template:
+    spec:
+      containers:
+        - name: web
+          image: web:1
+          args:
+            - --port
+            - "80"
+`;
+    const files = new Map([
+      [
+        'Kptfile',
+        Buffer.from(
+          'apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: app\npipeline:\n  mutators:\n    - image: gcr.io/kpt-fn/starlark:v0.4\n      configPath: starlark.yaml\n',
+        ),
+      ],
+      ['starlark.yaml', Buffer.from(starlark)],
+      ['web.yaml', Buffer.from(deployment)],
+    ]);
+    const edited = wasmAnswers.editedItems;
+    const byEdits = await renderPackage(files);
+    expect(wasmAnswers.editedItems).toBeGreaterThan(edited);
+    wasmAnswers.wholeItems = true;
+    const whole = await renderPackage(files).finally(() => (wasmAnswers.wholeItems = false));
+    expect(byEdits.error).toBeUndefined();
+    expect(byEdits.files.get('web.yaml')!.toString()).toBe(whole.files.get('web.yaml')!.toString());
+    expect(byEdits.files.get('web.yaml')!.toString()).toBe(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels:
+    app: web
+  annotations:
+    owner: team-a
+spec:
+  replicas: 5
+  template:
+    spec:
+      containers:
+        - name: web
+          image: web:2
+          args:
+            - --port
+            - "8080"
+  paused: true
+`);
   });
 });

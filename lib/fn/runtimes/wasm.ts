@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { FunctionContractError, parseResourceList, serializeResourceList } from '../resourcelist.ts';
 import type { FunctionOutput, ResourceList } from '../types.ts';
-import type { YAMLMap } from 'yaml';
+import { isMap, isSeq, Scalar, type YAMLMap } from 'yaml';
+import { cloneNode, deleteField, getField, parseDocuments, setField, type YNode } from '../../kpt/yaml.ts';
 import type { Limits } from './process.ts';
 
 const SOURCE_DIR = new URL('../wasm/', import.meta.url);
@@ -65,10 +66,10 @@ vm.runInThisContext(readFileSync(workerData.wasmExec, 'utf8'), { filename: 'wasm
   go.argv = ['functions'];
   const instance = await WebAssembly.instantiate(module, go.importObject);
   go.run(instance);
-  parentPort.on('message', ({ id, fn, input }) => {
+  parentPort.on('message', ({ id, fn, input, wholeItems }) => {
     stderr = '';
     try {
-      const r = globalThis.pvctlProcessResourceList(fn, input);
+      const r = globalThis.pvctlProcessResourceList(fn, input, wholeItems);
       parentPort.postMessage({ id, output: r.output, order: r.order, error: r.error, stderr: r.stderr || stderr });
     } catch (e) {
       parentPort.postMessage({ id, output: '', error: String(e && e.message || e), stderr });
@@ -78,10 +79,20 @@ vm.runInThisContext(readFileSync(workerData.wasmExec, 'utf8'), { filename: 'wasm
 })().catch((e) => parentPort.postMessage({ fatal: String(e && e.stack || e) }));
 `;
 
+/** A change of an input item: the YAML text of the new value at `path`, or the removal of the map key there. */
+interface Edit {
+  path: (string | number)[];
+  yaml?: string;
+  delete?: boolean;
+}
+
 interface Reply {
   output: string;
-  /** Per output item: the id of the input item it still equals, or "" for the next item of `output`. */
-  order?: string[] | null;
+  /**
+   * Per output item: the id of the input item it still equals, that id with the edits that make the
+   * output item of it, or "" for the next item of `output`.
+   */
+  order?: (string | { id: string; edits: Edit[] })[] | null;
   error: string;
   stderr: string;
 }
@@ -172,10 +183,16 @@ class WasmHost {
         clearTimeout(timer);
         resolve(r);
       });
-      this.worker!.postMessage({ id, fn, input });
+      this.worker!.postMessage({ id, fn, input, wholeItems: wasmAnswers.wholeItems });
     });
   }
 }
+
+/**
+ * `wholeItems`: the module answers with every changed item whole, never as edits (for the test that
+ * both answers render alike); `editedItems` counts the items made from edits.
+ */
+export const wasmAnswers = { wholeItems: false, editedItems: 0 };
 
 const host = new WasmHost();
 
@@ -193,15 +210,46 @@ function inOrder(
   const unchanged = new Set<YAMLMap>();
   if (!order) return { items: written, unchanged };
   const byId = new Map(input.map((node, i) => [String(i + 1), node]));
-  let next = 0;
-  const items = order.map((id) => {
-    if (!id) return written[next++]!;
+  const inputItem = (id: string) => {
     const node = byId.get(id);
     if (!node) throw new FunctionContractError(`the function answered with an unknown item id ${JSON.stringify(id)}`);
+    return node;
+  };
+  let next = 0;
+  const items = order.map((entry) => {
+    if (!entry) return written[next++]!;
+    if (typeof entry !== 'string') {
+      wasmAnswers.editedItems++;
+      return edited(cloneNode(inputItem(entry.id)), entry.edits);
+    }
+    const node = inputItem(entry);
     unchanged.add(node);
     return node;
   });
   return { items: [...items, ...written.slice(next)], unchanged };
+}
+
+/** `item` (a copy of an input item) with the function's edits made. */
+function edited(item: YAMLMap, edits: readonly Edit[]): YAMLMap {
+  for (const { path, yaml, delete: remove } of edits) {
+    let parent: unknown = item;
+    for (const step of path.slice(0, -1)) {
+      parent = typeof step === 'number' ? (isSeq(parent) ? parent.items[step] : undefined) : getField(parent, step);
+    }
+    const last = path[path.length - 1];
+    const value = yaml === undefined ? undefined : (parseDocuments(yaml)[0]?.doc.contents ?? new Scalar(null));
+    if (typeof last === 'string' && isMap(parent) && (remove || value)) {
+      if (remove) deleteField(parent, last);
+      else setField(parent, last, value as YNode);
+    } else if (typeof last === 'number' && isSeq(parent) && last < parent.items.length && value) {
+      parent.items[last] = value;
+    } else {
+      throw new FunctionContractError(
+        `the function answered with an edit at ${JSON.stringify(path)} the item does not have`,
+      );
+    }
+  }
+  return item;
 }
 
 /** Runs a built-in from the WebAssembly module. */

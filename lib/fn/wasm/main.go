@@ -2,8 +2,9 @@
 // apply-replacements (kustomize's replacement filter) and starlark (go.starlark.net). It is this
 // project's own glue, built by scripts/build-fn-wasm.sh; lib/fn/runtimes/wasm.ts runs it in a worker.
 //
-// JavaScript calls pvctlProcessResourceList(function, resourceList) and gets back
-// {output, error}: output is the ResourceList (items and results) as YAML.
+// JavaScript calls pvctlProcessResourceList(function, resourceList, wholeItems) and gets back
+// {output, order, error, stderr}: output is the ResourceList (items and results) as YAML, order
+// says which items are the input's, unchanged or edited (wholeItems: never edited, for tests).
 package main
 
 import (
@@ -58,9 +59,9 @@ var processors = map[string]processor{
 
 // process reads a ResourceList, runs the named function and writes the ResourceList back. Items the
 // function left node for node as they came are not written: `order` has, for each output item, the
-// id annotation of the input item it still equals, or "" for the next item written, so the host
-// neither parses nor patches what did not change.
-func process(name, input string) (output string, order []any, failure string) {
+// id annotation of the input item it still equals, {"id", "edits"} for one changed in a few
+// places, or "" for the next item written, so the host neither parses nor patches what did not change.
+func process(name, input string, wholeItems bool) (output string, order []any, failure string) {
 	p, found := processors[name]
 	if !found {
 		return "", nil, fmt.Sprintf("no function %q in this build", name)
@@ -80,7 +81,7 @@ func process(name, input string) (output string, order []any, failure string) {
 	out, results, ok := safely(p, items, reader.FunctionConfig)
 	written := out
 	if ok {
-		written, order = changedItems(out, before)
+		written, order = changedItems(out, before, wholeItems)
 	}
 	var buf bytes.Buffer
 	writer := kio.ByteWriter{
@@ -112,16 +113,23 @@ func process(name, input string) (output string, order []any, failure string) {
 	return buf.String(), order, ""
 }
 
-// changedItems splits the output into the items to write and the order (see process).
-func changedItems(out []*yaml.RNode, before map[string]*yaml.Node) ([]*yaml.RNode, []any) {
+// changedItems splits the output into the items to write and the order (see process): an item
+// the function changed in a few places is an {"id", "edits"} entry instead (patch.go).
+func changedItems(out []*yaml.RNode, before map[string]*yaml.Node, wholeItems bool) ([]*yaml.RNode, []any) {
 	written := make([]*yaml.RNode, 0, len(out))
 	order := make([]any, len(out))
 	for i, item := range out {
 		id := idOf(item)
-		if original, found := before[id]; found && sameNode(original, item.YNode()) {
-			order[i] = id
+		if original, found := before[id]; found {
 			delete(before, id) // a second copy of the same input is a new item
-			continue
+			if sameNode(original, item.YNode()) {
+				order[i] = id
+				continue
+			}
+			if edits, ok := patchOf(original, item.YNode()); ok && !wholeItems {
+				order[i] = map[string]any{"id": id, "edits": edits}
+				continue
+			}
 		}
 		order[i] = ""
 		written = append(written, item)
