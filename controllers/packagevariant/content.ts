@@ -202,7 +202,7 @@ export const CONTENT_STAGES: readonly ContentStage[] = [mergeStage, mutateStage,
 // variant's stages then follow each other closely, so the parses one stage hands to the next
 // (lib/kpt/parse-handoff.ts, shared Kptfile views) are still there, instead of a fleet's merges
 // running ahead of its renders and pushing them out.
-const slots = new PQueue({ concurrency: 2 });
+const slots = new PQueue({ concurrency: 4 });
 
 export async function computeContent(
   observed: ContentInput,

@@ -373,7 +373,12 @@ async function runStep(
     timeoutMs: run.options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     maxOutputBytes: run.options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
   };
-  const withConfig = (nodes: YAMLMap[]) => ({ items: nodes, ...(functionConfig ? { functionConfig } : {}) });
+  const sources = runner.readsSources ? selected.map(unchangedSource) : undefined;
+  const withConfig = (nodes: YAMLMap[]) => ({
+    items: nodes,
+    ...(functionConfig ? { functionConfig } : {}),
+    ...(sources ? { sources } : {}),
+  });
   let call: ReturnType<typeof annotateForCall> | undefined;
   let output: FunctionOutput | undefined;
   // Shared nodes must not change: a mutator that leaves them as they are (a draft rendered before)
@@ -428,6 +433,13 @@ async function runStep(
   });
   for (const c of collected) if (c.source === undefined) merged.push(c.item);
   return merged;
+}
+
+/** The text an item was parsed from, when its node has not changed since. */
+function unchangedSource(item: Item): string | undefined {
+  const origin = item.origin;
+  if (!origin || item.node !== origin.node) return undefined;
+  return isShared(item.node) || fingerprint(item.node, true) === origin.fingerprint ? origin.raw : undefined;
 }
 
 function notKrm(node: YAMLMap, path = ''): string | undefined {

@@ -31,6 +31,8 @@ export interface Runner {
    * every node as it was, undefined when it would have changed one (nothing was changed).
    */
   runUnchanged?(list: ResourceList, limits: Limits): FunctionOutput | undefined;
+  /** The runtime reads the items' source texts ({@link ResourceList.sources}). */
+  readsSources?: boolean;
   scope?: Builtin['scope'];
 }
 
@@ -54,7 +56,7 @@ export function resolveRunner(spec: FunctionSpec, options: RunnerOptions): Runne
       run: async (list, limits) => builtin.run(list, limits),
       ...(builtin.runtime === 'typescript'
         ? { runUnchanged: (list, limits) => runUnchanged(builtin, list, limits) }
-        : {}),
+        : { readsSources: true }),
       ...(builtin.scope ? { scope: builtin.scope } : {}),
     };
   }

@@ -68,6 +68,11 @@ export interface FunctionSpec {
 export interface ResourceList {
   items: YAMLMap[];
   functionConfig?: YAMLMap;
+  /**
+   * Per item, the document text it was parsed from when it has not changed since (without kpt's
+   * annotations): a runtime that reads YAML may read that instead of the item written out again.
+   */
+  sources?: readonly (string | undefined)[];
 }
 
 /** The outcome of one function: its output items (when it produced any) and its results. */

@@ -47,6 +47,26 @@ describe('runWasm', () => {
   });
 });
 
+describe('items sent as the text they were parsed from', () => {
+  it('are sent again as YAML written here when the module cannot read that text', async () => {
+    const input = [
+      item(
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: nginx:1.25\n',
+        'web.yaml',
+      ),
+    ];
+    const { nodes } = annotateForCall(input, 'text');
+    const out = await runWasm(
+      'set-image',
+      { items: nodes, functionConfig: config, sources: ['metadata: {name: [unclosed\n'] },
+      { timeoutMs: 30_000, maxOutputBytes: 1 << 20 },
+    );
+    expect(out.error).toBeUndefined();
+    const text = Object.assign(new Document(), { contents: out.items![0] }).toString();
+    expect(text).toContain('image: nginx:1.27');
+  });
+});
+
 describe('answers as edits', () => {
   it('render as whole items do: a key removed, list items and values changed, keys added', async () => {
     const script = [

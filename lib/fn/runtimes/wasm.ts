@@ -7,10 +7,19 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { FunctionContractError, parseResourceList, serializeResourceList } from '../resourcelist.ts';
+import { ANNOTATIONS, FunctionContractError, parseResourceList, serializeResourceList } from '../resourcelist.ts';
 import type { FunctionOutput, ResourceList } from '../types.ts';
 import { isMap, isSeq, Scalar, type YAMLMap } from 'yaml';
-import { cloneNode, deleteField, getField, parseDocuments, setField, type YNode } from '../../kpt/yaml.ts';
+import {
+  cloneNode,
+  deleteField,
+  getField,
+  getIn,
+  parseDocuments,
+  scalarString,
+  setField,
+  type YNode,
+} from '../../kpt/yaml.ts';
 import type { Limits } from './process.ts';
 
 const SOURCE_DIR = new URL('../wasm/', import.meta.url);
@@ -66,10 +75,10 @@ vm.runInThisContext(readFileSync(workerData.wasmExec, 'utf8'), { filename: 'wasm
   go.argv = ['functions'];
   const instance = await WebAssembly.instantiate(module, go.importObject);
   go.run(instance);
-  parentPort.on('message', ({ id, fn, input, wholeItems }) => {
+  parentPort.on('message', ({ id, fn, input, documents, wholeItems }) => {
     stderr = '';
     try {
-      const r = globalThis.pvctlProcessResourceList(fn, input, wholeItems);
+      const r = globalThis.pvctlProcessResourceList(fn, input, documents, wholeItems);
       parentPort.postMessage({ id, output: r.output, order: r.order, error: r.error, stderr: r.stderr || stderr });
     } catch (e) {
       parentPort.postMessage({ id, output: '', error: String(e && e.message || e), stderr });
@@ -96,6 +105,50 @@ interface Reply {
   error: string;
   stderr: string;
 }
+
+/**
+ * What the module reads: the ResourceList as YAML, and as JSON the items sent as the text they were
+ * parsed from (`{at, text, annotations}`: their position, and kpt's annotations the module adds).
+ */
+interface Request {
+  input: string;
+  documents: string;
+}
+
+/** Where the module could not read a document it was sent; it is then sent as YAML written here. */
+const DOCUMENTS_UNREADABLE = 'documents unreadable: ';
+
+function request(list: ResourceList, useSources: boolean): Request {
+  const documents: { at: number; text: string; annotations: [string, string][] }[] = [];
+  const written: YAMLMap[] = [];
+  list.items.forEach((node, at) => {
+    const text = useSources ? list.sources?.[at] : undefined;
+    if (text === undefined) written.push(node);
+    else documents.push({ at, text, annotations: kptAnnotations(node) });
+  });
+  return {
+    input: serializeResourceList({
+      items: written,
+      ...(list.functionConfig ? { functionConfig: list.functionConfig } : {}),
+    }),
+    documents: documents.length ? JSON.stringify(documents) : '',
+  };
+}
+
+/** The annotations kpt adds for a function call (lib/fn/resourcelist.ts annotateForCall), as they are on `node`. */
+function kptAnnotations(node: YAMLMap): [string, string][] {
+  const annotations = getIn(node, ['metadata', 'annotations']);
+  if (!isMap(annotations)) return [];
+  return annotations.items.flatMap((pair) => {
+    const key = scalarString(pair.key);
+    const value = scalarString(pair.value);
+    return key !== undefined && value !== undefined && KPT_ANNOTATIONS.has(key)
+      ? [[key, value] as [string, string]]
+      : [];
+  });
+}
+
+const KPT_ANNOTATIONS = new Set<string>(Object.values(ANNOTATIONS));
 
 /** One worker holding the instantiated module; calls are run one at a time. */
 class WasmHost {
@@ -147,7 +200,7 @@ class WasmHost {
     void worker?.terminate();
   }
 
-  call(fn: string, input: string, limits: Limits): Promise<Reply> {
+  call(fn: string, input: Request, limits: Limits): Promise<Reply> {
     const run = async (): Promise<Reply> => {
       const started = Date.now();
       if (!this.ready) this.ready = this.start(wasmDir());
@@ -167,7 +220,7 @@ class WasmHost {
     return result;
   }
 
-  private send(fn: string, input: string, limits: Limits, started: number): Promise<Reply> {
+  private send(fn: string, input: Request, limits: Limits, started: number): Promise<Reply> {
     const id = this.next++;
     return new Promise<Reply>((resolve) => {
       // the first call also waits for the module to compile: the limit counts from the call
@@ -183,7 +236,7 @@ class WasmHost {
         clearTimeout(timer);
         resolve(r);
       });
-      this.worker!.postMessage({ id, fn, input, wholeItems: wasmAnswers.wholeItems });
+      this.worker!.postMessage({ id, fn, ...input, wholeItems: wasmAnswers.wholeItems });
     });
   }
 }
@@ -256,7 +309,8 @@ function edited(item: YAMLMap, edits: readonly Edit[]): YAMLMap {
 export async function runWasm(fn: string, list: ResourceList, limits: Limits): Promise<FunctionOutput> {
   let reply: Reply;
   try {
-    reply = await host.call(fn, serializeResourceList(list), limits);
+    reply = await host.call(fn, request(list, true), limits);
+    if (reply.error.startsWith(DOCUMENTS_UNREADABLE)) reply = await host.call(fn, request(list, false), limits);
   } catch (e) {
     return { results: [], error: (e as Error).message, exitCode: 1 };
   }

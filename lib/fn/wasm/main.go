@@ -2,13 +2,14 @@
 // apply-replacements (kustomize's replacement filter) and starlark (go.starlark.net). It is this
 // project's own glue, built by scripts/build-fn-wasm.sh; lib/fn/runtimes/wasm.ts runs it in a worker.
 //
-// JavaScript calls pvctlProcessResourceList(function, resourceList, wholeItems) and gets back
+// JavaScript calls pvctlProcessResourceList(function, resourceList, documents, wholeItems) and gets back
 // {output, order, error, stderr}: output is the ResourceList (items and results) as YAML, order
 // says which items are the input's, unchanged or edited (wholeItems: never edited, for tests).
 package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -61,7 +62,10 @@ var processors = map[string]processor{
 // function left node for node as they came are not written: `order` has, for each output item, the
 // id annotation of the input item it still equals, {"id", "edits"} for one changed in a few
 // places, or "" for the next item written, so the host neither parses nor patches what did not change.
-func process(name, input string, wholeItems bool) (output string, order []any, failure string) {
+//
+// documents: items sent as the text they were read from (JSON, see withDocuments), to be placed
+// among the ResourceList's items.
+func process(name, input, documents string, wholeItems bool) (output string, order []any, failure string) {
 	p, found := processors[name]
 	if !found {
 		return "", nil, fmt.Sprintf("no function %q in this build", name)
@@ -70,6 +74,9 @@ func process(name, input string, wholeItems bool) (output string, order []any, f
 	items, err := reader.Read()
 	if err != nil {
 		return "", nil, "reading the ResourceList: " + err.Error()
+	}
+	if items, err = withDocuments(items, documents); err != nil {
+		return "", nil, documentsUnreadable + err.Error()
 	}
 	stderr = ""
 	before := make(map[string]*yaml.Node, len(items))
@@ -171,4 +178,48 @@ func safely(p processor, items []*yaml.RNode, config *yaml.RNode) (out []*yaml.R
 		}
 	}()
 	return p(items, config)
+}
+
+// document: an item as the text it was read from, its position in the list and kpt's annotations.
+type document struct {
+	At          int         `json:"at"`
+	Text        string      `json:"text"`
+	Annotations [][2]string `json:"annotations"`
+}
+
+// documentsUnreadable starts the failure of documents yaml.v3 cannot read; the host sends them again
+// as YAML it writes itself.
+const documentsUnreadable = "documents unreadable: "
+
+// withDocuments: the items with the documents read and placed at their positions (in order).
+func withDocuments(items []*yaml.RNode, documents string) ([]*yaml.RNode, error) {
+	if documents == "" {
+		return items, nil
+	}
+	var docs []document
+	if err := json.Unmarshal([]byte(documents), &docs); err != nil {
+		return nil, err
+	}
+	all := make([]*yaml.RNode, 0, len(items)+len(docs))
+	next := 0
+	for _, d := range docs {
+		for len(all) < d.At && next < len(items) {
+			all = append(all, items[next])
+			next++
+		}
+		node, err := yaml.Parse(d.Text)
+		if err != nil {
+			return nil, err
+		}
+		if node.YNode().Kind != yaml.MappingNode {
+			return nil, fmt.Errorf("document %d is not a map", d.At)
+		}
+		for _, a := range d.Annotations {
+			if err := node.PipeE(yaml.SetAnnotation(a[0], a[1])); err != nil {
+				return nil, err
+			}
+		}
+		all = append(all, node)
+	}
+	return append(all, items[next:]...), nil
 }

@@ -29,7 +29,9 @@ func diffNode(a, b *yaml.Node, path []any, edits *[]any) bool {
 	if a.Anchor != "" || b.Anchor != "" || a.Kind == yaml.AliasNode || b.Kind == yaml.AliasNode {
 		return false
 	}
-	sameShell := a.Kind == b.Kind && a.Tag == b.Tag && a.Style == b.Style &&
+	// a node made in Go (kpt's annotations on a document sent as text) has no tag: its short tag is
+	// the one it resolves to
+	sameShell := a.Kind == b.Kind && a.ShortTag() == b.ShortTag() && a.Style == b.Style &&
 		a.HeadComment == b.HeadComment && a.LineComment == b.LineComment && a.FootComment == b.FootComment
 	switch {
 	case sameShell && a.Kind == yaml.MappingNode:
@@ -60,7 +62,7 @@ func diffMap(a, b *yaml.Node, path []any, edits *[]any) bool {
 		key := b.Content[i]
 		j, kept := aKeys[key.Value]
 		switch {
-		case kept && !sameNode(a.Content[j], key): // a comment or quoting of the key changed
+		case kept && !sameKey(a.Content[j], key): // a comment or quoting of the key changed
 			return false
 		case kept:
 			if !diffNode(a.Content[j+1], b.Content[i+1], appendPath(path, key.Value), edits) {
@@ -82,7 +84,7 @@ func stringKeys(m *yaml.Node) (map[string]int, bool) {
 	keys := make(map[string]int, len(m.Content)/2)
 	for i := 0; i < len(m.Content); i += 2 {
 		k := m.Content[i]
-		if k.Kind != yaml.ScalarNode || k.Tag != "!!str" || k.Anchor != "" {
+		if k.Kind != yaml.ScalarNode || k.ShortTag() != "!!str" || k.Anchor != "" {
 			return nil, false
 		}
 		if _, twice := keys[k.Value]; twice {
@@ -91,6 +93,11 @@ func stringKeys(m *yaml.Node) (map[string]int, bool) {
 		keys[k.Value] = i
 	}
 	return keys, true
+}
+
+func sameKey(a, b *yaml.Node) bool {
+	return a.Value == b.Value && a.Style == b.Style && a.ShortTag() == b.ShortTag() &&
+		a.HeadComment == b.HeadComment && a.LineComment == b.LineComment && a.FootComment == b.FootComment
 }
 
 // replaceWith: an edit setting the node at path to b, as YAML text; only for a node whose text
