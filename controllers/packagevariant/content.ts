@@ -198,10 +198,10 @@ function modesFor(files: PackageFiles, modes: PackageModes): PackageModes {
 
 export const CONTENT_STAGES: readonly ContentStage[] = [mergeStage, mutateStage, renderStage];
 
-// Two variants' pipelines at a time (one on this thread while the other waits for a function): a
+// A few variants' pipelines at a time (this thread has work while others wait for a function): a
 // variant's stages then follow each other closely, so the parses one stage hands to the next
 // (lib/kpt/parse-handoff.ts, shared Kptfile views) are still there, instead of a fleet's merges
-// running ahead of its renders and pushing them out.
+// running ahead of its renders and pushing them out. Four kept the main thread as busy as more did.
 const slots = new PQueue({ concurrency: 4 });
 
 export async function computeContent(
