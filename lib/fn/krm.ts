@@ -29,10 +29,22 @@ export function stringMap(node: unknown): Record<string, string> {
 }
 
 export const annotationsOf = (o: unknown) => stringMap(getIn(o, ['metadata', 'annotations']));
+
+/** One annotation, as `annotationsOf(o)[key]` has it, without building the whole map. */
+export function annotationOf(o: unknown, key: string): string | undefined {
+  const annotations = getIn(o, ['metadata', 'annotations']);
+  if (!isMap(annotations)) return undefined;
+  let value: string | undefined;
+  for (const pair of annotations.items) {
+    if (scalarString(pair.key) !== key || !isScalar(pair.value)) continue;
+    value = pair.value.value === null ? '' : String(pair.value.value);
+  }
+  return value;
+}
 export const labelsOf = (o: unknown) => stringMap(getIn(o, ['metadata', 'labels']));
 
 export function isLocalConfig(o: unknown): boolean {
-  const v = annotationsOf(o)[LOCAL_CONFIG_ANNOTATION];
+  const v = annotationOf(o, LOCAL_CONFIG_ANNOTATION);
   return v !== undefined && v !== '' && v !== 'false';
 }
 

@@ -20,6 +20,7 @@ export interface Builtin {
   since: [number, number];
   /** Versions below this are accepted (exclusive), `[major, minor]`: the next major is never assumed compatible. */
   before: [number, number];
+  /** `typescript` built-ins run in process and never read kpt's annotations (path, index, id). */
   runtime: 'typescript' | 'wasm';
   run(list: ResourceList, limits: Limits): Promise<FunctionOutput> | FunctionOutput;
   /** The resources the function can read or change with this config; only those are given to it (undefined: all). */

@@ -381,14 +381,16 @@ async function runStep(
   });
   let call: ReturnType<typeof annotateForCall> | undefined;
   let output: FunctionOutput | undefined;
-  // Shared nodes must not change: a mutator that leaves them as they are (a draft rendered before)
-  // runs on them uncopied, one that would change them runs again on copies.
+  // Shared nodes must not change: a built-in that leaves its input as it is (a draft rendered
+  // before) runs on the nodes themselves, one that would change them runs again on copies. The
+  // TypeScript built-ins never read kpt's annotations, so this first run goes without them.
   if (runner.runUnchanged && selected.some((item) => isShared(item.node))) {
-    const probe = annotateForCall(selected, 'text');
-    const unchanged = runner.runUnchanged(withConfig(probe.nodes), limits);
-    if (unchanged) [call, output] = [probe, { ...unchanged, unchanged: new Set(probe.nodes) }];
+    const nodes = selected.map((item) => item.node);
+    const unchanged = runner.runUnchanged(withConfig(nodes), limits);
+    const same = unchanged?.items?.length === nodes.length && unchanged.items.every((node, i) => node === nodes[i]);
+    if (same) output = unchanged;
   }
-  if (!call || !output) {
+  if (!output) {
     call = annotateForCall(selected, runner.serialized ? 'text' : role === 'mutator' ? 'in-place' : 'copy');
     try {
       output = await runner.run(withConfig(call.nodes), limits);
@@ -413,14 +415,9 @@ async function runStep(
   }
   if (role === 'validator') return input;
 
-  const collected = collectOutput(
-    selected,
-    output.items ?? [],
-    pkg.dir,
-    runner.serialized,
-    call.before,
-    output.unchanged,
-  );
+  const collected = call
+    ? collectOutput(selected, output.items ?? [], pkg.dir, runner.serialized, call.before, output.unchanged)
+    : selected.map((item, source) => ({ item, source }));
   checkOutput(collected, fail);
   if (chosen.length === input.length) return collected.map((c) => c.item);
   // kpt's MergeWithInput: untouched resources stay, changed ones take their place, deleted ones go, new ones come last

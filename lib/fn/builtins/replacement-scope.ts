@@ -5,7 +5,7 @@
 // has one; a resource that no selector picks is neither read nor changed. When a selector is less
 // certain than a plain kind, every resource is sent.
 import type { YAMLMap } from 'yaml';
-import { annotationsOf, kindOf, nameOf } from '../krm.ts';
+import { annotationOf, kindOf, nameOf } from '../krm.ts';
 
 /** kustomize also selects a resource by the ids it had before (api/internal/utils/annotations.go). */
 const PREVIOUS_IDS = [
@@ -47,7 +47,7 @@ export function replacementScope(config: YAMLMap | undefined): ((node: YAMLMap) 
     }
   }
   return (node) => {
-    if (PREVIOUS_IDS.some((key) => key in annotationsOf(node))) return true;
+    if (PREVIOUS_IDS.some((key) => annotationOf(node, key) !== undefined)) return true;
     const kind = kindOf(node);
     if (!picked.has(kind)) return false;
     const names = picked.get(kind);

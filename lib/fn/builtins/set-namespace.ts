@@ -6,6 +6,7 @@ import { isMap, isSeq, type YAMLMap } from 'yaml';
 import { getField } from '../../kpt/yaml.ts';
 import {
   UPSTREAM_IDENTIFIER,
+  annotationOf,
   annotationsOf,
   groupOf,
   isLocalConfig,
@@ -58,7 +59,7 @@ function idOf(o: YAMLMap) {
 }
 
 function originOf(o: YAMLMap) {
-  const upstream = annotationsOf(o)[UPSTREAM_IDENTIFIER];
+  const upstream = annotationOf(o, UPSTREAM_IDENTIFIER);
   if (upstream) {
     const m = UPSTREAM_ID.exec(upstream.trim());
     if (!m)
@@ -134,7 +135,7 @@ export function setNamespace(list: ResourceList): FunctionOutput {
   const origins = new Set<string>();
   try {
     for (const o of objects) {
-      if (!annotationsOf(o)[UPSTREAM_IDENTIFIER] || !isNamespaceScoped(o)) continue;
+      if (!annotationOf(o, UPSTREAM_IDENTIFIER) || !isNamespaceScoped(o)) continue;
       const origin = originOf(o);
       if (origin.namespace === UNKNOWN_NS) {
         return finish(
@@ -193,7 +194,7 @@ export function setNamespace(list: ResourceList): FunctionOutput {
   let annotationCount = 0;
   const oldAnnotationNss = new Set<string>();
   for (const o of objects) {
-    const value = annotationsOf(o)[DEPENDS_ON];
+    const value = annotationOf(o, DEPENDS_ON);
     if (!value || !NS_SCOPED_DEPENDS_ON.test(value) || !dependsOnKeys.has(value)) continue;
     const segments = value.split('/');
     if (segments[2] === newNs) continue;
