@@ -399,6 +399,18 @@ export function shareKptfile(content: Buffer, kptfile: Kptfile): void {
   views.delete(key);
   views.set(key, kptfile);
   if (views.size > READ_LIMIT) views.delete(views.keys().next().value!);
+  if (valid.size >= VALID_LIMIT) valid.delete(valid.values().next().value!);
+  valid.add(key);
+}
+
+// The contents of every Kptfile read, by key, long after its parse is gone: a reconcile reads its
+// downstream's Kptfile when it observes it and the merge checks the same bytes a fleet later.
+const VALID_LIMIT = 20_000;
+const valid = new Set<string>();
+
+/** Whether these bytes were read as a valid Kptfile (by {@link readKptfile}) not long ago. */
+export function isKnownValidKptfile(content: Buffer): boolean {
+  return valid.has(contentKey(content));
 }
 
 /** Parses and validates a Kptfile (see {@link Kptfile.parse}). */

@@ -4,7 +4,7 @@
 // documents are never modified by the merge (nodes taken from them are copied). Package contents
 // are treated as immutable: do not change a Buffer in place after passing it to the merge.
 import { createHash } from 'node:crypto';
-import { KptfileError, readKptfile } from '../kpt/kptfile.ts';
+import { isKnownValidKptfile, KptfileError, readKptfile } from '../kpt/kptfile.ts';
 import { MergeError } from './types.ts';
 import { parseResourceFile, type ResourceFile } from '../kpt/resources.ts';
 
@@ -55,7 +55,7 @@ export function validateLocalFile(path: string, content: Buffer, check: (file: R
 /** Checks a local Kptfile the merge leaves as it is (strict parsing, cached by content). */
 export function validateLocalKptfile(content: Buffer): void {
   const key = validKey('\0Kptfile', content);
-  if (valid.has(key)) return;
+  if (valid.has(key) || isKnownValidKptfile(content)) return;
   try {
     readKptfile(content, 'Kptfile');
   } catch (e) {
