@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { readPackageDir, type PackageFiles } from '../kpt/package.ts';
+import { BUILTINS } from './builtins/index.ts';
 import { evalFunction, renderPackage, type RenderOutcome } from './render.ts';
 import { stopWasmRuntime, wasmAnswers } from './runtimes/wasm.ts';
 
@@ -167,7 +168,7 @@ function caseDirs(root: string): string[] {
 // The WebAssembly built-ins answer with edits of the items they changed in a few places; every
 // catalog case must render to the same bytes and results as with whole items.
 describe('WebAssembly answers as edits', () => {
-  const WASM = ['apply-replacements', 'apply-setters', 'search-replace', 'set-annotations', 'set-image', 'starlark'];
+  const WASM = BUILTINS.filter((b) => b.runtime === 'wasm').map((b) => b.name);
   it('render every case of the WebAssembly functions as whole items do', async () => {
     const root = `${TESTDATA}catalog`;
     const cases = caseDirs(root).filter((c) => WASM.includes(c.split('/')[0]!));

@@ -432,12 +432,17 @@ async function runStep(
   return merged;
 }
 
-/** The text an item was parsed from, when its node has not changed since. */
-function unchangedSource(item: Item): string | undefined {
-  const origin = item.origin;
-  if (!origin || item.node !== origin.node) return undefined;
-  return isShared(item.node) || fingerprint(item.node, true) === origin.fingerprint ? origin.raw : undefined;
+/** Whether an item is as it was read (its document text, `origin.raw`, still stands for it). */
+function unchanged(item: Item): boolean {
+  return (
+    item.origin !== undefined &&
+    // a shared node is never changed; one of this render alone may have been changed in place
+    ((item.node === item.origin.node && isShared(item.node)) ||
+      fingerprint(item.node, true) === item.origin.fingerprint)
+  );
 }
+
+const unchangedSource = (item: Item): string | undefined => (unchanged(item) ? item.origin!.raw : undefined);
 
 function notKrm(node: YAMLMap, path = ''): string | undefined {
   // kpt leaves kustomization files out of the check (kptdev/kpt#2388)
@@ -510,11 +515,6 @@ function writeBack(files: PackageFiles, pkgs: Map<string, Pkg>, items: Item[]): 
   for (const [file, list] of byFile) {
     list.sort((a, b) => a.index - b.index);
     const before = originalFiles.get(file);
-    const unchanged = (item: Item) =>
-      item.origin !== undefined &&
-      // a shared node is never changed; one of this render alone may have been changed in place
-      ((item.node === item.origin.node && isShared(item.node)) ||
-        fingerprint(item.node, true) === item.origin.fingerprint);
     if (
       before &&
       before.length === list.length &&
