@@ -268,6 +268,12 @@ describe('dashboards and alerts against a real Prometheus (pvctl run, fleet upgr
         );
         if (upgraded.length !== 3) throw new Error(`${upgraded.length}/3 variants published v2`);
       }, 40_000);
+      // Prometheus has seen the canary's repository polled successfully, so it is not "unreachable"
+      // below (under load its first scrape can come after every successful poll of a short run).
+      await eventually(async () => {
+        const polled = `increase(packagevariant_repository_polls_total{result="success", repository=~".*/canary"}[15m]) > 0`;
+        if (!(await prom.query(polled)).length) throw new Error('no successful poll of the canary scraped yet');
+      }, 30_000);
       // The canary's repository goes away; v3 is released to the canary first, whose upgrade fails:
       // the rollout halts before prod.
       renameSync(sites.canary!.bare, `${sites.canary!.bare}.gone`);
