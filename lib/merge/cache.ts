@@ -52,15 +52,13 @@ export function validateLocalFile(path: string, content: Buffer, check: (file: R
   return file.resources.length;
 }
 
-/** Checks a local Kptfile the merge leaves as it is (strict parsing, cached by content). */
+/** Checks a local Kptfile the merge leaves as it is (strict parsing; readKptfile remembers valid bytes). */
 export function validateLocalKptfile(content: Buffer): void {
-  const key = validKey('\0Kptfile', content);
-  if (valid.has(key) || isKnownValidKptfile(content)) return;
+  if (isKnownValidKptfile(content)) return;
   try {
     readKptfile(content, 'Kptfile');
   } catch (e) {
     if (e instanceof KptfileError) throw new MergeError(`local ${e.message}`, 'Kptfile');
     throw e;
   }
-  markValid('\0Kptfile', content, 0);
 }
